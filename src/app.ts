@@ -1,0 +1,179 @@
+import 'reflect-metadata';
+import { mkdir } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginLandingPageLocalDefault, ApolloServerPluginLandingPageProductionDefault } from '@apollo/server/plugin/landingPage/default';
+import { MikroORM } from '@mikro-orm/postgresql';
+import type { Pool } from 'pg';
+import type { PgBoss } from 'pg-boss';
+import { authenticate, bearerToken } from './auth/authenticate.js';
+import { bootstrapAdminToken } from './auth/bootstrap-token.js';
+import type { Config } from './config.js';
+import { loadOrCreateKeyFile } from './crypto/encryption-key-file.js';
+import { createKeyring, parseKey, type Keyring } from './crypto/keyring.js';
+import { ensureDatabase, startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded-postgres.js';
+import { migrate } from './db/migrate.js';
+import { ormConfig } from './db/orm-config.js';
+import { HttpSender, type HttpSenderOptions } from './delivery/http-sender.js';
+import { startDeliveryWorkers } from './delivery/worker.js';
+import type { GraphQLContext } from './graphql/context.js';
+import { buildHookyardSchema } from './graphql/schema.js';
+import { graphqlError, handleGraphQL } from './http/graphql-handler.js';
+import { createHttpServer, json, type Route } from './http/server.js';
+import { handleIngest, INGEST_PATH } from './ingest/route.js';
+import { RejectedLog } from './ingest/rejected-log.js';
+import type { Logger } from './log.js';
+import { startBoss } from './queue/boss.js';
+import { VERSION } from './version.js';
+
+export interface AppOptions {
+  /** Test seam: DNS for outbound deliveries. */
+  sender?: HttpSenderOptions;
+  /** Seconds between pg-boss supervise passes (expired jobs of killed workers come back then). */
+  superviseIntervalSeconds?: number;
+}
+
+export interface App {
+  url: string;
+  port: number;
+  databaseUrl: string;
+  pool: Pool;
+  orm: MikroORM;
+  boss: PgBoss;
+  keyring: Keyring;
+  stop(): Promise<void>;
+}
+
+async function resolveDatabase(config: Config, dataDir: string, log: Logger): Promise<{ url: string; embedded?: EmbeddedPostgres }> {
+  if (config.databaseUrl) return { url: config.databaseUrl };
+  const embedded = await startEmbeddedPostgres({ stateDir: dataDir, log: (line) => log.info(line) });
+  await ensureDatabase(embedded.adminUrl, 'hookyard');
+  return { url: embedded.url, embedded };
+}
+
+async function resolveKeyring(config: Config, dataDir: string, log: Logger): Promise<Keyring> {
+  if (config.encryptionKey) return createKeyring(parseKey(config.encryptionKey));
+  const { key, created, file } = await loadOrCreateKeyFile(dataDir);
+  if (created) log.warn({ file }, 'HOOKYARD_ENCRYPTION_KEY is not set: generated a development key (set the variable in production)');
+  else log.info({ file }, 'HOOKYARD_ENCRYPTION_KEY is not set: using the development key file');
+  return createKeyring(key);
+}
+
+/**
+ * The composition root: database, migrations, queue, HTTP server, GraphQL and workers for the
+ * configured role. Resolves once everything the role serves is up (what /readyz reports).
+ */
+export async function startApp(config: Config, log: Logger, options: AppOptions = {}): Promise<App> {
+  const dataDir = path.resolve(config.dataDir);
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const serveApi = config.role !== 'worker';
+  const runWorkers = config.role !== 'api';
+  let ready = false;
+  const cleanups: [string, () => Promise<void>][] = [];
+  const stop = async () => {
+    ready = false;
+    for (const [name, cleanup] of cleanups.reverse()) {
+      log.debug({ step: name }, 'stopping');
+      await cleanup().catch((error: unknown) => log.warn({ err: error, step: name }, 'error while stopping'));
+    }
+  };
+
+  try {
+    // Health answers from the first moment; readiness only once everything below is up.
+    const routes: Route[] = [
+      { path: /^\/healthz$/, handler: async (_q, r) => json(r, 200, { status: 'ok' }) },
+      { path: /^\/readyz$/, handler: async (_q, r) => json(r, ready ? 200 : 503, { status: ready ? 'ready' : 'starting' }) },
+    ];
+    const server = createHttpServer(routes, log);
+    await listen(server, config.port);
+    cleanups.push(['http server', () => closeServer(server)]);
+    const port = (server.address() as AddressInfo).port;
+    const publicUrl = config.publicUrl ?? `http://localhost:${port}`;
+
+    const keyring = await resolveKeyring(config, dataDir, log);
+    const database = await resolveDatabase(config, dataDir, log);
+    if (database.embedded) cleanups.push(['embedded postgres', () => database.embedded!.stop()]);
+
+    const orm = await MikroORM.init({
+      ...ormConfig(database.url, config.dbPoolSize),
+      driverOptions: { connectionTimeoutMillis: 3000, application_name: 'hookyard' },
+    });
+    cleanups.push(['orm', () => orm.close()]);
+    await migrate(orm, database.url);
+    const pool = (await orm.em.getConnection().getNativeClient()) as Pool;
+
+    const boss = await startBoss({ databaseUrl: database.url, superviseIntervalSeconds: options.superviseIntervalSeconds });
+    cleanups.push(['pg-boss', () => boss.stop({ graceful: true, timeout: 10_000 })]);
+
+    const token = await bootstrapAdminToken(pool, dataDir, config.adminToken);
+    if (token) process.stderr.write(`\nHookyard admin token (shown once, also in ${path.join(dataDir, 'admin-token')}):\n  ${token}\n\n`);
+
+    if (serveApi) {
+      const rejected = new RejectedLog(pool, log);
+      routes.push({
+        path: INGEST_PATH,
+        handler: (request, response, url, match) => handleIngest({ pool, boss, keyring, rejected, log }, request, response, decodeURIComponent(match[1]!), url.searchParams),
+      });
+      const apollo = new ApolloServer<GraphQLContext>({
+        schema: await buildHookyardSchema(),
+        introspection: config.nodeEnv !== 'production',
+        // main.ts owns signals: Apollo's own handler would race our ordered shutdown.
+        stopOnTerminationSignals: false,
+        plugins: [
+          ApolloServerPluginDrainHttpServer({ httpServer: server }),
+          config.nodeEnv === 'production' ? ApolloServerPluginLandingPageProductionDefault() : ApolloServerPluginLandingPageLocalDefault({ embed: true }),
+        ],
+        formatError: (formatted) => formatted,
+      });
+      await apollo.start();
+      cleanups.push(['apollo', () => apollo.stop()]);
+      routes.push({
+        path: /^\/graphql\/?$/,
+        handler: async (request, response, url) => {
+          const wantsLandingPage = request.method === 'GET' && (request.headers.accept ?? '').includes('text/html');
+          const principal = wantsLandingPage ? { tokenId: null, scope: 'READ' as const } : await authenticate(pool, config.adminToken, bearerToken(request.headers.authorization));
+          if (!principal) {
+            graphqlError(response, 401, 'UNAUTHENTICATED', 'a valid API token is required: Authorization: Bearer <token>', { 'www-authenticate': 'Bearer' });
+            return;
+          }
+          await handleGraphQL(apollo, request, response, url, async () => ({ em: orm.em.fork(), principal, publicUrl }));
+        },
+      });
+    }
+
+    if (runWorkers) {
+      const sender = new HttpSender(options.sender);
+      cleanups.push(['http sender', () => sender.close()]);
+      const deps = { pool, boss, keyring, sender, log, userAgent: `Hookyard/${VERSION}` };
+      await startDeliveryWorkers(boss, deps, { concurrency: config.workerConcurrency, retryPollSeconds: config.retryPollSeconds });
+    }
+
+    ready = true;
+    log.info({ url: `http://127.0.0.1:${port}`, role: config.role, embedded: Boolean(database.embedded) }, 'Hookyard is ready');
+    return { url: `http://127.0.0.1:${port}`, port, databaseUrl: database.url, pool, orm, boss, keyring, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+function listen(server: Server, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    // Unspecified host: listens on :: (and 0.0.0.0), so 127.0.0.1 answers.
+    server.listen(port, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+  });
+}

@@ -1,0 +1,29 @@
+import type { Pool } from 'pg';
+import { hashToken } from '../crypto/tokens.js';
+import { safeEqual } from '../ingest/verify.js';
+import type { Principal } from '../graphql/context.js';
+
+/** The token of an `Authorization: Bearer <token>` value (or a bare websocket param). */
+export function bearerToken(value: string | undefined | null): string | undefined {
+  if (!value) return undefined;
+  const match = /^Bearer\s+(\S+)$/i.exec(value.trim());
+  return match ? match[1] : undefined;
+}
+
+/**
+ * Resolves a token to a principal: the configured admin token, or an unrevoked API token
+ * looked up by its SHA-256. `undefined` means unauthenticated.
+ */
+export async function authenticate(pool: Pool, adminToken: string | undefined, token: string | undefined): Promise<Principal | undefined> {
+  if (!token) return undefined;
+  const hash = hashToken(token);
+  if (adminToken !== undefined && safeEqual(Buffer.from(hash, 'hex'), Buffer.from(hashToken(adminToken), 'hex'))) {
+    return { tokenId: null, scope: 'ADMIN' };
+  }
+  const { rows } = await pool.query<{ id: string; scope: 'ADMIN' | 'READ' }>(
+    'select id, scope from api_token where token_hash = $1 and revoked_at is null',
+    [hash],
+  );
+  const row = rows[0];
+  return row ? { tokenId: row.id, scope: row.scope } : undefined;
+}

@@ -1,0 +1,4 @@
+import { configTable } from './config.js';
+
+/** `npm run config-table`: prints the README's configuration table from the schema. */
+console.log(configTable());

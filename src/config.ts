@@ -1,0 +1,154 @@
+/**
+ * Every environment variable Hookyard reads, in one schema: name, default, description and
+ * parser. The process validates the whole environment once at start and reports every bad
+ * variable together; the README's configuration table is generated from this list.
+ */
+
+import { parseKey } from './crypto/keyring.js';
+
+type Parser<T> = (raw: string) => T;
+
+export interface Setting<T> {
+  env: string;
+  /** Shown in the README; `undefined` means "not set". */
+  defaultText: string;
+  description: string;
+  parse: Parser<T>;
+  fallback: () => T;
+}
+
+class ConfigError extends Error {}
+
+function fail(message: string): never {
+  throw new ConfigError(message);
+}
+
+const integer = (min: number, max: number): Parser<number> => (raw) => {
+  if (!/^\d+$/.test(raw)) fail(`must be a whole number, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max) fail(`must be between ${min} and ${max}, got ${value}`);
+  return value;
+};
+
+const oneOf = <T extends string>(...values: T[]): Parser<T> => (raw) => {
+  if (!(values as string[]).includes(raw)) fail(`must be one of ${values.join(', ')}, got "${raw}"`);
+  return raw as T;
+};
+
+const boolean: Parser<boolean> = (raw) => {
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  return fail(`must be true or false, got "${raw}"`);
+};
+
+const postgresUrl: Parser<string> = (raw) => {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return fail('must be a postgres:// or postgresql:// URL');
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') fail('must be a postgres:// or postgresql:// URL');
+  return raw;
+};
+
+const httpUrl: Parser<string> = (raw) => {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return fail('must be an http:// or https:// URL');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') fail('must be an http:// or https:// URL');
+  return raw.replace(/\/+$/, '');
+};
+
+const nonEmpty: Parser<string> = (raw) => (raw.length > 0 ? raw : fail('must not be empty'));
+
+const minLength = (n: number): Parser<string> => (raw) =>
+  raw.length >= n ? raw : fail(`must be at least ${n} characters`);
+
+const encryptionKey: Parser<string> = (raw) => {
+  try {
+    parseKey(raw);
+  } catch (error) {
+    fail((error as Error).message);
+  }
+  return raw;
+};
+
+const logLevel = oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent');
+
+function setting<T>(env: string, defaultText: string, description: string, parse: Parser<T>, fallback: () => T): Setting<T> {
+  return { env, defaultText, description, parse, fallback };
+}
+
+const unset = (): undefined => undefined;
+
+/** The schema. Order here is the order of the README table. */
+export const settings = {
+  port: setting('PORT', '3000', 'HTTP port for ingest, GraphQL, websockets and health', integer(0, 65535), () => 3000),
+  databaseUrl: setting<string | undefined>('DATABASE_URL', 'embedded', 'PostgreSQL (14+) connection string; unset starts an embedded PostgreSQL under the data directory', postgresUrl, unset),
+  dataDir: setting('HOOKYARD_DATA_DIR', '.hookyard', 'embedded database, generated encryption key and admin token (relative to the working directory, or absolute)', nonEmpty, () => '.hookyard'),
+  role: setting('HOOKYARD_ROLE', 'all', '`api` (ingest + GraphQL), `worker` (deliveries) or `all`', oneOf('api', 'worker', 'all'), () => 'all' as const),
+  publicUrl: setting<string | undefined>('HOOKYARD_PUBLIC_URL', 'http://localhost:$PORT', 'base of `Source.ingestUrl` and of links', httpUrl, unset),
+  adminToken: setting<string | undefined>('HOOKYARD_ADMIN_TOKEN', '—', 'an always-valid ADMIN token (16+ characters)', minLength(16), unset),
+  encryptionKey: setting<string | undefined>('HOOKYARD_ENCRYPTION_KEY', 'generated in development', '32 bytes as standard base64 (64 hex also accepted) sealing secrets at rest; key id = first 8 hex of its SHA-256. Required when NODE_ENV=production or roles are split', encryptionKey, unset),
+  dbPoolSize: setting('HOOKYARD_DB_POOL_SIZE', '10', 'PostgreSQL connections per process for ingest, API and workers (pg-boss keeps a few of its own)', integer(2, 500), () => 10),
+  workerConcurrency: setting('HOOKYARD_WORKER_CONCURRENCY', '50', 'deliveries one worker process sends at once', integer(1, 10000), () => 50),
+  retryPollSeconds: setting('HOOKYARD_RETRY_POLL_SECONDS', '0.5', 'how often the retry lane looks for retries that came due (seconds, ≥ 0.5)', (raw) => {
+    const value = Number(raw);
+    if (!Number.isFinite(value) || value < 0.5 || value > 60) fail(`must be a number between 0.5 and 60, got "${raw}"`);
+    return value;
+  }, () => 0.5),
+  logLevel: setting('LOG_LEVEL', 'info', 'pino level: fatal, error, warn, info, debug, trace or silent', logLevel, () => 'info' as const),
+  nodeEnv: setting('NODE_ENV', 'development', '`production` requires HOOKYARD_ENCRYPTION_KEY and turns off Sandbox and introspection', oneOf('development', 'production', 'test'), () => 'development' as const),
+} as const;
+
+type Settings = typeof settings;
+export type Config = Readonly<{ [K in keyof Settings]: ReturnType<Settings[K]['fallback']> }>;
+
+export class InvalidConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'InvalidConfigError';
+  }
+}
+
+/** Reads and validates every setting; throws one error listing every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const problems: string[] = [];
+  const result: Record<string, unknown> = {};
+  for (const [key, entry] of Object.entries(settings) as [string, Setting<unknown>][]) {
+    const raw = env[entry.env];
+    if (raw === undefined || raw === '') {
+      result[key] = entry.fallback();
+      continue;
+    }
+    try {
+      result[key] = entry.parse(raw);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      problems.push(`${entry.env} ${error.message}`);
+    }
+  }
+  if (result.nodeEnv === 'production' && result.encryptionKey === undefined && problems.length === 0) {
+    problems.push('HOOKYARD_ENCRYPTION_KEY must be set when NODE_ENV=production');
+  }
+  if (result.role !== 'all' && result.databaseUrl === undefined && problems.length === 0) {
+    problems.push(`DATABASE_URL must be set when HOOKYARD_ROLE=${String(result.role)} (split roles share one database)`);
+  }
+  if (result.role !== 'all' && result.encryptionKey === undefined && problems.length === 0) {
+    problems.push(`HOOKYARD_ENCRYPTION_KEY must be set when HOOKYARD_ROLE=${String(result.role)} (every process must hold the same key)`);
+  }
+  if (problems.length > 0) throw new InvalidConfigError(problems);
+  return Object.freeze(result) as Config;
+}
+
+/** The README's configuration table, generated from the schema. */
+export function configTable(): string {
+  const rows = Object.values(settings).map(
+    (entry) => `| \`${entry.env}\` | ${entry.defaultText} | ${entry.description} |`,
+  );
+  return ['| variable | default | meaning |', '| --- | --- | --- |', ...rows].join('\n');
+}

@@ -1,0 +1,48 @@
+import { OptionalProps } from '@mikro-orm/core';
+import { Entity, Index, ManyToOne, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
+import { newId } from '../../ids.js';
+import { Event } from './event.js';
+import { Relay } from './relay.js';
+
+export const DELIVERY_STATUSES = ['PENDING', 'DELIVERING', 'SUCCEEDED', 'RETRYING', 'DEAD', 'CANCELLED', 'HELD'] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+
+/** One event for one relay. */
+@Entity({ tableName: 'delivery' })
+@Index({ name: 'delivery_created_at_id_index', properties: ['createdAt', 'id'] })
+@Index({ name: 'delivery_relay_status_created_at_id_index', properties: ['relay', 'status', 'createdAt', 'id'] })
+@Index({ name: 'delivery_status_next_attempt_at_index', properties: ['status', 'nextAttemptAt'] })
+export class Delivery {
+  [OptionalProps]?: 'id' | 'status' | 'attemptCount' | 'createdAt' | 'updatedAt';
+
+  @PrimaryKey({ type: 'uuid' })
+  id: string = newId();
+
+  @Index()
+  @ManyToOne(() => Event, { deleteRule: 'cascade' })
+  event!: Event;
+
+  @ManyToOne(() => Relay, { deleteRule: 'cascade' })
+  relay!: Relay;
+
+  @Property({ type: 'uuid', nullable: true })
+  subscriptionId?: string | null;
+
+  @Property({ type: 'text', default: 'PENDING' })
+  status: DeliveryStatus = 'PENDING';
+
+  @Property({ type: 'integer', default: 0 })
+  attemptCount: number = 0;
+
+  @Property({ type: 'timestamptz', nullable: true })
+  nextAttemptAt?: Date | null;
+
+  @Property({ type: 'timestamptz', nullable: true })
+  lastAttemptAt?: Date | null;
+
+  @Property({ type: 'timestamptz', defaultRaw: 'now()' })
+  createdAt: Date = new Date();
+
+  @Property({ type: 'timestamptz', defaultRaw: 'now()', onUpdate: () => new Date() })
+  updatedAt: Date = new Date();
+}

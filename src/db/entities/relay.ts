@@ -1,0 +1,62 @@
+import { OptionalProps } from '@mikro-orm/core';
+import { Entity, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
+import { newId } from '../../ids.js';
+
+/** A destination that subscribed events are delivered to. */
+@Entity({ tableName: 'relay' })
+export class Relay {
+  [OptionalProps]?: 'id' | 'method' | 'enabled' | 'timeoutMs' | 'maxConcurrency' | 'createdAt' | 'updatedAt';
+
+  @PrimaryKey({ type: 'uuid' })
+  id: string = newId();
+
+  @Property({ type: 'text' })
+  name!: string;
+
+  @Property({ type: 'text' })
+  url!: string;
+
+  @Property({ type: 'text', default: 'POST' })
+  method: string = 'POST';
+
+  /** Sealed JSON array of `{ name, value }`: extra headers often carry API keys. */
+  @Property({ type: 'text', nullable: true })
+  headersSealed?: string | null;
+
+  @Property({ type: 'text' })
+  signingSecretSealed!: string;
+
+  @Property({ type: 'text' })
+  signingSecretHint!: string;
+
+  /** Whole seconds between tries after the first; null = the default schedule. */
+  @Property({ type: 'json', nullable: true })
+  retrySchedule?: number[] | null;
+
+  @Property({ type: 'integer', default: 15000 })
+  timeoutMs: number = 15000;
+
+  @Property({ type: 'integer', nullable: true })
+  maxAgeSeconds?: number | null;
+
+  @Property({ type: 'integer', default: 10 })
+  maxConcurrency: number = 10;
+
+  @Property({ type: 'integer', nullable: true })
+  rateLimitPerSecond?: number | null;
+
+  @Property({ type: 'text', nullable: true })
+  proxyUrl?: string | null;
+
+  @Property({ type: 'boolean', default: true })
+  enabled: boolean = true;
+
+  @Property({ type: 'text', nullable: true })
+  disabledReason?: string | null;
+
+  @Property({ type: 'timestamptz', defaultRaw: 'now()' })
+  createdAt: Date = new Date();
+
+  @Property({ type: 'timestamptz', defaultRaw: 'now()', onUpdate: () => new Date() })
+  updatedAt: Date = new Date();
+}

@@ -1,0 +1,16 @@
+import { createHmac } from 'node:crypto';
+
+/**
+ * Standard Webhooks signature: `v1,<base64 HMAC-SHA256(id.timestamp.body)>` under the
+ * base64-decoded part of each `whsec_` secret, space-separated when several secrets are live
+ * (a rotation's grace period), so receivers holding either secret verify.
+ */
+export function signStandardWebhook(secrets: readonly string[], id: string, timestampSeconds: number, body: Buffer): string {
+  return secrets
+    .map((secret) => {
+      const key = Buffer.from(secret.startsWith('whsec_') ? secret.slice('whsec_'.length) : secret, 'base64');
+      const mac = createHmac('sha256', key).update(`${id}.${timestampSeconds}.`).update(body).digest('base64');
+      return `v1,${mac}`;
+    })
+    .join(' ');
+}

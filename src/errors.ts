@@ -1,0 +1,46 @@
+/**
+ * Every error a client may see, in one registry: a stable code, its HTTP status and the
+ * GraphQL `extensions.code`. Anything that is not an AppError is logged and masked.
+ */
+export const errorCodes = {
+  BAD_REQUEST: { status: 400, graphql: 'BAD_USER_INPUT' },
+  BAD_USER_INPUT: { status: 400, graphql: 'BAD_USER_INPUT' },
+  INVALID_JSON: { status: 400, graphql: 'BAD_USER_INPUT' },
+  MISSING_HEADER: { status: 400, graphql: 'BAD_USER_INPUT' },
+  UNAUTHENTICATED: { status: 401, graphql: 'UNAUTHENTICATED' },
+  INVALID_SIGNATURE: { status: 401, graphql: 'UNAUTHENTICATED' },
+  MISSING_SIGNATURE: { status: 401, graphql: 'UNAUTHENTICATED' },
+  MALFORMED_SIGNATURE: { status: 401, graphql: 'UNAUTHENTICATED' },
+  SECRET_UNAVAILABLE: { status: 401, graphql: 'UNAUTHENTICATED' },
+  FORBIDDEN: { status: 403, graphql: 'FORBIDDEN' },
+  NOT_FOUND: { status: 404, graphql: 'NOT_FOUND' },
+  SOURCE_NOT_FOUND: { status: 404, graphql: 'NOT_FOUND' },
+  METHOD_NOT_ALLOWED: { status: 405, graphql: 'BAD_REQUEST' },
+  PAYLOAD_TOO_LARGE: { status: 413, graphql: 'BAD_USER_INPUT' },
+  RATE_LIMITED: { status: 429, graphql: 'RATE_LIMITED' },
+  INTERNAL: { status: 500, graphql: 'INTERNAL_SERVER_ERROR' },
+  DATABASE_UNAVAILABLE: { status: 503, graphql: 'SERVICE_UNAVAILABLE' },
+} as const;
+
+export type ErrorCode = keyof typeof errorCodes;
+
+export class AppError extends Error {
+  readonly status: number;
+  readonly graphqlCode: string;
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = 'AppError';
+    this.status = errorCodes[code].status;
+    this.graphqlCode = errorCodes[code].graphql;
+  }
+
+  /** The one error body shape of the HTTP surface. */
+  toBody(): { error: { code: ErrorCode; message: string } } {
+    return { error: { code: this.code, message: this.message } };
+  }
+}

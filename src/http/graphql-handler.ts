@@ -1,0 +1,73 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { HeaderMap, type ApolloServer } from '@apollo/server';
+import type { GraphQLContext } from '../graphql/context.js';
+
+const MAX_GRAPHQL_BODY = 1024 * 1024;
+
+function readJson(request: IncomingMessage): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_GRAPHQL_BODY) {
+        reject(Object.assign(new Error('GraphQL request body is larger than 1 MiB'), { status: 413 }));
+        request.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    request.on('end', () => {
+      if (size === 0) return resolve(undefined);
+      try {
+        resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+      } catch {
+        reject(Object.assign(new Error('GraphQL request body is not valid JSON'), { status: 400 }));
+      }
+    });
+    request.on('error', reject);
+  });
+}
+
+export function graphqlError(response: ServerResponse, status: number, code: string, message: string, headers: Record<string, string> = {}): void {
+  const body = JSON.stringify({ errors: [{ message, extensions: { code } }] });
+  response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), ...headers });
+  response.end(body);
+}
+
+/**
+ * Apollo on plain `node:http` (the small handler STACK.md describes): authentication happens
+ * first so an unauthenticated call is an HTTP 401, not a 200 carrying an error.
+ */
+export async function handleGraphQL(
+  apollo: ApolloServer<GraphQLContext>,
+  request: IncomingMessage,
+  response: ServerResponse,
+  url: URL,
+  context: () => Promise<GraphQLContext>,
+): Promise<void> {
+  let body: unknown;
+  try {
+    body = request.method === 'POST' ? await readJson(request) : undefined;
+  } catch (error) {
+    const status = (error as { status?: number }).status ?? 400;
+    graphqlError(response, status, 'BAD_REQUEST', (error as Error).message);
+    return;
+  }
+  const headers = new HeaderMap();
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+  }
+  const result = await apollo.executeHTTPGraphQLRequest({
+    httpGraphQLRequest: { method: request.method ?? 'GET', headers, search: url.search, body },
+    context,
+  });
+  for (const [name, value] of result.headers) response.setHeader(name, value);
+  response.statusCode = result.status ?? 200;
+  if (result.body.kind === 'complete') {
+    response.end(result.body.string);
+    return;
+  }
+  for await (const chunk of result.body.asyncIterator) response.write(chunk);
+  response.end();
+}

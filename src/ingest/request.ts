@@ -1,0 +1,34 @@
+import type { IncomingHttpHeaders } from 'node:http';
+
+/** What a preset sees of an ingest request: the raw bytes, never a re-serialisation. */
+export interface IngestRequest {
+  headers: IncomingHttpHeaders;
+  query: URLSearchParams;
+  body: Buffer;
+  /** Parsed lazily and once; `undefined` when the body is not valid JSON. */
+  json(): unknown;
+}
+
+export function header(request: IngestRequest, name: string): string | undefined {
+  const value = request.headers[name.toLowerCase()];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+export function createIngestRequest(headers: IncomingHttpHeaders, query: URLSearchParams, body: Buffer): IngestRequest {
+  let parsed: { value: unknown } | undefined;
+  return {
+    headers,
+    query,
+    body,
+    json() {
+      if (!parsed) {
+        try {
+          parsed = { value: JSON.parse(body.toString('utf8')) };
+        } catch {
+          parsed = { value: undefined };
+        }
+      }
+      return parsed.value;
+    },
+  };
+}

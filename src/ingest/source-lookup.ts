@@ -1,0 +1,74 @@
+import type { Pool } from 'pg';
+import { UnsealError, unseal } from '../crypto/seal.js';
+import type { Keyring } from '../crypto/keyring.js';
+import type { SourcePreset, SourceSecret } from '../db/entities/source.js';
+import { parseFieldSpec, type FieldSpec } from './field-spec.js';
+import type { IngestSource } from './presets/preset.js';
+
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+
+interface SourceRow {
+  id: string;
+  slug: string;
+  preset: SourcePreset;
+  enabled: boolean;
+  secrets: SourceSecret[];
+  tolerance_seconds: number | null;
+  max_body_bytes: number | null;
+  require_idempotency_key: boolean;
+  signature_header: string | null;
+  signature_algorithm: string | null;
+  signature_encoding: string | null;
+  signature_prefix: string | null;
+  timestamp_header: string | null;
+  event_type_from: string | null;
+  idempotency_key_from: string | null;
+}
+
+function spec(text: string | null): FieldSpec | null {
+  if (!text) return null;
+  const parsed = parseFieldSpec(text);
+  return typeof parsed === 'string' ? null : parsed;
+}
+
+/** Loads a source by slug with its live secrets opened; `undefined` when the slug is unknown. */
+export async function findIngestSource(pool: Pool, keyring: Keyring, slug: string, now: Date): Promise<IngestSource | undefined> {
+  const { rows } = await pool.query<SourceRow>(
+    `select id, slug, preset, enabled, secrets, tolerance_seconds, max_body_bytes, require_idempotency_key,
+            signature_header, signature_algorithm, signature_encoding, signature_prefix, timestamp_header,
+            event_type_from, idempotency_key_from
+     from source where slug = $1`,
+    [slug],
+  );
+  const row = rows[0];
+  if (!row) return undefined;
+  const secrets: string[] = [];
+  let secretError: string | null = null;
+  for (const secret of row.secrets) {
+    if (secret.expiresAt !== null && new Date(secret.expiresAt) <= now) continue;
+    try {
+      secrets.push(unseal(keyring, secret.sealed));
+    } catch (error) {
+      if (!(error instanceof UnsealError)) throw error;
+      secretError = error.message;
+    }
+  }
+  return {
+    id: row.id,
+    slug: row.slug,
+    preset: row.preset,
+    enabled: row.enabled,
+    secrets,
+    secretError,
+    toleranceSeconds: row.tolerance_seconds,
+    maxBodyBytes: row.max_body_bytes ?? DEFAULT_MAX_BODY_BYTES,
+    requireIdempotencyKey: row.require_idempotency_key,
+    signatureHeader: row.signature_header,
+    signatureAlgorithm: row.signature_algorithm,
+    signatureEncoding: row.signature_encoding,
+    signaturePrefix: row.signature_prefix,
+    timestampHeader: row.timestamp_header,
+    eventTypeFrom: spec(row.event_type_from),
+    idempotencyKeyFrom: spec(row.idempotency_key_from),
+  };
+}

@@ -1,0 +1,40 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll } from 'vitest';
+import { startApp, type App, type AppOptions } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/log.js';
+
+export const TEST_ENCRYPTION_KEY = randomBytes(32).toString('base64');
+export const TEST_ADMIN_TOKEN = `test-admin-${randomBytes(12).toString('hex')}`;
+
+/**
+ * Hookyard in this process on a free port against the given database, stopped when the file
+ * ends. `env` overrides the variables a test cares about (role, retry poll, ...).
+ */
+export async function startTestApp(databaseUrl: string, env: Record<string, string> = {}, options: AppOptions = {}): Promise<App> {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'hookyard-test-data-'));
+  const config = loadConfig({
+    PORT: '0',
+    DATABASE_URL: databaseUrl,
+    HOOKYARD_DATA_DIR: dataDir,
+    HOOKYARD_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
+    HOOKYARD_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+    HOOKYARD_DB_POOL_SIZE: '4',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    NODE_ENV: 'test',
+    ...env,
+  });
+  const app = await startApp(config, createLogger(config.logLevel), { superviseIntervalSeconds: 2, ...options });
+  let stopped = false;
+  const stop = app.stop;
+  app.stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    await stop();
+  };
+  afterAll(() => app.stop());
+  return app;
+}

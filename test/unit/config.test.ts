@@ -1,0 +1,45 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { configTable, InvalidConfigError, loadConfig } from '../../src/config.js';
+
+describe('configuration', () => {
+  it('has defaults for everything when the environment is empty', () => {
+    const config = loadConfig({});
+    expect(config.port).toBe(3000);
+    expect(config.databaseUrl).toBeUndefined();
+    expect(config.dataDir).toBe('.hookyard');
+    expect(config.role).toBe('all');
+    expect(config.dbPoolSize).toBe(10);
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('reports every bad variable at once, naming each', () => {
+    try {
+      loadConfig({ PORT: 'eighty', HOOKYARD_ROLE: 'boss', DATABASE_URL: 'mysql://x', HOOKYARD_ENCRYPTION_KEY: 'short', UNRELATED: 'ignored' });
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(InvalidConfigError);
+      const problems = (error as InvalidConfigError).problems.join('\n');
+      expect(problems).toMatch(/^PORT /m);
+      expect(problems).toMatch(/^HOOKYARD_ROLE /m);
+      expect(problems).toMatch(/^DATABASE_URL /m);
+      expect(problems).toMatch(/^HOOKYARD_ENCRYPTION_KEY /m);
+      expect(problems).not.toMatch(/UNRELATED/);
+    }
+  });
+
+  it('refuses production without an encryption key, and split roles without a shared database', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/HOOKYARD_ENCRYPTION_KEY must be set/);
+    expect(() => loadConfig({ HOOKYARD_ROLE: 'worker' })).toThrow(/DATABASE_URL must be set/);
+  });
+
+  it('accepts a key as base64 or hex', () => {
+    expect(loadConfig({ HOOKYARD_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64') }).encryptionKey).toBeDefined();
+    expect(loadConfig({ HOOKYARD_ENCRYPTION_KEY: 'ab'.repeat(32) }).encryptionKey).toBeDefined();
+  });
+
+  it('is documented in the README by the table generated from the schema', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    expect(readme).toContain(configTable());
+  });
+});
