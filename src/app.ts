@@ -100,6 +100,7 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
     const orm = await MikroORM.init({
       ...ormConfig(database.url, config.dbPoolSize),
       driverOptions: { connectionTimeoutMillis: 3000, application_name: 'hookyard' },
+      logger: (message: string) => log.debug({ orm: true }, message),
     });
     cleanups.push(['orm', () => orm.close()]);
     await migrate(orm, database.url);

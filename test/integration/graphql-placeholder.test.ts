@@ -1,0 +1,56 @@
+import { readFileSync } from 'node:fs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { App } from '../../src/app.js';
+import { buildHookyardSchema, printHookyardSchema } from '../../src/graphql/schema.js';
+import { RelaysDocument, SourcesDocument } from '../generated/graphql.js';
+import { startTestApp, TEST_ADMIN_TOKEN } from '../helpers/app.js';
+import { createTestDatabase } from '../helpers/database.js';
+import { fixtures } from '../helpers/fixtures.js';
+import { execute } from '../helpers/graphql.js';
+
+let app: App;
+
+beforeAll(async () => {
+  app = await startTestApp(await createTestDatabase(), { HOOKYARD_PUBLIC_URL: 'https://hooks.example.test' });
+});
+
+describe('schema.graphql', () => {
+  it('is exactly what the code emits (run `npm run schema` after changing the API)', async () => {
+    const committed = readFileSync(new URL('../../schema.graphql', import.meta.url), 'utf8');
+    expect(printHookyardSchema(await buildHookyardSchema())).toBe(committed);
+  });
+});
+
+describe('read-only sources and relays', () => {
+  it('lists them without ever showing a secret', async () => {
+    const fx = fixtures(app.orm, app.keyring);
+    await fx.source({ slug: 'listed', preset: 'GITHUB', secret: 'source-secret-value' });
+    const { signingSecret } = await fx.relay({ url: 'http://127.0.0.1:9/x', retrySchedule: [1, 2] });
+
+    const sources = await execute(app.url, SourcesDocument, {}, TEST_ADMIN_TOKEN);
+    expect(sources.status).toBe(200);
+    expect(sources.data!.sources).toEqual([
+      expect.objectContaining({ slug: 'listed', preset: 'GITHUB', enabled: true, hasSecret: true, ingestUrl: 'https://hooks.example.test/ingest/listed' }),
+    ]);
+    const relays = await execute(app.url, RelaysDocument, {}, TEST_ADMIN_TOKEN);
+    expect(relays.data!.relays).toEqual([expect.objectContaining({ retrySchedule: [1, 2], timeoutMs: 15000, signingSecretHint: `whsec_…${signingSecret.slice(-4)}` })]);
+    const everything = JSON.stringify([sources, relays]);
+    expect(everything).not.toContain('source-secret-value');
+    expect(everything).not.toContain(signingSecret.slice(6, 30));
+  });
+
+  it('refuses a missing or unknown token with HTTP 401 and UNAUTHENTICATED', async () => {
+    for (const token of [undefined, 'hky_not-a-real-token']) {
+      const result = await execute(app.url, SourcesDocument, {}, token);
+      expect(result.status).toBe(401);
+      expect(result.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+      expect(result.data).toBeUndefined();
+    }
+  });
+
+  it('serves the Sandbox landing page to a browser in development', async () => {
+    const response = await fetch(`${app.url}/graphql`, { headers: { accept: 'text/html' } });
+    expect(response.status).toBe(200);
+    expect(await response.text()).toMatch(/<html|<!DOCTYPE html/i);
+  });
+});
