@@ -19,7 +19,13 @@ import { migrate } from './db/migrate.js';
 import { ormConfig } from './db/orm-config.js';
 import { HttpSender, type HttpSenderOptions } from './delivery/http-sender.js';
 import { startDeliveryWorkers } from './delivery/worker.js';
-import type { GraphQLContext } from './graphql/context.js';
+import { TOKEN_CHANNEL } from './auth/revocations.js';
+import { toUuid, type GraphQLContext, type Principal } from './graphql/context.js';
+import { formatError } from './graphql/errors.js';
+import { createLoaders } from './graphql/loaders.js';
+import { startWsServer } from './http/ws-server.js';
+import { DeliveryFeed } from './live/delivery-feed.js';
+import { NotifyBus } from './live/notify-bus.js';
 import { buildHookyardSchema } from './graphql/schema.js';
 import { graphqlError, handleGraphQL } from './http/graphql-handler.js';
 import { createHttpServer, json, type Route } from './http/server.js';
@@ -44,6 +50,8 @@ export interface App {
   orm: MikroORM;
   boss: PgBoss;
   keyring: Keyring;
+  /** Live subscribers in this process (for readiness checks and metrics). */
+  liveSubscribers(): number;
   stop(): Promise<void>;
 }
 
@@ -112,14 +120,35 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
     const token = await bootstrapAdminToken(pool, dataDir, config.adminToken);
     if (token) process.stderr.write(`\nHookyard admin token (shown once, also in ${path.join(dataDir, 'admin-token')}):\n  ${token}\n\n`);
 
+    let live: DeliveryFeed | undefined;
     if (serveApi) {
       const rejected = new RejectedLog(pool, log);
       routes.push({
         path: INGEST_PATH,
         handler: (request, response, url, match) => handleIngest({ pool, boss, keyring, rejected, log }, request, response, decodeURIComponent(match[1]!), url.searchParams),
       });
+
+      const bus = new NotifyBus({ connectionString: database.url, log });
+      await bus.start();
+      cleanups.push(['notify bus', () => bus.stop()]);
+      const feed = new DeliveryFeed(pool, bus, log);
+      live = feed;
+      feed.start();
+      cleanups.push(['live feed', async () => feed.stop()]);
+
+      const schema = await buildHookyardSchema();
+      const context = (principal: Principal): GraphQLContext => {
+        const em = orm.em.fork();
+        return { em, pool, boss, keyring, principal, publicUrl, loaders: createLoaders(em), live: feed, uuid: toUuid };
+      };
+      const authenticateHeader = (value: string | undefined) => authenticate(pool, config.adminToken, bearerToken(value) ?? value);
+      const ws = startWsServer(server, { schema, path: '/graphql', authenticate: authenticateHeader, context });
+      cleanups.push(['websockets', () => ws.close()]);
+      // A revoked token's sockets close on every replica, not only the one that revoked it.
+      bus.subscribe(TOKEN_CHANNEL, (tokenId) => ws.revoke(tokenId));
+
       const apollo = new ApolloServer<GraphQLContext>({
-        schema: await buildHookyardSchema(),
+        schema,
         introspection: config.nodeEnv !== 'production',
         // main.ts owns signals: Apollo's own handler would race our ordered shutdown.
         stopOnTerminationSignals: false,
@@ -127,7 +156,7 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
           ApolloServerPluginDrainHttpServer({ httpServer: server }),
           config.nodeEnv === 'production' ? ApolloServerPluginLandingPageProductionDefault() : ApolloServerPluginLandingPageLocalDefault({ embed: true }),
         ],
-        formatError: (formatted) => formatted,
+        formatError: formatError(log),
       });
       await apollo.start();
       cleanups.push(['apollo', () => apollo.stop()]);
@@ -140,7 +169,7 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
             graphqlError(response, 401, 'UNAUTHENTICATED', 'a valid API token is required: Authorization: Bearer <token>', { 'www-authenticate': 'Bearer' });
             return;
           }
-          await handleGraphQL(apollo, request, response, url, async () => ({ em: orm.em.fork(), principal, publicUrl }));
+          await handleGraphQL(apollo, request, response, url, async () => context(principal));
         },
       });
     }
@@ -154,7 +183,8 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
 
     ready = true;
     log.info({ url: `http://127.0.0.1:${port}`, role: config.role, embedded: Boolean(database.embedded) }, 'Hookyard is ready');
-    return { url: `http://127.0.0.1:${port}`, port, databaseUrl: database.url, pool, orm, boss, keyring, stop };
+    const liveSubscribers = () => live?.subscriberCount ?? 0;
+    return { url: `http://127.0.0.1:${port}`, port, databaseUrl: database.url, pool, orm, boss, keyring, liveSubscribers, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -4,7 +4,9 @@ import type { Keyring } from '../crypto/keyring.js';
 import { unseal } from '../crypto/seal.js';
 import type { AttemptErrorClass } from '../db/entities/attempt.js';
 import type { DeliveryStatus } from '../db/entities/delivery.js';
+import { inTransaction } from '../db/transaction.js';
 import { newId } from '../ids.js';
+import { DELIVERY_CHANNEL, notifyDeliveryChanges } from '../live/delivery-changes.js';
 import type { Logger } from '../log.js';
 import { onClient, RETRY_QUEUE, type DeliveryJob } from '../queue/boss.js';
 import type { HttpSender, SendOutcome } from './http-sender.js';
@@ -55,7 +57,8 @@ const CLAIM = `
   )
   select c.id, c.created_at, e.id as event_id, e.type, e.body, e.content_type, e.headers as event_headers,
          src.slug as source_slug, r.url, r.method, r.headers_sealed, r.signing_secret_sealed, r.timeout_ms,
-         r.retry_schedule, r.max_age_seconds, r.enabled as relay_enabled, s.forward_headers
+         r.retry_schedule, r.max_age_seconds, r.enabled as relay_enabled, s.forward_headers,
+         pg_notify('${DELIVERY_CHANNEL}', c.id || ':DELIVERING:' || ($2::int - 1)) as notified
   from claimed c
   join event e on e.id = c.event_id
   join relay r on r.id = c.relay_id
@@ -151,20 +154,15 @@ interface RecordedAttempt {
 }
 
 /** The attempt row, the delivery's new state and the next job commit together. */
-async function transition(deps: DispatchDeps, job: DeliveryJob, next: Transition, attempt: RecordedAttempt | null): Promise<void> {
-  const client = await deps.pool.connect();
-  try {
-    await client.query('begin');
+function transition(deps: DispatchDeps, job: DeliveryJob, next: Transition, attempt: RecordedAttempt | null): Promise<void> {
+  return inTransaction(deps.pool, async (client) => {
     const updated = await client.query(
       `update delivery set status = $2, attempt_count = $3, next_attempt_at = $4,
               last_attempt_at = coalesce($5, last_attempt_at), updated_at = now()
        where id = $1 and attempt_count = $6 - 1`,
       [job.deliveryId, next.status, next.attemptCount, next.nextAttemptAt ?? null, attempt?.startedAt ?? null, job.attempt],
     );
-    if (updated.rowCount === 0) {
-      await client.query('rollback');
-      return;
-    }
+    if (updated.rowCount === 0) return;
     if (attempt) {
       const o = attempt.outcome;
       await client.query(
@@ -176,13 +174,8 @@ async function transition(deps: DispatchDeps, job: DeliveryJob, next: Transition
     if (next.status === 'RETRYING' && next.nextAttemptAt) {
       await deps.boss.send(RETRY_QUEUE, { deliveryId: job.deliveryId, attempt: job.attempt + 1 } satisfies DeliveryJob, { startAfter: next.nextAttemptAt, db: onClient(client) });
     }
-    await client.query('commit');
-  } catch (error) {
-    await client.query('rollback').catch(() => {});
-    throw error;
-  } finally {
-    client.release();
-  }
+    await notifyDeliveryChanges(client, [{ id: job.deliveryId, status: next.status, attemptCount: next.attemptCount }]);
+  });
 }
 
 /** PostgreSQL text cannot hold NUL; a binary response body would otherwise fail the insert. */

@@ -1,6 +1,8 @@
 import type { Pool, PoolClient } from 'pg';
 import type { PgBoss } from 'pg-boss';
+import { inTransaction } from '../db/transaction.js';
 import { newId } from '../ids.js';
+import { notifyDeliveryChanges } from '../live/delivery-changes.js';
 import { FIRST_TRY_QUEUE, onClient, type DeliveryJob } from '../queue/boss.js';
 import { matchesAny, matchesSource } from '../routing/match.js';
 
@@ -45,19 +47,8 @@ const SUBSCRIPTIONS = `
  * in a single transaction: when this resolves, the work is durable; when it throws, none of
  * it exists. A repeated idempotency key returns the first event's id and adds nothing.
  */
-export async function acceptEvent(pool: Pool, boss: PgBoss, event: NewEvent): Promise<AcceptResult> {
-  const client = await pool.connect();
-  try {
-    await client.query('begin');
-    const result = await insertWithDeliveries(client, boss, event);
-    await client.query('commit');
-    return result;
-  } catch (error) {
-    await client.query('rollback').catch(() => {});
-    throw error;
-  } finally {
-    client.release();
-  }
+export function acceptEvent(pool: Pool, boss: PgBoss, event: NewEvent): Promise<AcceptResult> {
+  return inTransaction(pool, (client) => insertWithDeliveries(client, boss, event));
 }
 
 async function insertWithDeliveries(client: PoolClient, boss: PgBoss, event: NewEvent): Promise<AcceptResult> {
@@ -83,6 +74,7 @@ async function insertWithDeliveries(client: PoolClient, boss: PgBoss, event: New
   );
   // A disabled relay's deliveries are HELD without a job: pg-boss retention must never be
   // what decides whether they survive; enabling the relay queues them.
+  await notifyDeliveryChanges(client, deliveryIds.map((deliveryId, i) => ({ id: deliveryId, status: matched[i]!.relay_enabled ? 'PENDING' : 'HELD', attemptCount: 0 })));
   const jobs = matched.flatMap((s, i) => (s.relay_enabled ? [{ data: { deliveryId: deliveryIds[i]!, attempt: 1 } satisfies DeliveryJob }] : []));
   if (jobs.length > 0) await boss.insert(FIRST_TRY_QUEUE, jobs, { db: onClient(client) });
   return { id, duplicate: false, deliveries: matched.length };

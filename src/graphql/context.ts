@@ -1,14 +1,35 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Pool } from 'pg';
+import type { PgBoss } from 'pg-boss';
+import type { Keyring } from '../crypto/keyring.js';
 import type { ApiTokenScope } from '../db/entities/api-token.js';
+import type { DeliveryFeed } from '../live/delivery-feed.js';
+import type { Loaders } from './loaders.js';
 
 export interface Principal {
   tokenId: string | null;
   scope: ApiTokenScope;
 }
 
-/** Per request: a forked EntityManager (no identity map shared across requests) and who is asking. */
+/** What every resolver may use; built per request (and per websocket operation). */
 export interface GraphQLContext {
+  /** A forked EntityManager: no identity map shared across requests. */
   em: EntityManager;
+  pool: Pool;
+  boss: PgBoss;
+  keyring: Keyring;
   principal: Principal;
   publicUrl: string;
+  loaders: Loaders;
+  /** Delivery status changes of every process, for subscriptions. */
+  live: DeliveryFeed;
+  /** A syntactically valid id, or the nil UUID (which matches nothing) for anything else. */
+  uuid(id: string): string;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const NIL = '00000000-0000-0000-0000-000000000000';
+
+export function toUuid(id: string): string {
+  return UUID.test(id) ? id.toLowerCase() : NIL;
 }

@@ -1,9 +1,15 @@
-import { Ctx, Query, Resolver } from 'type-graphql';
+import { Arg, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
+import { seal } from '../../crypto/seal.js';
 import { Source } from '../../db/entities/source.js';
+import { DEFAULT_MAX_BODY_BYTES } from '../../ingest/source-lookup.js';
 import type { GraphQLContext } from '../context.js';
+import { notFound, uniqueViolation } from '../errors.js';
+import { checkSecret, checkSourceSettings, CreateSourceInput, UpdateSourceInput } from '../inputs/source-input.js';
+import { invalid } from '../inputs/validate.js';
 import { SourceType } from '../types/source.js';
 
-export function toSourceType(source: Source, publicUrl: string): SourceType {
+export function toSourceType(source: Source, publicUrl: string, now = new Date()): SourceType {
+  const live = source.secrets.filter((s) => s.expiresAt === null || new Date(s.expiresAt) > now).length;
   return {
     id: source.id,
     name: source.name,
@@ -11,8 +17,34 @@ export function toSourceType(source: Source, publicUrl: string): SourceType {
     preset: source.preset,
     enabled: source.enabled,
     ingestUrl: `${publicUrl}/ingest/${source.slug}`,
-    hasSecret: source.secrets.length > 0,
+    hasSecret: live > 0,
+    liveSecretCount: live,
+    basicAuthUsername: source.basicAuthUsername ?? null,
+    toleranceSeconds: source.toleranceSeconds ?? null,
+    maxBodyBytes: source.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+    publicUrl: source.publicUrl ?? null,
+    requireIdempotencyKey: source.requireIdempotencyKey,
+    rateLimitPerSecond: source.rateLimitPerSecond ?? null,
+    signatureHeader: source.signatureHeader ?? null,
+    signatureAlgorithm: source.signatureAlgorithm ?? null,
+    signatureEncoding: source.signatureEncoding ?? null,
+    signaturePrefix: source.signaturePrefix ?? null,
+    timestampHeader: source.timestampHeader ?? null,
+    eventTypeFrom: source.eventTypeFrom ?? null,
+    idempotencyKeyFrom: source.idempotencyKeyFrom ?? null,
+    createdAt: source.createdAt,
+    updatedAt: source.updatedAt,
   };
+}
+
+/** Plain settings copied from an input onto the entity: undefined = unchanged, null = cleared. */
+const SETTINGS = [
+  'toleranceSeconds', 'maxBodyBytes', 'publicUrl', 'rateLimitPerSecond', 'signatureHeader', 'signatureAlgorithm',
+  'signatureEncoding', 'signaturePrefix', 'timestampHeader', 'eventTypeFrom', 'idempotencyKeyFrom', 'basicAuthUsername',
+] as const;
+
+function check(source: Source): void {
+  checkSourceSettings({ ...source, hasBasicAuthPassword: Boolean(source.basicAuthPasswordSealed) });
 }
 
 @Resolver(() => SourceType)
@@ -21,5 +53,54 @@ export class SourceResolver {
   async sources(@Ctx() ctx: GraphQLContext): Promise<SourceType[]> {
     const rows = await ctx.em.find(Source, {}, { orderBy: { createdAt: 'desc', id: 'desc' } });
     return rows.map((row) => toSourceType(row, ctx.publicUrl));
+  }
+
+  @Query(() => SourceType, { nullable: true })
+  async source(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<SourceType | null> {
+    const row = await ctx.em.findOne(Source, { id: ctx.uuid(id) });
+    return row ? toSourceType(row, ctx.publicUrl) : null;
+  }
+
+  @Mutation(() => SourceType)
+  async createSource(@Arg('input', () => CreateSourceInput) input: CreateSourceInput, @Ctx() ctx: GraphQLContext): Promise<SourceType> {
+    if (!input.secret) invalid('secret', `is required: the signing secret ${input.preset} gives you`);
+    checkSecret(input.preset, input.secret);
+    const source = ctx.em.create(Source, {
+      name: input.name.trim(),
+      slug: input.slug,
+      preset: input.preset,
+      secrets: [{ sealed: seal(ctx.keyring, input.secret), createdAt: new Date().toISOString(), expiresAt: null }],
+      requireIdempotencyKey: input.requireIdempotencyKey ?? false,
+      basicAuthPasswordSealed: input.basicAuthPassword ? seal(ctx.keyring, input.basicAuthPassword) : null,
+    });
+    for (const key of SETTINGS) if (input[key] !== undefined) (source[key] as unknown) = input[key];
+    check(source);
+    await ctx.em.persist(source).flush().catch(uniqueViolation('source_slug_unique', 'slug', `"${input.slug}" is already taken`));
+    return toSourceType(source, ctx.publicUrl);
+  }
+
+  @Mutation(() => SourceType)
+  async updateSource(@Arg('id', () => ID) id: string, @Arg('input', () => UpdateSourceInput) input: UpdateSourceInput, @Ctx() ctx: GraphQLContext): Promise<SourceType> {
+    const source = (await ctx.em.findOne(Source, { id: ctx.uuid(id) })) ?? notFound('source', id);
+    if (input.name !== undefined && input.name !== null) source.name = input.name.trim();
+    if (input.slug !== undefined && input.slug !== null) source.slug = input.slug;
+    if (input.enabled !== undefined && input.enabled !== null) source.enabled = input.enabled;
+    if (input.requireIdempotencyKey !== undefined && input.requireIdempotencyKey !== null) source.requireIdempotencyKey = input.requireIdempotencyKey;
+    if (input.secret !== undefined && input.secret !== null) {
+      checkSecret(source.preset, input.secret);
+      source.secrets = [{ sealed: seal(ctx.keyring, input.secret), createdAt: new Date().toISOString(), expiresAt: null }];
+    }
+    if (input.basicAuthPassword !== undefined) source.basicAuthPasswordSealed = input.basicAuthPassword ? seal(ctx.keyring, input.basicAuthPassword) : null;
+    for (const key of SETTINGS) if (input[key] !== undefined) (source[key] as unknown) = input[key];
+    check(source);
+    await ctx.em.flush().catch(uniqueViolation('source_slug_unique', 'slug', `"${source.slug}" is already taken`));
+    return toSourceType(source, ctx.publicUrl);
+  }
+
+  @Mutation(() => ID, { description: 'Deletes the source; its stored events stay, without a source' })
+  async deleteSource(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<string> {
+    const source = (await ctx.em.findOne(Source, { id: ctx.uuid(id) })) ?? notFound('source', id);
+    await ctx.em.remove(source).flush();
+    return id;
   }
 }

@@ -12,6 +12,9 @@ export class RelayType {
   url!: string;
 
   @Field()
+  method!: string;
+
+  @Field()
   enabled!: boolean;
 
   @Field(() => String, { nullable: true })
@@ -23,6 +26,36 @@ export class RelayType {
   @Field(() => Int)
   timeoutMs!: number;
 
+  @Field(() => Int, { nullable: true })
+  maxAgeSeconds!: number | null;
+
+  @Field(() => Int)
+  maxConcurrency!: number;
+
+  @Field(() => Int, { nullable: true })
+  rateLimitPerSecond!: number | null;
+
+  @Field(() => String, { nullable: true, description: 'Without its password' })
+  proxyUrl!: string | null;
+
+  @Field(() => [String], { description: 'Names of the extra headers; their values are never shown' })
+  headerNames!: string[];
+
   @Field({ description: 'Enough of the signing secret to tell two apart, e.g. whsec_…a1b2' })
   signingSecretHint!: string;
+
+  @Field()
+  createdAt!: Date;
+
+  @Field()
+  updatedAt!: Date;
+}
+
+@ObjectType({ description: 'A new relay and its signing secret, shown this once' })
+export class CreateRelayPayload {
+  @Field(() => RelayType)
+  relay!: RelayType;
+
+  @Field()
+  signingSecret!: string;
 }

@@ -1,10 +1,8 @@
-import { Field, ID, ObjectType, registerEnumType } from 'type-graphql';
-import { SOURCE_PRESETS, type SourcePreset } from '../../db/entities/source.js';
+import { Field, ID, Int, ObjectType } from 'type-graphql';
+import type { SourcePreset } from '../../db/entities/source.js';
+import { SourcePresetEnum } from './enums.js';
 
-export const SourcePresetEnum = Object.fromEntries(SOURCE_PRESETS.map((p) => [p, p])) as { [K in SourcePreset]: K };
-registerEnumType(SourcePresetEnum, { name: 'SourcePreset', description: 'How a source verifies its webhooks' });
-
-@ObjectType('Source', { description: 'An inbound endpoint, POST /ingest/:slug' })
+@ObjectType('Source', { description: 'An inbound endpoint, POST /ingest/:slug. Secrets are write-only.' })
 export class SourceType {
   @Field(() => ID)
   id!: string;
@@ -24,6 +22,54 @@ export class SourceType {
   @Field({ description: 'The URL providers post to' })
   ingestUrl!: string;
 
-  @Field({ description: 'Whether at least one secret is stored; secrets themselves are write-only' })
+  @Field({ description: 'Whether a live secret is stored; secrets themselves are never shown' })
   hasSecret!: boolean;
+
+  @Field(() => Int, { description: 'Secrets that still verify (several during a rotation)' })
+  liveSecretCount!: number;
+
+  @Field(() => String, { nullable: true })
+  basicAuthUsername!: string | null;
+
+  @Field(() => Int, { nullable: true })
+  toleranceSeconds!: number | null;
+
+  @Field(() => Int)
+  maxBodyBytes!: number;
+
+  @Field(() => String, { nullable: true })
+  publicUrl!: string | null;
+
+  @Field()
+  requireIdempotencyKey!: boolean;
+
+  @Field(() => Int, { nullable: true })
+  rateLimitPerSecond!: number | null;
+
+  @Field(() => String, { nullable: true })
+  signatureHeader!: string | null;
+
+  @Field(() => String, { nullable: true })
+  signatureAlgorithm!: string | null;
+
+  @Field(() => String, { nullable: true })
+  signatureEncoding!: string | null;
+
+  @Field(() => String, { nullable: true })
+  signaturePrefix!: string | null;
+
+  @Field(() => String, { nullable: true })
+  timestampHeader!: string | null;
+
+  @Field(() => String, { nullable: true })
+  eventTypeFrom!: string | null;
+
+  @Field(() => String, { nullable: true })
+  idempotencyKeyFrom!: string | null;
+
+  @Field()
+  createdAt!: Date;
+
+  @Field()
+  updatedAt!: Date;
 }

@@ -20,13 +20,20 @@ export interface IngestSource {
   signatureEncoding: string | null;
   signaturePrefix: string | null;
   timestampHeader: string | null;
+  /**
+   * TWILIO: the URL the provider calls, without query (behind a TLS-terminating proxy the
+   * request itself cannot tell it). Optional only until the source lookup fills it in; a
+   * Twilio source without it cannot be verified.
+   */
+  publicUrl?: string | null;
   eventTypeFrom: FieldSpec | null;
   idempotencyKeyFrom: FieldSpec | null;
 }
 
 /**
  * One provider's scheme. `verify` throws an AppError (401) and runs on the raw bytes before
- * any JSON parsing; the field specs say where the event type and idempotency key live unless
+ * any JSON parsing (Adyen's notification items carry their signatures inside the JSON, so
+ * that one parses); the field specs say where the event type and idempotency key live unless
  * the source overrides them.
  */
 export interface Preset {
@@ -38,4 +45,14 @@ export interface Preset {
   /** A missing event type is a 400 naming the field, rather than the fixed fallback. */
   eventTypeRequired: boolean;
   idempotencyKey: FieldSpec | null;
+  /**
+   * For presets whose default event type lives in more than one place (Shopify's two header
+   * families, Slack's JSON-or-form bodies): when present and the source sets no
+   * `eventTypeFrom`, it replaces reading `eventType`, which then names only the primary place.
+   * `undefined` means "fall back as for a missing optional type"; a preset whose type is
+   * required throws MISSING_HEADER itself, naming every place it looked.
+   */
+  readEventType?(request: IngestRequest): string | undefined;
+  /** Likewise for the idempotency key (`webhook-id` or `svix-id`, either Shopify family). */
+  readIdempotencyKey?(request: IngestRequest): string | undefined;
 }

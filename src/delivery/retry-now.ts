@@ -1,0 +1,27 @@
+import type { Pool } from 'pg';
+import type { PgBoss } from 'pg-boss';
+import type { DeliveryStatus } from '../db/entities/delivery.js';
+import { inTransaction } from '../db/transaction.js';
+import { FIRST_TRY_QUEUE, onClient, type DeliveryJob } from '../queue/boss.js';
+import { notifyDeliveryChanges } from '../live/delivery-changes.js';
+
+const RETRYABLE: DeliveryStatus[] = ['DEAD', 'RETRYING'];
+
+/**
+ * Queues the next attempt of a DEAD or RETRYING delivery now, in the fresh-delivery lane. A
+ * RETRYING delivery keeps its scheduled job: whichever job runs first claims the attempt and
+ * the other finds it recorded and does nothing. After a manual retry that fails, the schedule
+ * is exhausted, so the delivery goes back to DEAD (one more try, as Svix does).
+ */
+export async function retryDeliveryNow(pool: Pool, boss: PgBoss, deliveryId: string): Promise<'queued' | 'not-found' | DeliveryStatus> {
+  return inTransaction(pool, async (client) => {
+    const { rows } = await client.query<{ status: DeliveryStatus; attempt_count: number }>('select status, attempt_count from delivery where id = $1 for update', [deliveryId]);
+    const row = rows[0];
+    if (!row) return 'not-found';
+    if (!RETRYABLE.includes(row.status)) return row.status;
+    await client.query(`update delivery set status = 'PENDING', next_attempt_at = now(), updated_at = now() where id = $1`, [deliveryId]);
+    await boss.insert(FIRST_TRY_QUEUE, [{ data: { deliveryId, attempt: row.attempt_count + 1 } satisfies DeliveryJob }], { db: onClient(client) });
+    await notifyDeliveryChanges(client, [{ id: deliveryId, status: 'PENDING', attemptCount: row.attempt_count }]);
+    return 'queued';
+  });
+}

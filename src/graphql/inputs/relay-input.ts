@@ -1,0 +1,121 @@
+import { Field, InputType, Int } from 'type-graphql';
+import { headerName, httpUrl, intIn, invalid, optional, text } from './validate.js';
+
+@InputType({ description: 'An extra header sent with every delivery (API keys: stored sealed, shown redacted)' })
+export class HeaderInput {
+  @Field()
+  name!: string;
+
+  @Field()
+  value!: string;
+}
+
+@InputType({ description: 'A new destination' })
+export class CreateRelayInput {
+  @Field()
+  name!: string;
+
+  @Field()
+  url!: string;
+
+  @Field(() => String, { nullable: true, description: 'POST (default), PUT or PATCH' })
+  method?: string | null;
+
+  @Field(() => [HeaderInput], { nullable: true })
+  headers?: HeaderInput[] | null;
+
+  @Field(() => Int, { nullable: true, description: 'Per attempt, default 15000' })
+  timeoutMs?: number | null;
+
+  @Field(() => [Int], { nullable: true, description: 'Whole seconds ≥ 1 between tries, after the first; [] = no retries; default 5 s … 24 h' })
+  retrySchedule?: number[] | null;
+
+  @Field(() => Int, { nullable: true, description: 'Give up (DEAD) once a delivery is this old' })
+  maxAgeSeconds?: number | null;
+
+  @Field(() => Int, { nullable: true, description: 'Deliveries in flight at once (default 10)' })
+  maxConcurrency?: number | null;
+
+  @Field(() => Int, { nullable: true })
+  rateLimitPerSecond?: number | null;
+
+  @Field(() => String, { nullable: true })
+  proxyUrl?: string | null;
+
+  @Field(() => String, { nullable: true, description: 'whsec_ + base64 of 24–64 bytes; generated when omitted' })
+  signingSecret?: string | null;
+}
+
+@InputType({ description: 'Changes to a relay; omitted fields stay as they are, null clears' })
+export class UpdateRelayInput {
+  @Field(() => String, { nullable: true })
+  name?: string | null;
+
+  @Field(() => String, { nullable: true })
+  url?: string | null;
+
+  @Field(() => String, { nullable: true })
+  method?: string | null;
+
+  @Field(() => [HeaderInput], { nullable: true, description: 'Replaces every extra header' })
+  headers?: HeaderInput[] | null;
+
+  @Field(() => Int, { nullable: true })
+  timeoutMs?: number | null;
+
+  @Field(() => [Int], { nullable: true })
+  retrySchedule?: number[] | null;
+
+  @Field(() => Int, { nullable: true })
+  maxAgeSeconds?: number | null;
+
+  @Field(() => Int, { nullable: true })
+  maxConcurrency?: number | null;
+
+  @Field(() => Int, { nullable: true })
+  rateLimitPerSecond?: number | null;
+
+  @Field(() => String, { nullable: true })
+  proxyUrl?: string | null;
+}
+
+const METHODS = ['POST', 'PUT', 'PATCH'];
+/** Headers Hookyard sets itself; a relay may not override them. */
+const RESERVED = /^(webhook-|hookyard-|content-length$|host$|transfer-encoding$|connection$)/i;
+
+export function checkSigningSecret(secret: string): string {
+  const match = /^whsec_([A-Za-z0-9+/]+={0,2})$/.exec(secret);
+  const bytes = match ? Buffer.from(match[1]!, 'base64') : Buffer.alloc(0);
+  if (!match || bytes.length < 24 || bytes.length > 64 || bytes.toString('base64') !== match[1]) {
+    invalid('signingSecret', 'must be whsec_ followed by padded standard base64 of 24 to 64 bytes');
+  }
+  return secret;
+}
+
+export function checkHeaders(headers: HeaderInput[]): HeaderInput[] {
+  if (headers.length > 50) invalid('headers', 'at most 50 headers');
+  for (const h of headers) {
+    headerName('headers', h.name);
+    if (RESERVED.test(h.name)) invalid('headers', `${h.name} is set by Hookyard and cannot be overridden`);
+    if (/[\r\n\0]/.test(h.value)) invalid('headers', `the value of ${h.name} contains a line break`);
+  }
+  return headers;
+}
+
+export function checkRelaySettings(r: {
+  name: string; url: string; method: string; timeoutMs: number; retrySchedule?: number[] | null; maxAgeSeconds?: number | null;
+  maxConcurrency: number; rateLimitPerSecond?: number | null; proxyUrl?: string | null;
+}): void {
+  text('name', r.name);
+  httpUrl('url', r.url, { allowQuery: true });
+  if (!METHODS.includes(r.method)) invalid('method', `must be one of ${METHODS.join(', ')}`);
+  intIn('timeoutMs', r.timeoutMs, 100, 120_000);
+  optional(r.retrySchedule, (steps) => {
+    if (steps.length > 50) invalid('retrySchedule', 'at most 50 steps');
+    for (const step of steps) intIn('retrySchedule', step, 1, 7 * 86_400);
+  });
+  optional(r.maxAgeSeconds, (v) => intIn('maxAgeSeconds', v, 1, 30 * 86_400));
+  intIn('maxConcurrency', r.maxConcurrency, 1, 1000);
+  optional(r.rateLimitPerSecond, (v) => intIn('rateLimitPerSecond', v, 1, 100_000));
+  optional(r.proxyUrl, (v) => httpUrl('proxyUrl', v));
+}

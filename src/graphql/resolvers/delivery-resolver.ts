@@ -1,0 +1,111 @@
+import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { DeliveryStatus } from '../../db/entities/delivery.js';
+import { AppError } from '../../errors.js';
+import { retryDeliveryNow } from '../../delivery/retry-now.js';
+import type { GraphQLContext } from '../context.js';
+import { notFound } from '../errors.js';
+import { keysetPage, Where } from '../pagination.js';
+import { date, rows } from '../rows.js';
+import { AttemptConnection } from '../types/attempt.js';
+import { DeliveryConnection, DeliveryFilter, DeliveryType } from '../types/delivery.js';
+import { EventType } from '../types/event.js';
+import { RelayType } from '../types/relay.js';
+import { attemptsPage } from './attempt-resolver.js';
+import { loadEvent } from './event-resolver.js';
+import { toRelayType } from './relay-resolver.js';
+
+export interface DeliveryRow {
+  id: string;
+  event_id: string;
+  relay_id: string;
+  status: DeliveryStatus;
+  attempt_count: number;
+  next_attempt_at: string | null;
+  last_attempt_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export const DELIVERY_COLUMNS = 'd.id, d.event_id, d.relay_id, d.status, d.attempt_count, d.next_attempt_at, d.last_attempt_at, d.created_at, d.updated_at';
+
+export function toDeliveryType(row: DeliveryRow): DeliveryType {
+  return {
+    id: row.id,
+    eventId: row.event_id,
+    relayId: row.relay_id,
+    status: row.status,
+    attemptCount: row.attempt_count,
+    nextAttemptAt: date(row.next_attempt_at),
+    lastAttemptAt: date(row.last_attempt_at),
+    createdAt: date(row.created_at),
+    updatedAt: date(row.updated_at),
+  };
+}
+
+export async function loadDelivery(ctx: Pick<GraphQLContext, 'pool' | 'uuid'>, id: string): Promise<DeliveryType | null> {
+  const { rows: found } = await ctx.pool.query<DeliveryRow>(`select ${DELIVERY_COLUMNS} from delivery d where d.id = $1`, [ctx.uuid(id)]);
+  return found[0] ? toDeliveryType(found[0]) : null;
+}
+
+/** The WHERE clause of a DeliveryFilter, shared by `deliveries` and bulk operations. */
+export function deliveryWhere(ctx: GraphQLContext, filter: DeliveryFilter | null | undefined): Where {
+  const where = new Where();
+  if (filter?.eventId) where.add((p) => `d.event_id = ${p(ctx.uuid(filter.eventId!))}`);
+  if (filter?.relayId) where.add((p) => `d.relay_id = ${p(ctx.uuid(filter.relayId!))}`);
+  if (filter?.sourceId) where.add((p) => `d.event_id in (select id from event where source_id = ${p(ctx.uuid(filter.sourceId!))})`);
+  if (filter?.eventType) where.add((p) => `d.event_id in (select id from event where type = ${p(filter.eventType)})`);
+  if (filter?.status && filter.status.length > 0) where.add((p) => `d.status = any(${p(filter.status)}::text[])`);
+  if (filter?.createdAfter) where.add((p) => `d.created_at > ${p(filter.createdAfter)}`);
+  if (filter?.createdBefore) where.add((p) => `d.created_at < ${p(filter.createdBefore)}`);
+  return where;
+}
+
+@Resolver(() => DeliveryType)
+export class DeliveryResolver {
+  @Query(() => DeliveryConnection, { description: 'Deliveries, newest first' })
+  deliveries(
+    @Ctx() ctx: GraphQLContext,
+    @Arg('filter', () => DeliveryFilter, { nullable: true }) filter?: DeliveryFilter | null,
+    @Arg('first', () => Int, { nullable: true }) first?: number | null,
+    @Arg('after', () => String, { nullable: true }) after?: string | null,
+  ): Promise<DeliveryConnection> {
+    return keysetPage(rows<DeliveryRow & { cursor_time: string }>(ctx.pool), {
+      from: 'delivery d', alias: 'd', timeColumn: 'd.created_at', select: DELIVERY_COLUMNS, where: deliveryWhere(ctx, filter), first, after, map: toDeliveryType,
+    });
+  }
+
+  @Query(() => DeliveryType, { nullable: true })
+  delivery(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<DeliveryType | null> {
+    return loadDelivery(ctx, id);
+  }
+
+  @FieldResolver(() => EventType)
+  async event(@Root() delivery: DeliveryType, @Ctx() ctx: GraphQLContext): Promise<EventType> {
+    return (await loadEvent(ctx, delivery.eventId))!;
+  }
+
+  @FieldResolver(() => RelayType)
+  async relay(@Root() delivery: DeliveryType, @Ctx() ctx: GraphQLContext): Promise<RelayType> {
+    return toRelayType((await ctx.loaders.relay.load(delivery.relayId))!, ctx.keyring);
+  }
+
+  @FieldResolver(() => AttemptConnection)
+  attempts(
+    @Root() delivery: DeliveryType,
+    @Ctx() ctx: GraphQLContext,
+    @Arg('first', () => Int, { nullable: true }) first?: number | null,
+    @Arg('after', () => String, { nullable: true }) after?: string | null,
+  ): Promise<AttemptConnection> {
+    return attemptsPage(ctx, delivery.id, first, after);
+  }
+
+  @Mutation(() => DeliveryType, { description: 'Queues a DEAD or RETRYING delivery for an attempt now' })
+  async retryDelivery(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<DeliveryType> {
+    const outcome = await retryDeliveryNow(ctx.pool, ctx.boss, ctx.uuid(id));
+    if (outcome === 'not-found') notFound('delivery', id);
+    if (outcome !== 'queued') {
+      throw new AppError('BAD_USER_INPUT', `id: only DEAD or RETRYING deliveries can be retried; this one is ${outcome}`, { field: 'id' });
+    }
+    return (await loadDelivery(ctx, id))!;
+  }
+}

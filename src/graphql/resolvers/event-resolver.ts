@@ -1,0 +1,85 @@
+import { GraphQLJSON } from 'graphql-scalars';
+import { Arg, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql';
+import type { GraphQLContext } from '../context.js';
+import { keysetPage, Where } from '../pagination.js';
+import { date, rows } from '../rows.js';
+import { EventConnection, EventFilter, EventType } from '../types/event.js';
+import { SourceType } from '../types/source.js';
+import { toSourceType } from './source-resolver.js';
+
+interface EventRow {
+  id: string;
+  type: string;
+  source_id: string | null;
+  idempotency_key: string | null;
+  received_at: string;
+  content_type: string | null;
+  headers: Record<string, string>;
+  body: Buffer;
+  cursor_time: string;
+}
+
+const EVENT_COLUMNS = 'e.id, e.type, e.source_id, e.idempotency_key, e.received_at, e.content_type, e.headers, e.body';
+
+export function toEventType(row: Omit<EventRow, 'cursor_time'>): EventType {
+  return {
+    id: row.id,
+    type: row.type,
+    sourceId: row.source_id,
+    idempotencyKey: row.idempotency_key,
+    receivedAt: date(row.received_at),
+    contentType: row.content_type,
+    headers: row.headers,
+    rawBody: row.body,
+  };
+}
+
+export async function loadEvent(ctx: GraphQLContext, id: string): Promise<EventType | null> {
+  const { rows: found } = await ctx.pool.query<EventRow>(`select ${EVENT_COLUMNS} from event e where e.id = $1`, [ctx.uuid(id)]);
+  return found[0] ? toEventType(found[0]) : null;
+}
+
+@Resolver(() => EventType)
+export class EventResolver {
+  @Query(() => EventConnection, { description: 'Stored events, newest first' })
+  async events(
+    @Ctx() ctx: GraphQLContext,
+    @Arg('filter', () => EventFilter, { nullable: true }) filter?: EventFilter | null,
+    @Arg('first', () => Int, { nullable: true }) first?: number | null,
+    @Arg('after', () => String, { nullable: true }) after?: string | null,
+  ): Promise<EventConnection> {
+    const where = new Where();
+    if (filter?.sourceId) where.add((p) => `e.source_id = ${p(ctx.uuid(filter.sourceId!))}`);
+    if (filter?.type) where.add((p) => `e.type = ${p(filter.type)}`);
+    if (filter?.idempotencyKey) where.add((p) => `e.idempotency_key = ${p(filter.idempotencyKey)}`);
+    if (filter?.receivedAfter) where.add((p) => `e.received_at > ${p(filter.receivedAfter)}`);
+    if (filter?.receivedBefore) where.add((p) => `e.received_at < ${p(filter.receivedBefore)}`);
+    return keysetPage(rows<EventRow>(ctx.pool), { from: 'event e', alias: 'e', timeColumn: 'e.received_at', select: EVENT_COLUMNS, where, first, after, map: toEventType });
+  }
+
+  @Query(() => EventType, { nullable: true })
+  async event(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<EventType | null> {
+    return loadEvent(ctx, id);
+  }
+
+  @FieldResolver(() => SourceType, { nullable: true })
+  async source(@Root() event: EventType, @Ctx() ctx: GraphQLContext): Promise<SourceType | null> {
+    if (!event.sourceId) return null;
+    const source = await ctx.loaders.source.load(event.sourceId);
+    return source ? toSourceType(source, ctx.publicUrl) : null;
+  }
+
+  @FieldResolver(() => String)
+  body(@Root() event: EventType): string {
+    return event.rawBody.toString('utf8');
+  }
+
+  @FieldResolver(() => GraphQLJSON, { nullable: true })
+  payload(@Root() event: EventType): unknown {
+    try {
+      return JSON.parse(event.rawBody.toString('utf8'));
+    } catch {
+      return null;
+    }
+  }
+}

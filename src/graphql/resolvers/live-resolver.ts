@@ -1,0 +1,43 @@
+import { Repeater } from '@repeaterjs/repeater';
+import { Arg, Ctx, Resolver, Root, Subscription } from 'type-graphql';
+import type { LiveDelivery } from '../../live/delivery-feed.js';
+import type { GraphQLContext } from '../context.js';
+import { DeliveryFilter, DeliveryType } from '../types/delivery.js';
+import { toDeliveryType } from './delivery-resolver.js';
+
+function matches(filter: DeliveryFilter | null | undefined, d: LiveDelivery): boolean {
+  if (!filter) return true;
+  if (filter.eventId && filter.eventId.toLowerCase() !== d.event_id) return false;
+  if (filter.relayId && filter.relayId.toLowerCase() !== d.relay_id) return false;
+  if (filter.sourceId && filter.sourceId.toLowerCase() !== d.source_id) return false;
+  if (filter.eventType && filter.eventType !== d.event_type) return false;
+  if (filter.status && filter.status.length > 0 && !filter.status.includes(d.status)) return false;
+  if (filter.createdAfter && new Date(d.created_at) <= filter.createdAfter) return false;
+  if (filter.createdBefore && new Date(d.created_at) >= filter.createdBefore) return false;
+  return true;
+}
+
+@Resolver()
+export class LiveResolver {
+  @Subscription(() => DeliveryType, {
+    description: 'Every status a matching delivery passes through, in order, from any process',
+    subscribe: ({ args, context }) => {
+      const ctx = context as GraphQLContext;
+      const filter = (args as { filter?: DeliveryFilter | null }).filter;
+      return new Repeater<LiveDelivery>(async (push, stop) => {
+        const off = ctx.live.listen((delivery) => {
+          if (matches(filter, delivery)) void push(delivery);
+        });
+        await stop;
+        off();
+      });
+    },
+  })
+  deliveryUpdated(
+    @Root() delivery: LiveDelivery,
+    @Ctx() _ctx: GraphQLContext,
+    @Arg('filter', () => DeliveryFilter, { nullable: true }) _filter?: DeliveryFilter | null,
+  ): DeliveryType {
+    return toDeliveryType(delivery);
+  }
+}

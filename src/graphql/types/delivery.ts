@@ -1,0 +1,81 @@
+import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
+import type { DeliveryStatus } from '../../db/entities/delivery.js';
+import { DeliveryStatusEnum } from './enums.js';
+import { EventType } from './event.js';
+import { PageInfo } from './page-info.js';
+import { RelayType } from './relay.js';
+
+@ObjectType('Delivery', { description: 'One event for one relay' })
+export class DeliveryType {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => DeliveryStatusEnum)
+  status!: DeliveryStatus;
+
+  @Field(() => Int)
+  attemptCount!: number;
+
+  @Field(() => Date, { nullable: true })
+  nextAttemptAt!: Date | null;
+
+  @Field(() => Date, { nullable: true })
+  lastAttemptAt!: Date | null;
+
+  @Field()
+  createdAt!: Date;
+
+  @Field()
+  updatedAt!: Date;
+
+  @Field(() => EventType)
+  event?: EventType;
+
+  @Field(() => RelayType)
+  relay?: RelayType;
+
+  eventId!: string;
+  relayId!: string;
+}
+
+@ObjectType()
+export class DeliveryEdge {
+  @Field()
+  cursor!: string;
+
+  @Field(() => DeliveryType)
+  node!: DeliveryType;
+}
+
+@ObjectType()
+export class DeliveryConnection {
+  @Field(() => [DeliveryEdge])
+  edges!: DeliveryEdge[];
+
+  @Field(() => PageInfo)
+  pageInfo!: PageInfo;
+}
+
+@InputType()
+export class DeliveryFilter {
+  @Field(() => ID, { nullable: true })
+  eventId?: string | null;
+
+  @Field(() => ID, { nullable: true })
+  relayId?: string | null;
+
+  @Field(() => ID, { nullable: true })
+  sourceId?: string | null;
+
+  @Field(() => [DeliveryStatusEnum], { nullable: true })
+  status?: DeliveryStatus[] | null;
+
+  @Field(() => String, { nullable: true, description: 'Exact event type' })
+  eventType?: string | null;
+
+  @Field(() => Date, { nullable: true })
+  createdAfter?: Date | null;
+
+  @Field(() => Date, { nullable: true })
+  createdBefore?: Date | null;
+}

@@ -1,0 +1,22 @@
+import { registerEnumType } from 'type-graphql';
+import { ATTEMPT_ERROR_CLASSES, type AttemptErrorClass } from '../../db/entities/attempt.js';
+import { DELIVERY_STATUSES, type DeliveryStatus } from '../../db/entities/delivery.js';
+import { SOURCE_PRESETS, type SourcePreset } from '../../db/entities/source.js';
+import type { ApiTokenScope } from '../../db/entities/api-token.js';
+
+/** GraphQL enums are the entity's string unions, so values pass through without mapping. */
+function enumOf<T extends string>(values: readonly T[]): { [K in T]: K } {
+  return Object.fromEntries(values.map((v) => [v, v])) as { [K in T]: K };
+}
+
+export const SourcePresetEnum = enumOf<SourcePreset>(SOURCE_PRESETS);
+registerEnumType(SourcePresetEnum, { name: 'SourcePreset', description: 'How a source verifies its webhooks' });
+
+export const DeliveryStatusEnum = enumOf<DeliveryStatus>(DELIVERY_STATUSES);
+registerEnumType(DeliveryStatusEnum, { name: 'DeliveryStatus', description: 'Where one event stands with one relay' });
+
+export const AttemptErrorClassEnum = enumOf<AttemptErrorClass>(ATTEMPT_ERROR_CLASSES);
+registerEnumType(AttemptErrorClassEnum, { name: 'AttemptErrorClass', description: 'Why an attempt failed' });
+
+export const ApiTokenScopeEnum = enumOf<ApiTokenScope>(['ADMIN', 'READ']);
+registerEnumType(ApiTokenScopeEnum, { name: 'ApiTokenScope', description: 'ADMIN may mutate; READ may query and subscribe' });
