@@ -1,7 +1,7 @@
 import { spawn, spawnSync, type SpawnOptions } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -115,7 +115,7 @@ async function livePostmaster(clusterDir: string): Promise<number | undefined> {
   return cmdline.includes('postgres') ? pid : undefined;
 }
 
-async function chooseClusterDir(stateDir: string, user: OsUser | undefined): Promise<string> {
+async function chooseClusterDir(stateDir: string, user: OsUser | undefined, pgCtl: string): Promise<string> {
   const inside = path.join(stateDir, 'pg');
   if (!user) return inside;
   await mkdir(inside, { recursive: true, mode: 0o700 });
@@ -128,7 +128,23 @@ async function chooseClusterDir(stateDir: string, user: OsUser | undefined): Pro
   await mkdir(parent, { recursive: true });
   await chmod(parent, 0o777);
   const hash = createHash('sha256').update(path.resolve(stateDir)).digest('hex').slice(0, 12);
-  return path.join(parent, hash);
+  await removeOrphans(parent, hash, user, pgCtl);
+  return path.join(parent, `${hash}-${randomBytes(4).toString('hex')}`);
+}
+
+/**
+ * Clusters an earlier state file pointed to, whose state file is gone (the data directory was
+ * deleted): nobody knows their password any more, so stop them if running and remove them.
+ */
+async function removeOrphans(parent: string, hash: string, user: OsUser, pgCtl: string): Promise<void> {
+  for (const name of await readdir(parent).catch(() => [] as string[])) {
+    if (!name.startsWith(hash)) continue;
+    const dir = path.join(parent, name);
+    if ((await livePostmaster(dir)) !== undefined) {
+      await run(pgCtl, ['stop', '-w', '-t', '30', '-m', 'fast', '-D', dir], { uid: user.uid, gid: user.gid }).catch(() => {});
+    }
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 async function readState(file: string): Promise<State | undefined> {
@@ -150,7 +166,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
 
   let state = await readState(stateFile);
   if (!state || !existsSync(path.join(state.clusterDir, 'PG_VERSION'))) {
-    const clusterDir = await chooseClusterDir(options.stateDir, user);
+    const clusterDir = await chooseClusterDir(options.stateDir, user, bin.pg_ctl);
     state = { port: await freePort(), password: randomBytes(18).toString('base64url'), clusterDir };
     await mkdir(clusterDir, { recursive: true, mode: 0o700 });
     if (user) await chown(clusterDir, user.uid, user.gid);
@@ -201,6 +217,14 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       await run(bin.pg_ctl, ['stop', '-w', '-t', '60', '-m', 'fast', '-D', clusterDir], spawnAs);
     },
   };
+}
+
+/** Stops whatever cluster runs from `clusterDir`, if any (for sweeping after killed runs). */
+export async function stopClusterAt(clusterDir: string): Promise<void> {
+  if ((await livePostmaster(clusterDir)) === undefined) return;
+  const bin = await binaries();
+  const user = postgresOsUser();
+  await run(bin.pg_ctl, ['stop', '-w', '-t', '30', '-m', 'immediate', '-D', clusterDir], user ? { uid: user.uid, gid: user.gid } : {});
 }
 
 /** Creates `name` on the cluster behind `adminUrl` unless it exists. */

@@ -1,11 +1,21 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll } from 'vitest';
 import { startApp, type App, type AppOptions } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
+
+const started: App[] = [];
+
+// Registered while the test file is collected (hooks registered inside beforeAll never run):
+// every app a file started is stopped, and its data dir removed, when the file ends.
+afterAll(() => stopStartedApps());
+
+export async function stopStartedApps(): Promise<void> {
+  await Promise.all(started.splice(0).map((app) => app.stop()));
+}
 
 export const TEST_ENCRYPTION_KEY = randomBytes(32).toString('base64');
 export const TEST_ADMIN_TOKEN = `test-admin-${randomBytes(12).toString('hex')}`;
@@ -34,7 +44,8 @@ export async function startTestApp(databaseUrl: string, env: Record<string, stri
     if (stopped) return;
     stopped = true;
     await stop();
+    await rm(dataDir, { recursive: true, force: true });
   };
-  afterAll(() => app.stop());
+  started.push(app);
   return app;
 }

@@ -1,12 +1,26 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, inject } from 'vitest';
+import { stopStartedApps } from './app.js';
 
 export function withDatabase(url: string, database: string): string {
   const parsed = new URL(url);
   parsed.pathname = `/${database}`;
   return parsed.toString();
 }
+
+const created: string[] = [];
+
+// Registered while the test file is collected (a hook registered inside beforeAll never
+// runs): the file's databases are dropped when it ends, after the apps using them stopped.
+afterAll(async () => {
+  if (created.length === 0) return;
+  await stopStartedApps();
+  const client = new pg.Client({ connectionString: inject('adminUrl') });
+  await client.connect();
+  for (const name of created.splice(0)) await client.query(`drop database if exists ${name} with (force)`).catch(() => {});
+  await client.end();
+});
 
 /**
  * A database of this test file's own, cloned from the migrated template and dropped when the
@@ -32,11 +46,6 @@ export async function createTestDatabase(): Promise<string> {
   } finally {
     await admin.end();
   }
-  afterAll(async () => {
-    const client = new pg.Client({ connectionString: adminUrl });
-    await client.connect();
-    await client.query(`drop database if exists ${name} with (force)`).catch(() => {});
-    await client.end();
-  });
+  created.push(name);
   return withDatabase(adminUrl, name);
 }

@@ -1,10 +1,10 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { MikroORM } from '@mikro-orm/postgresql';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
-import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/db/embedded-postgres.js';
+import { startEmbeddedPostgres, stopClusterAt, type EmbeddedPostgres } from '../../src/db/embedded-postgres.js';
 import { migrate } from '../../src/db/migrate.js';
 import { ormConfig } from '../../src/db/orm-config.js';
 import { startBoss } from '../../src/queue/boss.js';
@@ -22,6 +22,25 @@ function withDatabase(url: string, database: string): string {
   return parsed.toString();
 }
 
+const PREFIX = 'hookyard-test-pg-';
+
+/** A killed run cannot stop its cluster: the next run does, for runs whose process is gone. */
+async function sweepKilledRuns(): Promise<void> {
+  for (const name of await readdir(tmpdir())) {
+    const pid = Number(name.startsWith(PREFIX) ? name.slice(PREFIX.length).split('-')[0] : NaN);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    try {
+      process.kill(pid, 0);
+      continue;
+    } catch {
+      // that run is gone
+    }
+    const dir = path.join(tmpdir(), name);
+    await stopClusterAt(path.join(dir, 'pg')).catch(() => {});
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 /**
  * One PostgreSQL per run: the embedded one (fsync off, 300 connections) unless DATABASE_URL
  * names a server, on which we only create databases. A migrated template (tables and
@@ -32,7 +51,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
   let stateDir: string | undefined;
   let adminUrl = process.env.DATABASE_URL;
   if (!adminUrl) {
-    stateDir = await mkdtemp(path.join(tmpdir(), 'hookyard-test-pg-'));
+    await sweepKilledRuns();
+    // Open to the postgres OS user (a root run), so the cluster lives inside and goes with it.
+    stateDir = await mkdtemp(path.join(tmpdir(), `${PREFIX}${process.pid}-`));
+    await chmod(stateDir, 0o755);
     embedded = await startEmbeddedPostgres({
       stateDir,
       settings: { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off', max_connections: '300' },
@@ -53,6 +75,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   } catch (error) {
     await admin.end().catch(() => {});
     await embedded?.stop();
+    if (stateDir) await rm(stateDir, { recursive: true, force: true });
     throw error;
   }
   project.provide('adminUrl', adminUrl);
@@ -62,9 +85,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     await admin.query(`drop database if exists ${templateDatabase} with (force)`).catch(() => {});
     await admin.end().catch(() => {});
     await embedded?.stop();
-    if (stateDir) {
-      const state = stateDir;
-      await rm(state, { recursive: true, force: true });
-    }
+    // The cluster may live outside the state dir (the system temp dir, when running as root).
+    if (embedded) await rm(embedded.clusterDir, { recursive: true, force: true });
+    if (stateDir) await rm(stateDir, { recursive: true, force: true });
   };
 }
