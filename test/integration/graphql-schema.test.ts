@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { buildSchema, parse, validate } from 'graphql';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.js';
 import { buildHookyardSchema, printHookyardSchema } from '../../src/graphql/schema.js';
@@ -19,9 +20,34 @@ describe('schema.graphql', () => {
     const committed = readFileSync(new URL('../../schema.graphql', import.meta.url), 'utf8');
     expect(printHookyardSchema(await buildHookyardSchema())).toBe(committed);
   });
+
+  it('accepts every example of the README\'s API section', () => {
+    const schema = buildSchema(readFileSync(new URL('../../schema.graphql', import.meta.url), 'utf8'));
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const block = /## API[\s\S]*?```graphql\n([\s\S]*?)```/.exec(readme)![1]!;
+    const operations = block
+      .split('\n')
+      .filter((line) => !line.startsWith('#'))
+      .map((line) => line.replace(/\s+#.*$/, ''))
+      .join('\n')
+      .split(/\n(?=query|mutation|subscription)/)
+      .map((op) => op.trim())
+      .filter(Boolean);
+    expect(operations.length).toBeGreaterThan(25);
+    const fields = new Set<string>();
+    for (const op of operations) {
+      const errors = validate(schema, parse(op));
+      expect(errors.map((e) => e.message), op).toEqual([]);
+      fields.add(/^\w+\s*(?:\([^)]*\))?\s*\{\s*(\w+)/.exec(op)![1]!);
+    }
+    // One example per operation of the schema.
+    for (const root of [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()]) {
+      for (const name of Object.keys(root?.getFields() ?? {})) expect(fields, `README example for ${name}`).toContain(name);
+    }
+  });
 });
 
-describe('read-only sources and relays', () => {
+describe('sources and relays through codegen-typed documents', () => {
   it('lists them without ever showing a secret', async () => {
     const fx = fixtures(app.orm, app.keyring);
     await fx.source({ slug: 'listed', preset: 'GITHUB', secret: 'source-secret-value' });
