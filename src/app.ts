@@ -30,6 +30,7 @@ import { buildHookyardSchema } from './graphql/schema.js';
 import { graphqlError, handleGraphQL } from './http/graphql-handler.js';
 import { createHttpServer, json, type Route } from './http/server.js';
 import { handleIngest, INGEST_PATH } from './ingest/route.js';
+import { RateLimits } from './ingest/rate-limit.js';
 import { RejectedLog } from './ingest/rejected-log.js';
 import type { Logger } from './log.js';
 import { startBoss } from './queue/boss.js';
@@ -123,9 +124,10 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
     let live: DeliveryFeed | undefined;
     if (serveApi) {
       const rejected = new RejectedLog(pool, log);
+      const rateLimits = new RateLimits();
       routes.push({
         path: INGEST_PATH,
-        handler: (request, response, url, match) => handleIngest({ pool, boss, keyring, rejected, log }, request, response, decodeURIComponent(match[1]!), url.searchParams),
+        handler: (request, response, url, match) => handleIngest({ pool, boss, keyring, rejected, rateLimits, log }, request, response, safeDecode(match[1]!), url),
       });
 
       const bus = new NotifyBus({ connectionString: database.url, log });
@@ -188,6 +190,15 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
   } catch (error) {
     await stop();
     throw error;
+  }
+}
+
+/** A slug with broken percent-encoding is just an unknown slug (404), not a server error. */
+function safeDecode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
   }
 }
 

@@ -12,6 +12,7 @@ export const errorCodes = {
   MISSING_SIGNATURE: { status: 401, graphql: 'UNAUTHENTICATED' },
   MALFORMED_SIGNATURE: { status: 401, graphql: 'UNAUTHENTICATED' },
   SECRET_UNAVAILABLE: { status: 401, graphql: 'UNAUTHENTICATED' },
+  INVALID_CREDENTIALS: { status: 401, graphql: 'UNAUTHENTICATED' },
   FORBIDDEN: { status: 403, graphql: 'FORBIDDEN' },
   NOT_FOUND: { status: 404, graphql: 'NOT_FOUND' },
   SOURCE_NOT_FOUND: { status: 404, graphql: 'NOT_FOUND' },

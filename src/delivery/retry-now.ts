@@ -13,15 +13,16 @@ const RETRYABLE: DeliveryStatus[] = ['DEAD', 'RETRYING'];
  * the other finds it recorded and does nothing. After a manual retry that fails, the schedule
  * is exhausted, so the delivery goes back to DEAD (one more try, as Svix does).
  */
-export async function retryDeliveryNow(pool: Pool, boss: PgBoss, deliveryId: string): Promise<'queued' | 'not-found' | DeliveryStatus> {
+export async function retryDeliveryNow(pool: Pool, boss: PgBoss, deliveryId: string): Promise<{ queued: Record<string, unknown> } | 'not-found' | DeliveryStatus> {
   return inTransaction(pool, async (client) => {
     const { rows } = await client.query<{ status: DeliveryStatus; attempt_count: number }>('select status, attempt_count from delivery where id = $1 for update', [deliveryId]);
     const row = rows[0];
     if (!row) return 'not-found';
     if (!RETRYABLE.includes(row.status)) return row.status;
-    await client.query(`update delivery set status = 'PENDING', next_attempt_at = now(), updated_at = now() where id = $1`, [deliveryId]);
+    const updated = await client.query(`update delivery set status = 'PENDING', next_attempt_at = now(), updated_at = now() where id = $1 returning *`, [deliveryId]);
     await boss.insert(FIRST_TRY_QUEUE, [{ data: { deliveryId, attempt: row.attempt_count + 1 } satisfies DeliveryJob }], { db: onClient(client) });
     await notifyDeliveryChanges(client, [{ id: deliveryId, status: 'PENDING', attemptCount: row.attempt_count }]);
-    return 'queued';
+    // The row as this transaction left it: a worker may claim it before the caller reads it.
+    return { queued: updated.rows[0] as Record<string, unknown> };
   });
 }

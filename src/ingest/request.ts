@@ -4,6 +4,8 @@ import type { IncomingHttpHeaders } from 'node:http';
 export interface IngestRequest {
   headers: IncomingHttpHeaders;
   query: URLSearchParams;
+  /** The query string exactly as received, without `?` (Twilio signs it byte for byte). */
+  rawQuery: string;
   body: Buffer;
   /** Parsed lazily and once; `undefined` when the body is not valid JSON. */
   json(): unknown;
@@ -14,11 +16,12 @@ export function header(request: IngestRequest, name: string): string | undefined
   return Array.isArray(value) ? value[0] : value;
 }
 
-export function createIngestRequest(headers: IncomingHttpHeaders, query: URLSearchParams, body: Buffer): IngestRequest {
+export function createIngestRequest(headers: IncomingHttpHeaders, query: URLSearchParams, body: Buffer, rawQuery = query.toString()): IngestRequest {
   let parsed: { value: unknown } | undefined;
   return {
     headers,
     query,
+    rawQuery,
     body,
     json() {
       if (!parsed) {

@@ -3,18 +3,25 @@ import type { Pool } from 'pg';
 import type { PgBoss } from 'pg-boss';
 import type { Keyring } from '../crypto/keyring.js';
 import { AppError } from '../errors.js';
-import { acceptEvent } from '../events/accept.js';
+import { acceptEvents, type NewEvent } from '../events/accept.js';
 import type { Logger } from '../log.js';
+import { answerError, sendJson, sendText } from './answer.js';
 import { describeField, readField } from './field-spec.js';
+import { splitAdyen } from './presets/adyen.js';
 import { presets } from './presets/index.js';
 import type { IngestSource, Preset } from './presets/preset.js';
+import { slackChallenge } from './presets/slack.js';
+import type { RateLimits } from './rate-limit.js';
 import { readBody } from './read-body.js';
 import type { RejectedLog } from './rejected-log.js';
-import { createIngestRequest, type IngestRequest } from './request.js';
-import { isDatabaseUnavailable } from '../db/unavailable.js';
+import { createIngestRequest, header, type IngestRequest } from './request.js';
 import { findIngestSource } from './source-lookup.js';
+import { checkBasicAuth } from './verify.js';
 
 export const INGEST_PATH = /^\/ingest\/([^/?#]+)\/?$/;
+
+/** An acknowledged webhook must be committed; past this, answer 503 rather than hang. */
+const COMMIT_DEADLINE_MS = 4500;
 
 /** Headers never stored with an event: credentials, signatures and hop-by-hop noise. */
 const DROPPED_HEADERS = new Set([
@@ -27,13 +34,8 @@ export interface IngestDeps {
   boss: PgBoss;
   keyring: Keyring;
   rejected: RejectedLog;
+  rateLimits: RateLimits;
   log: Logger;
-}
-
-function send(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
-  response.end(text);
 }
 
 function storedHeaders(request: IngestRequest, dropped: string[]): Record<string, string> {
@@ -46,19 +48,22 @@ function storedHeaders(request: IngestRequest, dropped: string[]): Record<string
 }
 
 function resolveEventType(preset: Preset, source: IngestSource, request: IngestRequest): string {
-  const spec = source.eventTypeFrom ?? ('fixed' in preset.eventType ? null : preset.eventType);
-  if (!spec) return (preset.eventType as { fixed: string }).fixed;
-  const value = readField(spec, request);
-  if (value) return value;
-  if (preset.eventTypeRequired || source.eventTypeFrom) {
-    throw new AppError('MISSING_HEADER', `missing event type: ${describeField(spec)} is required`);
+  if (source.eventTypeFrom) {
+    const value = readField(source.eventTypeFrom, request);
+    if (!value) throw new AppError('MISSING_HEADER', `missing event type: ${describeField(source.eventTypeFrom)} is required`);
+    return value.slice(0, 200);
   }
-  return 'fixed' in preset.eventType ? preset.eventType.fixed : 'webhook';
+  if (preset.readEventType) return (preset.readEventType(request) ?? 'webhook').slice(0, 200);
+  if ('fixed' in preset.eventType) return preset.eventType.fixed;
+  const value = readField(preset.eventType, request);
+  if (value) return value.slice(0, 200);
+  if (preset.eventTypeRequired) throw new AppError('MISSING_HEADER', `missing event type: ${describeField(preset.eventType)} is required`);
+  return 'webhook';
 }
 
 function resolveIdempotencyKey(preset: Preset, source: IngestSource, request: IngestRequest): string | null {
   const spec = source.idempotencyKeyFrom ?? preset.idempotencyKey;
-  const value = spec ? readField(spec, request) : undefined;
+  const value = source.idempotencyKeyFrom || !preset.readIdempotencyKey ? (spec ? readField(spec, request) : undefined) : preset.readIdempotencyKey(request);
   if (value) return value.slice(0, 500);
   if (source.requireIdempotencyKey) {
     throw new AppError('MISSING_HEADER', spec ? `missing idempotency key: ${describeField(spec)} is required` : 'this source requires an idempotency key but reads it from nowhere');
@@ -66,83 +71,74 @@ function resolveIdempotencyKey(preset: Preset, source: IngestSource, request: In
   return null;
 }
 
+/** The events one verified request becomes: one, except an Adyen notification's items. */
+function eventsOf(preset: Preset, source: IngestSource, request: IngestRequest, contentType: string | null): NewEvent[] {
+  const headers = storedHeaders(request, preset.signatureHeaders(source));
+  if (source.preset === 'ADYEN') {
+    return splitAdyen(request).map((item) => ({
+      sourceId: source.id,
+      type: item.type,
+      idempotencyKey: item.idempotencyKey,
+      headers,
+      contentType: 'application/json',
+      body: item.body,
+    }));
+  }
+  return [{ sourceId: source.id, type: resolveEventType(preset, source, request), idempotencyKey: resolveIdempotencyKey(preset, source, request), headers, contentType, body: request.body }];
+}
+
+function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(Object.assign(new Error('database did not answer in time'), { code: 'ETIMEDOUT' })), ms);
+  });
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+}
+
 /**
- * `POST /ingest/:slug`: every check (size, signature, JSON, required fields) before the
- * idempotency look-up, then one transaction for the event, its deliveries and their jobs.
- * The answer is 200 only after that commit.
+ * `POST /ingest/:slug`: every check (rate, credentials, size, signature, JSON, required
+ * fields) before the idempotency look-up, then one transaction for the events, their
+ * deliveries and their jobs. The answer is 200 only after that commit.
  */
-export async function handleIngest(deps: IngestDeps, request: IncomingMessage, response: ServerResponse, slug: string, query: URLSearchParams): Promise<void> {
+export async function handleIngest(deps: IngestDeps, request: IncomingMessage, response: ServerResponse, slug: string, url: URL): Promise<void> {
   const remoteAddress = request.socket.remoteAddress ?? null;
   let source: IngestSource | undefined;
   let bodyBytes: number | null = Number(request.headers['content-length']) || null;
   try {
     if (request.method !== 'POST') throw new AppError('METHOD_NOT_ALLOWED', 'ingest endpoints accept POST only');
-    source = await findIngestSource(deps.pool, deps.keyring, slug, new Date());
+    source = await withDeadline(findIngestSource(deps.pool, deps.keyring, slug, new Date()), COMMIT_DEADLINE_MS);
     if (!source || !source.enabled) throw new AppError('SOURCE_NOT_FOUND', `no enabled source with slug "${slug}"`);
     const preset = presets[source.preset];
-    if (!preset) throw new AppError('SOURCE_NOT_FOUND', `source "${slug}" uses preset ${source.preset}, which this build cannot verify`);
+    await deps.rateLimits.take(source);
+    if (source.basicAuth && !checkBasicAuth(request.headers.authorization, source.basicAuth.username, source.basicAuth.password)) {
+      throw new AppError('INVALID_CREDENTIALS', 'wrong or missing HTTP Basic credentials');
+    }
     if (source.secrets.length === 0) {
       throw new AppError('SECRET_UNAVAILABLE', source.secretError ?? `source "${slug}" has no live secret to verify with`);
     }
 
     const body = await readBody(request, source.maxBodyBytes);
     bodyBytes = body.length;
-    const ingest = createIngestRequest(request.headers, query, body);
+    const ingest = createIngestRequest(request.headers, url.searchParams, body, url.search.slice(1));
     preset.verify(ingest, source, Math.floor(Date.now() / 1000));
     if (preset.requiresJson && ingest.json() === undefined) throw new AppError('INVALID_JSON', 'body must be valid JSON for this source');
-    const type = resolveEventType(preset, source, ingest);
-    const idempotencyKey = resolveIdempotencyKey(preset, source, ingest);
 
-    const contentType = request.headers['content-type'] ?? null;
-    const result = await acceptEvent(deps.pool, deps.boss, {
-      sourceId: source.id,
-      type,
-      idempotencyKey,
-      headers: storedHeaders(ingest, preset.signatureHeaders(source)),
-      contentType,
-      body,
-    });
-    send(response, 200, { id: result.id, status: result.duplicate ? 'duplicate' : 'accepted' });
+    const challenge = source.preset === 'SLACK' ? slackChallenge(ingest) : undefined;
+    if (challenge !== undefined) {
+      // Slack's url_verification handshake: answered, never stored.
+      sendJson(response, 200, { challenge });
+      return;
+    }
+    const events = eventsOf(preset, source, ingest, header(ingest, 'content-type') ?? null);
+    const results = await withDeadline(acceptEvents(deps.pool, deps.boss, events), COMMIT_DEADLINE_MS);
+    if (source.preset === 'ADYEN') {
+      // Adyen retries anything but this exact body.
+      sendText(response, 200, '[accepted]');
+      return;
+    }
+    const result = results[0]!;
+    sendJson(response, 200, { id: result.id, status: result.duplicate ? 'duplicate' : 'accepted' });
   } catch (error) {
     await answerError(deps, request, response, error, { slug, source, bodyBytes, remoteAddress });
   }
-}
-
-interface FailureContext {
-  slug: string;
-  source: IngestSource | undefined;
-  bodyBytes: number | null;
-  remoteAddress: string | null;
-}
-
-/** Only AppErrors reach the client as themselves; a down database is a 503, anything else a masked 500. */
-async function answerError(deps: IngestDeps, request: IncomingMessage, response: ServerResponse, error: unknown, context: FailureContext): Promise<void> {
-  if (!(error instanceof AppError)) {
-    if (isDatabaseUnavailable(error)) {
-      const unavailable = new AppError('DATABASE_UNAVAILABLE', 'the database is unavailable; retry later');
-      send(response, 503, unavailable.toBody(), { 'retry-after': '5' });
-      return;
-    }
-    deps.log.error({ err: error, slug: context.slug }, 'ingest failed');
-    send(response, 500, new AppError('INTERNAL', 'internal error').toBody());
-    return;
-  }
-  await deps.rejected.record({
-    sourceId: context.source?.id ?? null,
-    slug: context.slug,
-    reason: error.code,
-    message: error.message,
-    status: error.status,
-    bodyBytes: context.bodyBytes,
-    remoteAddress: context.remoteAddress,
-    sampled: error.status === 404 || error.status === 429,
-  });
-  if (error.code === 'PAYLOAD_TOO_LARGE') {
-    // Answer, then drop the connection instead of reading the rest of the body.
-    response.writeHead(413, { 'content-type': 'application/json', connection: 'close' });
-    response.end(JSON.stringify(error.toBody()), () => request.socket.destroy());
-    return;
-  }
-  const headers: Record<string, string> = error.code === 'METHOD_NOT_ALLOWED' ? { allow: 'POST' } : {};
-  send(response, error.status, error.toBody(), headers);
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Pool } from 'pg';
 import { UnsealError, unseal } from '../crypto/seal.js';
 import type { Keyring } from '../crypto/keyring.js';
@@ -23,6 +24,10 @@ interface SourceRow {
   timestamp_header: string | null;
   event_type_from: string | null;
   idempotency_key_from: string | null;
+  public_url: string | null;
+  basic_auth_username: string | null;
+  basic_auth_password_sealed: string | null;
+  rate_limit_per_second: number | null;
 }
 
 function spec(text: string | null): FieldSpec | null {
@@ -36,7 +41,8 @@ export async function findIngestSource(pool: Pool, keyring: Keyring, slug: strin
   const { rows } = await pool.query<SourceRow>(
     `select id, slug, preset, enabled, secrets, tolerance_seconds, max_body_bytes, require_idempotency_key,
             signature_header, signature_algorithm, signature_encoding, signature_prefix, timestamp_header,
-            event_type_from, idempotency_key_from
+            event_type_from, idempotency_key_from, public_url, basic_auth_username, basic_auth_password_sealed,
+            rate_limit_per_second
      from source where slug = $1`,
     [slug],
   );
@@ -44,15 +50,23 @@ export async function findIngestSource(pool: Pool, keyring: Keyring, slug: strin
   if (!row) return undefined;
   const secrets: string[] = [];
   let secretError: string | null = null;
-  for (const secret of row.secrets) {
-    if (secret.expiresAt !== null && new Date(secret.expiresAt) <= now) continue;
+  const open = (sealed: string): string | undefined => {
     try {
-      secrets.push(unseal(keyring, secret.sealed));
+      return unseal(keyring, sealed);
     } catch (error) {
       if (!(error instanceof UnsealError)) throw error;
       secretError = error.message;
+      return undefined;
     }
+  };
+  for (const secret of row.secrets) {
+    if (secret.expiresAt !== null && new Date(secret.expiresAt) <= now) continue;
+    const opened = open(secret.sealed);
+    if (opened !== undefined) secrets.push(opened);
   }
+  const password = row.basic_auth_password_sealed ? open(row.basic_auth_password_sealed) : undefined;
+  // Credentials that cannot be opened must refuse everything, never let everything through.
+  const basicAuth = row.basic_auth_username ? { username: row.basic_auth_username, password: password ?? randomBytes(32).toString('hex') } : null;
   return {
     id: row.id,
     slug: row.slug,
@@ -70,5 +84,8 @@ export async function findIngestSource(pool: Pool, keyring: Keyring, slug: strin
     timestampHeader: row.timestamp_header,
     eventTypeFrom: spec(row.event_type_from),
     idempotencyKeyFrom: spec(row.idempotency_key_from),
+    publicUrl: row.public_url,
+    basicAuth,
+    rateLimitPerSecond: row.rate_limit_per_second,
   };
 }

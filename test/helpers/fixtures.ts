@@ -12,7 +12,7 @@ import type { SourcePreset } from '../../src/db/entities/source.js';
 export interface Fixtures {
   source(input: { slug: string; preset: SourcePreset; secret: string } & Partial<Omit<Source, 'secrets'>>): Promise<Source>;
   relay(input: { url: string } & Partial<Omit<Relay, 'signingSecretSealed'>>): Promise<{ relay: Relay; signingSecret: string }>;
-  subscription(input: { relay: Relay; eventTypes?: string[]; sourceIds?: string[] | null; forwardHeaders?: string[] }): Promise<EventSubscription>;
+  subscription(input: { relay: Relay; eventTypes?: string[]; sourceIds?: string[] | null; forwardHeaders?: string[]; filter?: unknown }): Promise<EventSubscription>;
 }
 
 export function fixtures(orm: MikroORM, keyring: Keyring): Fixtures {
@@ -42,13 +42,14 @@ export function fixtures(orm: MikroORM, keyring: Keyring): Fixtures {
       await em.persist(relay).flush();
       return { relay, signingSecret };
     },
-    async subscription({ relay, eventTypes = ['*'], sourceIds = null, forwardHeaders }) {
+    async subscription({ relay, eventTypes = ['*'], sourceIds = null, forwardHeaders, filter = null }) {
       const em = orm.em.fork();
       const subscription = em.create(EventSubscription, {
         relay: em.getReference(Relay, relay.id),
         eventTypes,
         sourceIds,
         forwardHeaders: forwardHeaders ?? null,
+        filter,
       });
       await em.persist(subscription).flush();
       return subscription;

@@ -133,14 +133,27 @@ describe('subscriptions', () => {
     expect((await run(DeleteSubscriptionDocument, { id: subscription.id })).data!.deleteSubscription).toBe(subscription.id);
   });
 
-  it('refuses unknown relays and sources, bad patterns and (for now) payload filters', async () => {
+  it('refuses unknown relays and sources, bad patterns and bad payload filters', async () => {
     const relay = (await run(CreateRelayDocument, { input: { name: 'r', url: 'https://x.test/' } })).data!.createRelay.relay;
     expectInputError(await run(CreateSubscriptionDocument, { input: { relayId: NIL, eventTypes: ['*'] } }), 'relayId', 'NOT_FOUND');
     expectInputError(await run(CreateSubscriptionDocument, { input: { relayId: relay.id, sourceIds: [NIL], eventTypes: ['*'] } }), 'sourceIds', 'NOT_FOUND');
     expectInputError(await run(CreateSubscriptionDocument, { input: { relayId: relay.id, eventTypes: [] } }), 'eventTypes');
     expectInputError(await run(CreateSubscriptionDocument, { input: { relayId: relay.id, eventTypes: ['a..b'] } }), 'eventTypes');
     expectInputError(await run(CreateSubscriptionDocument, { input: { relayId: relay.id, eventTypes: ['*.a'] } }), 'eventTypes');
-    expectInputError(await run(CreateSubscriptionDocument, { input: { relayId: relay.id, eventTypes: ['*'], filter: { type: 'x' } } }), 'filter');
+    const badOperator = await run(CreateSubscriptionDocument, { input: { relayId: relay.id, eventTypes: ['*'], filter: { body: { amount: { $gtx: 1 } } } } });
+    expectInputError(badOperator, 'filter');
+    expect(badOperator.errors![0]!.message).toContain('$gtx');
+    expect(badOperator.errors![0]!.message).toContain('body.amount');
+    expectInputError(await run(CreateSubscriptionDocument, { input: { relayId: relay.id, eventTypes: ['*'], filter: { query: { a: 1 } } } }), 'filter');
+  });
+
+  it('stores a valid payload filter', async () => {
+    const relay = (await run(CreateRelayDocument, { input: { name: 'r', url: 'https://x.test/' } })).data!.createRelay.relay;
+    const filter = { body: { data: { amount: { $gte: 1000 } }, currency: { $in: ['eur', 'usd'] } }, headers: { 'x-shop': 'a.example' } };
+    const created = await run(CreateSubscriptionDocument, { input: { relayId: relay.id, eventTypes: ['*'], filter } });
+    expect(created.data!.createSubscription.filter).toEqual(filter);
+    const cleared = await run(UpdateSubscriptionDocument, { id: created.data!.createSubscription.id, input: { filter: null } });
+    expect(cleared.data!.updateSubscription.filter).toBeNull();
   });
 });
 

@@ -88,4 +88,25 @@ describe('generic HMAC sources', () => {
     }, 10_000, 'both deliveries SUCCEEDED');
     await sink.close();
   });
+
+  it('routes by payload filter on body and headers', async () => {
+    const sink = await startSink();
+    const source = await fx.source({ slug: 'filtered', preset: 'HMAC', secret: 'f', eventTypeFrom: 'json:$.type' });
+    const big = await fx.relay({ url: `${sink.url}/big` });
+    const eu = await fx.relay({ url: `${sink.url}/eu` });
+    await fx.subscription({ relay: big.relay, sourceIds: [source.id], filter: { body: { data: { amount: { $gte: 1000 } } } } });
+    await fx.subscription({ relay: eu.relay, sourceIds: [source.id], filter: { body: { data: { tags: 'eu' } }, headers: { 'x-region': { $startsWith: 'eu-' } } } });
+    const send = async (payload: unknown, headers: Record<string, string> = {}) => {
+      const body = JSON.stringify(payload);
+      const answer = await post('filtered', body, { 'x-signature': createHmac('sha256', 'f').update(body).digest('hex'), ...headers });
+      const { rows } = await app.pool.query<{ url: string }>('select r.url from delivery d join relay r on r.id = d.relay_id where d.event_id = $1 order by r.url', [answer.body.id]);
+      // The earlier catch-all subscription of this file takes everything; only ours matter here.
+      return rows.map((r) => r.url.slice(sink.url.length)).filter((url) => url !== '/all');
+    };
+    expect(await send({ type: 'charge', data: { amount: 5000, tags: ['us'] } })).toEqual(['/big']);
+    expect(await send({ type: 'charge', data: { amount: 10, tags: ['eu', 'vip'] } }, { 'x-region': 'eu-west-1' })).toEqual(['/eu']);
+    expect(await send({ type: 'charge', data: { amount: 10, tags: ['eu'] } }, { 'x-region': 'us-east-1' })).toEqual([]);
+    expect(await send({ type: 'charge', data: { amount: 2000, tags: ['eu'] } }, { 'x-region': 'eu-central-1' })).toEqual(['/big', '/eu']);
+    await sink.close();
+  });
 });

@@ -112,8 +112,8 @@ describe('ingest refusals change nothing but the rejected-request log', () => {
     // connection is closed while the client is still sending.
     const status = await new Promise<number>((resolve, reject) => {
       const req = request(`${app.url}/ingest/gh`, { method: 'POST', headers: { 'x-github-event': 'issues', 'x-hub-signature-256': `sha256=${'0'.repeat(64)}`, 'transfer-encoding': 'chunked' } }, (res) => {
-        res.resume();
         resolve(res.statusCode ?? 0);
+        req.destroy();
       });
       req.on('error', reject);
       let sent = 0;

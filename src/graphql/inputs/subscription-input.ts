@@ -1,5 +1,6 @@
 import { GraphQLJSON } from 'graphql-scalars';
 import { Field, ID, InputType } from 'type-graphql';
+import { parseFilter } from '../../routing/filter.js';
 import { headerName, invalid } from './validate.js';
 
 @InputType({ description: 'Which events go to which relay' })
@@ -58,8 +59,10 @@ export function checkForwardHeaders(names: string[]): string[] {
   return names.map((name) => headerName('forwardHeaders', name).toLowerCase());
 }
 
-/** Payload filters arrive with the ingest issue; until then a filter is refused, never ignored. */
-export function checkFilter(filter: unknown): null {
-  if (filter !== undefined && filter !== null) invalid('filter', 'payload filters are not supported by this build yet');
-  return null;
+/** A payload filter in the Hookdeck / Convoy JSON syntax; refused naming the bad path or operator. */
+export function checkFilter(filter: unknown): unknown {
+  if (filter === undefined || filter === null) return null;
+  const parsed = parseFilter(filter);
+  if (!parsed.ok) invalid('filter', `${parsed.path}: ${parsed.message}`);
+  return filter;
 }

@@ -103,9 +103,9 @@ export class DeliveryResolver {
   async retryDelivery(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<DeliveryType> {
     const outcome = await retryDeliveryNow(ctx.pool, ctx.boss, ctx.uuid(id));
     if (outcome === 'not-found') notFound('delivery', id);
-    if (outcome !== 'queued') {
+    if (typeof outcome === 'string') {
       throw new AppError('BAD_USER_INPUT', `id: only DEAD or RETRYING deliveries can be retried; this one is ${outcome}`, { field: 'id' });
     }
-    return (await loadDelivery(ctx, id))!;
+    return toDeliveryType(outcome.queued as unknown as DeliveryRow);
   }
 }

@@ -1,5 +1,11 @@
 import { GraphQLJSON } from 'graphql-scalars';
-import { Arg, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { publishEvent } from '../../events/publish.js';
+import { replayEvent } from '../../events/replay.js';
+import { notFound } from '../errors.js';
+import { invalid, text } from '../inputs/validate.js';
+import { DeliveryType } from '../types/delivery.js';
+import { loadDelivery } from './delivery-resolver.js';
 import type { GraphQLContext } from '../context.js';
 import { keysetPage, Where } from '../pagination.js';
 import { date, rows } from '../rows.js';
@@ -60,6 +66,34 @@ export class EventResolver {
   @Query(() => EventType, { nullable: true })
   async event(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<EventType | null> {
     return loadEvent(ctx, id);
+  }
+
+  @Mutation(() => EventType, { description: 'Stores an internal event and fans it out like an inbound one; a repeated idempotencyKey returns the first event' })
+  async publishEvent(
+    @Arg('type') type: string,
+    @Arg('payload', () => GraphQLJSON) payload: unknown,
+    @Ctx() ctx: GraphQLContext,
+    @Arg('idempotencyKey', () => String, { nullable: true }) idempotencyKey?: string | null,
+  ): Promise<EventType> {
+    const eventType = text('type', type);
+    if (/\s/.test(eventType)) invalid('type', 'must not contain whitespace');
+    if (idempotencyKey !== undefined && idempotencyKey !== null) text('idempotencyKey', idempotencyKey, 500);
+    let result;
+    try {
+      result = await publishEvent(ctx.pool, ctx.boss, { type: eventType, payload, idempotencyKey: idempotencyKey ?? null });
+    } catch (error) {
+      if (error instanceof RangeError) invalid('payload', error.message);
+      throw error;
+    }
+    return (await loadEvent(ctx, result.id))!;
+  }
+
+  @Mutation(() => [DeliveryType], { description: 'Fans the event out again against today\'s subscriptions (same webhook-id)' })
+  async replayEvent(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<DeliveryType[]> {
+    const fanned = await replayEvent(ctx.pool, ctx.boss, ctx.uuid(id));
+    if (!fanned) notFound('event', id);
+    const loaded = await Promise.all(fanned.map((d) => loadDelivery(ctx, d.id)));
+    return loaded.filter((d): d is DeliveryType => d !== null);
   }
 
   @FieldResolver(() => SourceType, { nullable: true })

@@ -1,11 +1,11 @@
-import { Arg, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
 import { seal } from '../../crypto/seal.js';
 import { Source } from '../../db/entities/source.js';
 import { DEFAULT_MAX_BODY_BYTES } from '../../ingest/source-lookup.js';
 import type { GraphQLContext } from '../context.js';
 import { notFound, uniqueViolation } from '../errors.js';
 import { checkSecret, checkSourceSettings, CreateSourceInput, UpdateSourceInput } from '../inputs/source-input.js';
-import { invalid } from '../inputs/validate.js';
+import { intIn, invalid } from '../inputs/validate.js';
 import { SourceType } from '../types/source.js';
 
 export function toSourceType(source: Source, publicUrl: string, now = new Date()): SourceType {
@@ -95,6 +95,28 @@ export class SourceResolver {
     check(source);
     await ctx.em.flush().catch(uniqueViolation('source_slug_unique', 'slug', `"${source.slug}" is already taken`));
     return toSourceType(source, ctx.publicUrl);
+  }
+
+  @Mutation(() => SourceType, { description: 'Adds the provider\'s new secret; the current ones keep verifying for expireOldAfterSeconds (default 24 h)' })
+  async rotateSourceSecret(
+    @Arg('id', () => ID) id: string,
+    @Arg('secret') secret: string,
+    @Ctx() ctx: GraphQLContext,
+    @Arg('expireOldAfterSeconds', () => Int, { defaultValue: 86_400 }) expireOldAfterSeconds: number,
+  ): Promise<SourceType> {
+    const source = (await ctx.em.findOne(Source, { id: ctx.uuid(id) })) ?? notFound('source', id);
+    checkSecret(source.preset, secret);
+    intIn('expireOldAfterSeconds', expireOldAfterSeconds, 0, 30 * 86_400);
+    const now = new Date();
+    const expiry = new Date(now.getTime() + expireOldAfterSeconds * 1000);
+    const live = source.secrets.filter((s) => s.expiresAt === null || new Date(s.expiresAt) > now);
+    if (live.length >= 10) invalid('secret', 'a source holds at most 10 live secrets; let older ones expire first');
+    source.secrets = [
+      ...live.map((s) => ({ ...s, expiresAt: s.expiresAt !== null && new Date(s.expiresAt) < expiry ? s.expiresAt : expiry.toISOString() })),
+      { sealed: seal(ctx.keyring, secret), createdAt: now.toISOString(), expiresAt: null },
+    ];
+    await ctx.em.flush();
+    return toSourceType(source, ctx.publicUrl, now);
   }
 
   @Mutation(() => ID, { description: 'Deletes the source; its stored events stay, without a source' })

@@ -57,14 +57,14 @@ export class SubscriptionResolver {
   @Mutation(() => EventSubscriptionType)
   async createSubscription(@Arg('input', () => CreateSubscriptionInput) input: CreateSubscriptionInput, @Ctx() ctx: GraphQLContext): Promise<EventSubscriptionType> {
     checkEventTypes(input.eventTypes);
-    checkFilter(input.filter);
+    const filter = checkFilter(input.filter);
     const forwardHeaders = input.forwardHeaders ? checkForwardHeaders(input.forwardHeaders) : null;
     await checkReferences(ctx, input.relayId, input.sourceIds);
     const subscription = ctx.em.create(EventSubscription, {
       relay: ctx.em.getReference(Relay, ctx.uuid(input.relayId)),
       sourceIds: input.sourceIds && input.sourceIds.length > 0 ? input.sourceIds.map((id) => id.toLowerCase()) : null,
       eventTypes: input.eventTypes,
-      filter: null,
+      filter,
       forwardHeaders,
     });
     await ctx.em.persist(subscription).flush();

@@ -22,10 +22,12 @@ export interface IngestSource {
   timestampHeader: string | null;
   /**
    * TWILIO: the URL the provider calls, without query (behind a TLS-terminating proxy the
-   * request itself cannot tell it). Optional only until the source lookup fills it in; a
-   * Twilio source without it cannot be verified.
+   * request itself cannot tell it); a Twilio source without it cannot be verified.
    */
-  publicUrl?: string | null;
+  publicUrl: string | null;
+  /** HTTP Basic credentials every request must carry, when configured (any preset). */
+  basicAuth: { username: string; password: string } | null;
+  rateLimitPerSecond: number | null;
   eventTypeFrom: FieldSpec | null;
   idempotencyKeyFrom: FieldSpec | null;
 }

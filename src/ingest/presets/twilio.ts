@@ -9,13 +9,10 @@ const FORMAT = base64Pattern(20);
 const BODY_HASH = /^[0-9a-f]{64}$/;
 const AUTHORITY = /^(https?:\/\/)([^/?#]*)/i;
 
-/** The URL Twilio called: the source's public URL plus this request's query. */
-function calledUrl(publicUrl: string, query: URLSearchParams): string {
-  // The route hands presets the parsed query, so this is its form-urlencoded re-serialisation:
-  // identical for what Twilio puts there (bodySHA256, plain ASCII values), not for every byte.
-  const search = query.toString();
-  if (!search) return publicUrl;
-  return `${publicUrl}${publicUrl.includes('?') ? '&' : '?'}${search}`;
+/** The URL Twilio called: the source's public URL plus this request's query, as received. */
+function calledUrl(publicUrl: string, rawQuery: string): string {
+  if (!rawQuery) return publicUrl;
+  return `${publicUrl}${publicUrl.includes('?') ? '&' : '?'}${rawQuery}`;
 }
 
 /**
@@ -74,7 +71,7 @@ export const twilio: Preset = {
 
     const given = Buffer.from(signature, 'base64');
     const params = bodyHash === null ? signedParams(request.body) : '';
-    const urls = portVariants(calledUrl(source.publicUrl, request.query));
+    const urls = portVariants(calledUrl(source.publicUrl, request.rawQuery));
     if (!source.secrets.some((secret) => urls.some((url) => safeEqual(hmac('sha1', secret, url, params), given)))) {
       throw new AppError('INVALID_SIGNATURE', 'X-Twilio-Signature does not match the URL and parameters under any of the source secrets');
     }

@@ -1,0 +1,63 @@
+import { matchesFilter, parseFilter, type CompiledFilter, type FilterDocument, type Json } from './filter.js';
+import { matchesAny, matchesSource } from './match.js';
+
+/** What routing looks at: the source, the type, and (for payload filters) body and headers. */
+export interface RoutableEvent {
+  sourceId: string | null;
+  type: string;
+  headers: Record<string, string>;
+  contentType: string | null;
+  body: Buffer;
+}
+
+export interface SubscriptionRow {
+  id: string;
+  relay_id: string;
+  event_types: string[];
+  source_ids: string[] | null;
+  filter: unknown;
+  relay_enabled: boolean;
+}
+
+/**
+ * Compiled filters by their JSON text: compiled once, not per event. Filters were validated
+ * when saved; one that no longer parses (a stricter build) matches nothing rather than all.
+ */
+const compiled = new Map<string, CompiledFilter | null>();
+
+function compile(filter: unknown): CompiledFilter | null {
+  const key = JSON.stringify(filter);
+  let entry = compiled.get(key);
+  if (entry === undefined) {
+    const parsed = parseFilter(filter);
+    entry = parsed.ok ? parsed.filter : null;
+    if (compiled.size > 10_000) compiled.clear();
+    compiled.set(key, entry);
+  }
+  return entry;
+}
+
+/** Builds the filter document lazily: the body is parsed once, and only if a filter needs it. */
+export function filterDocument(event: RoutableEvent): () => FilterDocument {
+  let doc: FilterDocument | undefined;
+  return () => {
+    if (!doc) {
+      let body: Json = null;
+      try {
+        body = JSON.parse(event.body.toString('utf8')) as Json;
+      } catch {
+        // Not JSON (a form post, say): body filters see null.
+      }
+      doc = { body, headers: event.headers };
+    }
+    return doc;
+  };
+}
+
+/** Whether a subscription takes the event: its sources, its type patterns and its payload filter. */
+export function subscriptionMatches(subscription: SubscriptionRow, event: RoutableEvent, doc: () => FilterDocument = filterDocument(event)): boolean {
+  if (!matchesSource(subscription.source_ids, event.sourceId) || !matchesAny(subscription.event_types, event.type)) return false;
+  if (subscription.filter === null || subscription.filter === undefined) return true;
+  const filter = compile(subscription.filter);
+  return filter !== null && matchesFilter(filter, doc());
+}
