@@ -13,12 +13,17 @@ import { authenticate, bearerToken } from './auth/authenticate.js';
 import { bootstrapAdminToken } from './auth/bootstrap-token.js';
 import type { Config } from './config.js';
 import { loadOrCreateKeyFile } from './crypto/encryption-key-file.js';
-import { createKeyring, parseKey, type Keyring } from './crypto/keyring.js';
+import { keyringFromConfig } from './crypto/keyring-from-config.js';
+import { parseKey, type Keyring } from './crypto/keyring.js';
 import { ensureDatabase, startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded-postgres.js';
 import { migrate } from './db/migrate.js';
 import { ormConfig } from './db/orm-config.js';
 import { HttpSender, type HttpSenderOptions } from './delivery/http-sender.js';
+import type { DispatchDeps } from './delivery/dispatch.js';
+import { RelayRates } from './delivery/relay-rates.js';
+import { checkRelayUrl } from './delivery/ssrf-guard.js';
 import { startDeliveryWorkers } from './delivery/worker.js';
+import { startRetention } from './maintenance/retention-job.js';
 import { TOKEN_CHANNEL } from './auth/revocations.js';
 import { toUuid, type GraphQLContext, type Principal } from './graphql/context.js';
 import { formatError } from './graphql/errors.js';
@@ -64,11 +69,11 @@ async function resolveDatabase(config: Config, dataDir: string, log: Logger): Pr
 }
 
 async function resolveKeyring(config: Config, dataDir: string, log: Logger): Promise<Keyring> {
-  if (config.encryptionKey) return createKeyring(parseKey(config.encryptionKey));
+  if (config.encryptionKey) return keyringFromConfig(config, parseKey(config.encryptionKey));
   const { key, created, file } = await loadOrCreateKeyFile(dataDir);
   if (created) log.warn({ file }, 'HOOKYARD_ENCRYPTION_KEY is not set: generated a development key (set the variable in production)');
   else log.info({ file }, 'HOOKYARD_ENCRYPTION_KEY is not set: using the development key file');
-  return createKeyring(key);
+  return keyringFromConfig(config, key);
 }
 
 /**
@@ -118,6 +123,11 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
     const boss = await startBoss({ databaseUrl: database.url, superviseIntervalSeconds: options.superviseIntervalSeconds });
     cleanups.push(['pg-boss', () => boss.stop({ graceful: true, timeout: 10_000 })]);
 
+    // One LISTEN connection per process: live feeds, token revocations, worker wake-ups.
+    const bus = new NotifyBus({ connectionString: database.url, log });
+    await bus.start();
+    cleanups.push(['notify bus', () => bus.stop()]);
+
     const token = await bootstrapAdminToken(pool, dataDir, config.adminToken);
     if (token) process.stderr.write(`\nHookyard admin token (shown once, also in ${path.join(dataDir, 'admin-token')}):\n  ${token}\n\n`);
 
@@ -130,18 +140,16 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
         handler: (request, response, url, match) => handleIngest({ pool, boss, keyring, rejected, rateLimits, log }, request, response, safeDecode(match[1]!), url),
       });
 
-      const bus = new NotifyBus({ connectionString: database.url, log });
-      await bus.start();
-      cleanups.push(['notify bus', () => bus.stop()]);
       const feed = new DeliveryFeed(pool, bus, log);
       live = feed;
       feed.start();
       cleanups.push(['live feed', async () => feed.stop()]);
 
       const schema = await buildHookyardSchema();
+      const relayUrlCheck = (url: string) => checkRelayUrl(url, { allowPrivate: config.allowPrivateTargets, resolve: options.sender?.resolve, allowUnresolvable: true, timeoutMs: 2000 });
       const context = (principal: Principal): GraphQLContext => {
         const em = orm.em.fork();
-        return { em, pool, boss, keyring, principal, publicUrl, loaders: createLoaders(em), live: feed, uuid: toUuid };
+        return { em, pool, boss, keyring, principal, publicUrl, loaders: createLoaders(em), live: feed, uuid: toUuid, checkRelayUrl: relayUrlCheck };
       };
       const authenticateHeader = (value: string | undefined) => authenticate(pool, config.adminToken, bearerToken(value) ?? value);
       const ws = startWsServer(server, { schema, path: '/graphql', authenticate: authenticateHeader, context });
@@ -177,10 +185,16 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
     }
 
     if (runWorkers) {
-      const sender = new HttpSender(options.sender);
+      const sender = new HttpSender({ allowPrivate: config.allowPrivateTargets, egressProxy: config.egressProxy, noProxy: config.noProxy, ...options.sender });
       cleanups.push(['http sender', () => sender.close()]);
-      const deps = { pool, boss, keyring, sender, log, userAgent: `Hookyard/${VERSION}` };
-      await startDeliveryWorkers(boss, deps, { concurrency: config.workerConcurrency, retryPollSeconds: config.retryPollSeconds });
+      const deps: DispatchDeps = {
+        pool, boss, keyring, sender, log, userAgent: `Hookyard/${VERSION}`, rates: new RelayRates(), alertRelayId: config.alertRelayId,
+        health: { deadThreshold: config.disableAfterDead, failingHours: config.disableAfterFailingHours },
+      };
+      const workers = await startDeliveryWorkers(boss, pool, bus, deps, { concurrency: config.workerConcurrency, retryPollSeconds: config.retryPollSeconds });
+      // Stops first on shutdown: no new claims; in-flight deliveries finish or are released.
+      cleanups.push(['delivery workers', () => workers.stop(config.shutdownSeconds * 1000)]);
+      await startRetention(boss, pool, { retentionHours: config.retentionHours, log });
     }
 
     ready = true;

@@ -77,6 +77,22 @@ const encryptionKey: Parser<string> = (raw) => {
   return raw;
 };
 
+/** Every comma-separated entry must be a key; the error names the entry's position, never its text. */
+const encryptionKeyList: Parser<readonly string[]> = (raw) => {
+  const entries = raw.split(',').map((entry) => entry.trim());
+  entries.forEach((entry, index) => {
+    try {
+      parseKey(entry);
+    } catch (error) {
+      fail(`key ${index + 1} of ${entries.length} ${(error as Error).message}`);
+    }
+  });
+  return Object.freeze(entries);
+};
+
+const uuid: Parser<string> = (raw) =>
+  /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(raw) ? raw.toLowerCase() : fail('must be a relay id (a UUID)');
+
 const logLevel = oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent');
 
 function setting<T>(env: string, defaultText: string, description: string, parse: Parser<T>, fallback: () => T): Setting<T> {
@@ -94,6 +110,7 @@ export const settings = {
   publicUrl: setting<string | undefined>('HOOKYARD_PUBLIC_URL', 'http://localhost:$PORT', 'base of `Source.ingestUrl` and of links', httpUrl, unset),
   adminToken: setting<string | undefined>('HOOKYARD_ADMIN_TOKEN', '—', 'an always-valid ADMIN token (16+ characters)', minLength(16), unset),
   encryptionKey: setting<string | undefined>('HOOKYARD_ENCRYPTION_KEY', 'generated in development', '32 bytes as standard base64 (64 hex also accepted) sealing secrets at rest; key id = first 8 hex of its SHA-256. Required when NODE_ENV=production or roles are split', encryptionKey, unset),
+  encryptionKeysOld: setting<readonly string[]>('HOOKYARD_ENCRYPTION_KEYS_OLD', '—', 'comma-separated earlier keys (same formats), readable but never used for new values', encryptionKeyList, () => []),
   dbPoolSize: setting('HOOKYARD_DB_POOL_SIZE', '10', 'PostgreSQL connections per process for ingest, API and workers (pg-boss keeps a few of its own)', integer(2, 500), () => 10),
   workerConcurrency: setting('HOOKYARD_WORKER_CONCURRENCY', '50', 'deliveries one worker process sends at once', integer(1, 10000), () => 50),
   retryPollSeconds: setting('HOOKYARD_RETRY_POLL_SECONDS', '0.5', 'how often the retry lane looks for retries that came due (seconds, ≥ 0.5)', (raw) => {
@@ -101,6 +118,14 @@ export const settings = {
     if (!Number.isFinite(value) || value < 0.5 || value > 60) fail(`must be a number between 0.5 and 60, got "${raw}"`);
     return value;
   }, () => 0.5),
+  allowPrivateTargets: setting('HOOKYARD_ALLOW_PRIVATE_TARGETS', 'false', '`true` lets relays target private and loopback addresses (the SSRF guard is off)', boolean, () => false),
+  egressProxy: setting<string | undefined>('HOOKYARD_EGRESS_PROXY', '—', 'proxy URL for outbound deliveries, so receivers can allow-list its addresses (`NO_PROXY` honoured); a relay\'s own `proxyUrl` wins', httpUrl, unset),
+  noProxy: setting<string | undefined>('NO_PROXY', '—', 'comma-separated hosts (and `.domain` suffixes) that bypass the egress proxy', nonEmpty, unset),
+  alertRelayId: setting<string | undefined>('HOOKYARD_ALERT_RELAY_ID', '—', 'a relay that receives a signed `relay.disabled` event whenever a relay is disabled', uuid, unset),
+  disableAfterDead: setting('HOOKYARD_DISABLE_AFTER_DEAD', '5', 'consecutive DEAD deliveries that disable a relay', integer(1, 1_000_000), () => 5),
+  disableAfterFailingHours: setting('HOOKYARD_DISABLE_AFTER_FAILING_HOURS', '24', 'hours of failing attempts without a success that disable a relay', integer(1, 24 * 365), () => 24),
+  retentionHours: setting('HOOKYARD_RETENTION_HOURS', '72', 'how long finished deliveries, their attempts, events and rejected requests are kept', integer(1, 24 * 3650), () => 72),
+  shutdownSeconds: setting('HOOKYARD_SHUTDOWN_SECONDS', '20', 'on SIGTERM, how long in-flight deliveries may finish before they are released back to the queue', integer(0, 3600), () => 20),
   logLevel: setting('LOG_LEVEL', 'info', 'pino level: fatal, error, warn, info, debug, trace or silent', logLevel, () => 'info' as const),
   nodeEnv: setting('NODE_ENV', 'development', '`production` requires HOOKYARD_ENCRYPTION_KEY and turns off Sandbox and introspection', oneOf('development', 'production', 'test'), () => 'development' as const),
 } as const;

@@ -3,8 +3,10 @@ import type { PgBoss } from 'pg-boss';
 import type { DeliveryStatus } from '../db/entities/delivery.js';
 import { newId } from '../ids.js';
 import { notifyDeliveryChanges } from '../live/delivery-changes.js';
-import { FIRST_TRY_QUEUE, onClient, type DeliveryJob } from '../queue/boss.js';
+import { deliveryJob, FIRST_TRY_QUEUE, onClient } from '../queue/boss.js';
 import { filterDocument, subscriptionMatches, type RoutableEvent, type SubscriptionRow } from '../routing/route-event.js';
+
+type CandidateRow = SubscriptionRow & { max_concurrency: number };
 
 export interface StoredEvent extends RoutableEvent {
   id: string;
@@ -19,7 +21,7 @@ export interface FannedOut {
 const NO_SOURCE = '00000000-0000-0000-0000-000000000000';
 
 const SUBSCRIPTIONS = `
-  select s.id, s.relay_id, s.event_types, s.source_ids, s.filter, r.enabled as relay_enabled
+  select s.id, s.relay_id, s.event_types, s.source_ids, s.filter, r.enabled as relay_enabled, r.max_concurrency
   from event_subscription s join relay r on r.id = s.relay_id
   where s.enabled and (s.source_ids is null or jsonb_array_length(s.source_ids) = 0 or s.source_ids ? $1::text)`;
 
@@ -30,7 +32,7 @@ const SUBSCRIPTIONS = `
  * whether they survive; enabling the relay queues them.
  */
 export async function fanOut(client: PoolClient, boss: PgBoss, event: StoredEvent): Promise<FannedOut[]> {
-  const candidates = await client.query<SubscriptionRow>(SUBSCRIPTIONS, [event.sourceId ?? NO_SOURCE]);
+  const candidates = await client.query<CandidateRow>(SUBSCRIPTIONS, [event.sourceId ?? NO_SOURCE]);
   const doc = filterDocument(event);
   const matched = candidates.rows.filter((s) => subscriptionMatches(s, event, doc));
   if (matched.length === 0) return [];
@@ -43,7 +45,7 @@ export async function fanOut(client: PoolClient, boss: PgBoss, event: StoredEven
     [event.id, deliveries.map((d) => d.id), deliveries.map((d) => d.relayId), matched.map((s) => s.id), deliveries.map((d) => d.status)],
   );
   await notifyDeliveryChanges(client, deliveries.map((d) => ({ id: d.id, status: d.status, attemptCount: 0 })));
-  const jobs = deliveries.flatMap((d) => (d.status === 'PENDING' ? [{ data: { deliveryId: d.id, attempt: 1 } satisfies DeliveryJob }] : []));
+  const jobs = deliveries.flatMap((d, i) => (d.status === 'PENDING' ? [deliveryJob(d.id, 1, d.relayId, matched[i]!.max_concurrency)] : []));
   if (jobs.length > 0) await boss.insert(FIRST_TRY_QUEUE, jobs, { db: onClient(client) });
   return deliveries;
 }

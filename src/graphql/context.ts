@@ -23,6 +23,8 @@ export interface GraphQLContext {
   loaders: Loaders;
   /** Delivery status changes of every process, for subscriptions. */
   live: DeliveryFeed;
+  /** The SSRF guard's verdict on a relay URL, at save time. */
+  checkRelayUrl(url: string): Promise<{ ok: true } | { ok: false; reason: string }>;
   /** A syntactically valid id, or the nil UUID (which matches nothing) for anything else. */
   uuid(id: string): string;
 }

@@ -1,4 +1,4 @@
-import { PgBoss, type Db } from 'pg-boss';
+import { PgBoss, type Db, type JobInsert } from 'pg-boss';
 import type { PoolClient } from 'pg';
 
 /** First tries and retries travel in separate lanes so a retry backlog never starves fresh work. */
@@ -11,6 +11,15 @@ export interface DeliveryJob {
   attempt: number;
 }
 
+/**
+ * A delivery job, grouped by relay: pg-boss's group concurrency keeps at most the relay's
+ * `maxConcurrency` of its jobs active at once, across every worker process (the tier carries
+ * the limit, see delivery/lane-pump.ts).
+ */
+export function deliveryJob(deliveryId: string, attempt: number, relayId: string, maxConcurrency: number, startAfter?: Date): JobInsert<DeliveryJob> {
+  return { data: { deliveryId, attempt }, group: { id: relayId, tier: String(maxConcurrency) }, ...(startAfter ? { startAfter } : {}) };
+}
+
 export interface BossOptions {
   databaseUrl: string;
   /** pg-boss's own pool; the LISTEN connection comes on top. */
@@ -19,16 +28,17 @@ export interface BossOptions {
 }
 
 /**
- * pg-boss with LISTEN/NOTIFY pick-up. Both lanes notify on insert; jobs of a killed worker
- * miss their heartbeat and come back within seconds because supervision runs often.
- * pg-boss's own retries only cover crashes and database errors: delivery outcomes never
- * throw, the dispatcher schedules the next try itself.
+ * pg-boss as the durable job store. Workers are woken by Hookyard's own delivery NOTIFY (sent
+ * by the same transaction that inserts the jobs), so the queues do not add pg-boss's NOTIFY
+ * on top: every NOTIFY serialises commits. Jobs of a killed worker miss their heartbeat and
+ * come back within seconds because supervision runs often. pg-boss's own retries only cover
+ * crashes, releases at shutdown and database errors: delivery outcomes never throw, the
+ * dispatcher schedules the next try itself.
  */
 export async function startBoss(options: BossOptions): Promise<PgBoss> {
   const boss = new PgBoss({
     connectionString: options.databaseUrl,
     max: options.poolSize ?? 4,
-    useListenNotify: true,
     superviseIntervalSeconds: options.superviseIntervalSeconds ?? 5,
     monitorIntervalSeconds: options.superviseIntervalSeconds ?? 5,
     application_name: 'hookyard-boss',
@@ -38,7 +48,7 @@ export async function startBoss(options: BossOptions): Promise<PgBoss> {
   });
   await boss.start();
   const lane = {
-    notify: true,
+    notify: false,
     heartbeatSeconds: 10,
     retryLimit: 1000,
     retryDelay: 1,

@@ -33,6 +33,8 @@ export async function startTestApp(databaseUrl: string, env: Record<string, stri
     HOOKYARD_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
     HOOKYARD_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
     HOOKYARD_DB_POOL_SIZE: '4',
+    // Test receivers listen on 127.0.0.1; the SSRF tests turn this off again.
+    HOOKYARD_ALLOW_PRIVATE_TARGETS: 'true',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     NODE_ENV: 'test',
     ...env,

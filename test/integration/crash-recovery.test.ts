@@ -68,7 +68,7 @@ describe('acknowledged webhooks survive worker crashes', () => {
       }
       return { status: 200 };
     };
-    const env = { DATABASE_URL: databaseUrl, HOOKYARD_ROLE: 'worker', HOOKYARD_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY, HOOKYARD_ADMIN_TOKEN: TEST_ADMIN_TOKEN, LOG_LEVEL: 'warn' };
+    const env = { DATABASE_URL: databaseUrl, HOOKYARD_ROLE: 'worker', HOOKYARD_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY, HOOKYARD_ADMIN_TOKEN: TEST_ADMIN_TOKEN, HOOKYARD_ALLOW_PRIVATE_TARGETS: 'true', LOG_LEVEL: 'warn' };
     const first = await spawnHookyard(env);
     spawned.push(first);
     const id = await ingest('killed-worker', 's2', '{"n":2}');

@@ -12,6 +12,7 @@ export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 @Index({ name: 'delivery_created_at_id_index', properties: ['createdAt', 'id'] })
 @Index({ name: 'delivery_relay_status_created_at_id_index', properties: ['relay', 'status', 'createdAt', 'id'] })
 @Index({ name: 'delivery_status_next_attempt_at_index', properties: ['status', 'nextAttemptAt'] })
+@Index({ name: 'delivery_status_updated_at_index', properties: ['status', 'updatedAt'] })
 export class Delivery {
   [OptionalProps]?: 'id' | 'status' | 'attemptCount' | 'createdAt' | 'updatedAt';
 

@@ -5,7 +5,7 @@ import { newId } from '../../ids.js';
 /** A destination that subscribed events are delivered to. */
 @Entity({ tableName: 'relay' })
 export class Relay {
-  [OptionalProps]?: 'id' | 'method' | 'enabled' | 'timeoutMs' | 'maxConcurrency' | 'createdAt' | 'updatedAt';
+  [OptionalProps]?: 'id' | 'method' | 'enabled' | 'timeoutMs' | 'maxConcurrency' | 'consecutiveDead' | 'createdAt' | 'updatedAt';
 
   @PrimaryKey({ type: 'uuid' })
   id: string = newId();
@@ -53,6 +53,24 @@ export class Relay {
 
   @Property({ type: 'text', nullable: true })
   disabledReason?: string | null;
+
+  /** The signing secret before the last rotation, still signing until its expiry. */
+  @Property({ type: 'text', nullable: true })
+  previousSigningSecretSealed?: string | null;
+
+  @Property({ type: 'timestamptz', nullable: true })
+  previousSigningSecretExpiresAt?: Date | null;
+
+  /** Deliveries that ended DEAD in a row; a success resets it (auto-disable). */
+  @Property({ type: 'integer', default: 0 })
+  consecutiveDead: number = 0;
+
+  /** Since when attempts have failed without a success in between (auto-disable). */
+  @Property({ type: 'timestamptz', nullable: true })
+  failingSince?: Date | null;
+
+  @Property({ type: 'timestamptz', nullable: true })
+  lastSuccessAt?: Date | null;
 
   @Property({ type: 'timestamptz', defaultRaw: 'now()' })
   createdAt: Date = new Date();

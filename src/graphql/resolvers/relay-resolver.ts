@@ -8,6 +8,7 @@ import type { GraphQLContext } from '../context.js';
 import { notFound } from '../errors.js';
 import { checkHeaders, checkRelaySettings, checkSigningSecret, CreateRelayInput, type HeaderInput, UpdateRelayInput } from '../inputs/relay-input.js';
 import { CreateRelayPayload, RelayType } from '../types/relay.js';
+import { invalid } from '../inputs/validate.js';
 
 function headerNames(relay: Relay, keyring: Keyring): string[] {
   if (!relay.headersSealed) return [];
@@ -47,6 +48,12 @@ export function toRelayType(relay: Relay, keyring: Keyring): RelayType {
   };
 }
 
+/** SSRF: a URL resolving to a private, loopback or metadata address is refused naming `url`. */
+async function guardUrl(ctx: GraphQLContext, url: string): Promise<void> {
+  const verdict = await ctx.checkRelayUrl(url);
+  if (!verdict.ok) invalid('url', verdict.reason);
+}
+
 const SETTINGS = ['timeoutMs', 'retrySchedule', 'maxAgeSeconds', 'maxConcurrency', 'rateLimitPerSecond', 'proxyUrl'] as const;
 
 function sealHeaders(keyring: Keyring, headers: HeaderInput[] | null | undefined): string | null {
@@ -81,6 +88,7 @@ export class RelayResolver {
     });
     for (const key of SETTINGS) if (input[key] !== undefined && input[key] !== null) (relay[key] as unknown) = input[key];
     checkRelaySettings(relay);
+    await guardUrl(ctx, relay.url);
     await ctx.em.persist(relay).flush();
     return { relay: toRelayType(relay, ctx.keyring), signingSecret };
   }
@@ -98,6 +106,7 @@ export class RelayResolver {
       if (input[key] !== undefined) (relay[key] as unknown) = input[key];
     }
     checkRelaySettings(relay);
+    if (input.url !== undefined && input.url !== null) await guardUrl(ctx, relay.url);
     await ctx.em.flush();
     return toRelayType(relay, ctx.keyring);
   }

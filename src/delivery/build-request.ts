@@ -1,0 +1,69 @@
+import type { Keyring } from '../crypto/keyring.js';
+import { unseal } from '../crypto/seal.js';
+import { signStandardWebhook } from './sign.js';
+
+/** The columns the claim loads for one delivery (see dispatch.ts). */
+export interface ClaimedRow {
+  id: string;
+  /** MikroORM's pool parses timestamptz to strings. */
+  created_at: string | Date;
+  relay_id: string;
+  event_id: string;
+  type: string;
+  body: Buffer;
+  content_type: string | null;
+  event_headers: Record<string, string>;
+  source_slug: string | null;
+  url: string;
+  method: string;
+  headers_sealed: string | null;
+  signing_secret_sealed: string;
+  previous_signing_secret_sealed: string | null;
+  previous_signing_secret_expires_at: string | Date | null;
+  timeout_ms: number;
+  retry_schedule: number[] | null;
+  max_age_seconds: number | null;
+  max_concurrency: number;
+  rate_limit_per_second: number | null;
+  proxy_url: string | null;
+  forward_headers: string[] | null;
+}
+
+const REDACTED = '[redacted]';
+
+/**
+ * The outbound headers: forwarded provider headers, the relay's extra headers (redacted in
+ * the attempt log), then Hookyard's own, which nothing can override. During a signing-secret
+ * rotation's grace period both secrets sign (`v1,<new> v1,<old>`).
+ */
+export function buildRequest(row: ClaimedRow, keyring: Keyring, userAgent: string, deliveryId: string, now: Date): { headers: Record<string, string>; logged: Record<string, string> } {
+  const headers: Record<string, string> = {};
+  const logged: Record<string, string> = {};
+  for (const name of row.forward_headers ?? []) {
+    const value = row.event_headers[name.toLowerCase()];
+    if (value !== undefined) headers[name.toLowerCase()] = logged[name.toLowerCase()] = value;
+  }
+  const extra = row.headers_sealed ? (JSON.parse(unseal(keyring, row.headers_sealed)) as { name: string; value: string }[]) : [];
+  for (const { name, value } of extra) {
+    headers[name.toLowerCase()] = value;
+    logged[name.toLowerCase()] = REDACTED;
+  }
+  const secrets = [unseal(keyring, row.signing_secret_sealed)];
+  if (row.previous_signing_secret_sealed && row.previous_signing_secret_expires_at && new Date(row.previous_signing_secret_expires_at) > now) {
+    secrets.push(unseal(keyring, row.previous_signing_secret_sealed));
+  }
+  const timestamp = Math.floor(now.getTime() / 1000);
+  const fixed: Record<string, string> = {
+    'content-type': row.content_type ?? 'application/json',
+    'user-agent': userAgent,
+    'webhook-id': row.event_id,
+    'webhook-timestamp': String(timestamp),
+    'webhook-signature': signStandardWebhook(secrets, row.event_id, timestamp, row.body),
+    'hookyard-event-type': row.type,
+    'hookyard-delivery-id': deliveryId,
+  };
+  if (row.source_slug) fixed['hookyard-source'] = row.source_slug;
+  Object.assign(headers, fixed);
+  Object.assign(logged, fixed);
+  return { headers, logged };
+}

@@ -1,0 +1,148 @@
+import type { Job, PgBoss } from 'pg-boss';
+import type { Logger } from '../log.js';
+import type { DeliveryJob } from '../queue/boss.js';
+
+export interface LaneOptions {
+  queue: string;
+  /** Deliveries this process runs at once in this lane. */
+  capacity: number;
+  /** Fallback poll when nothing wakes the pump (retries come due without any NOTIFY). */
+  pollMs: number;
+  /** Per-relay limits by tier (`"10"` → 10), refreshed by the caller. */
+  tiers: () => Record<string, number>;
+  /** How often in-flight jobs are touched; pg-boss expires them after `heartbeatSeconds`. */
+  heartbeatMs?: number;
+}
+
+export type JobHandler = (job: DeliveryJob, signal: AbortSignal) => Promise<void>;
+
+const MAX_FETCH = 50;
+
+/**
+ * One fetch loop per lane: it claims as many jobs as it has free slots (pg-boss's group
+ * concurrency leaves out relays already at their limit, across all workers) and runs each job
+ * on its own. A slow relay therefore only ever holds its own slots, never a batch of other
+ * relays' jobs, and one pump's single fetch query replaces dozens of competing pollers.
+ * Completions of the same tick are acknowledged in one statement.
+ */
+export class LanePump {
+  private readonly inFlight = new Map<string, Promise<void>>();
+  private readonly controllers = new Map<string, AbortController>();
+  private readonly completed: string[] = [];
+  private wakeUp: (() => void) | undefined;
+  private stopping = false;
+  private loop: Promise<void> | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private backlog = false;
+
+  constructor(
+    private readonly boss: PgBoss,
+    private readonly options: LaneOptions,
+    private readonly handle: JobHandler,
+    private readonly log: Logger,
+  ) {}
+
+  start(): void {
+    this.loop = this.run();
+    this.heartbeat = setInterval(() => void this.touch(), this.options.heartbeatMs ?? 4000);
+    this.heartbeat.unref();
+  }
+
+  /** Fetch now: new work was committed, or a slot freed while work was waiting. */
+  wake(): void {
+    const resolve = this.wakeUp;
+    this.wakeUp = undefined;
+    resolve?.();
+  }
+
+  get running(): number {
+    return this.inFlight.size;
+  }
+
+  /**
+   * Stops claiming, lets in-flight deliveries finish until `deadlineMs`, then aborts the rest:
+   * an aborted delivery is released (its job fails back to pg-boss and another worker, or this
+   * one after a restart, takes it), never left DELIVERING.
+   */
+  async stop(deadlineMs: number): Promise<void> {
+    this.stopping = true;
+    this.wake();
+    await this.loop;
+    const settled = Promise.allSettled([...this.inFlight.values()]);
+    const timer = setTimeout(() => {
+      for (const controller of this.controllers.values()) controller.abort();
+    }, deadlineMs);
+    await settled;
+    clearTimeout(timer);
+    clearInterval(this.heartbeat);
+    await this.flushCompleted();
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopping) {
+      const free = Math.min(this.options.capacity - this.inFlight.size, MAX_FETCH);
+      if (free > 0) {
+        try {
+          const jobs = await this.boss.fetch<DeliveryJob>(this.options.queue, {
+            batchSize: free,
+            groupConcurrency: { default: 10, tiers: this.options.tiers() },
+          });
+          for (const job of jobs) this.run1(job);
+          this.backlog = jobs.length === free;
+          if (this.backlog && !this.stopping) continue;
+        } catch (error) {
+          this.log.warn({ err: (error as Error).message, queue: this.options.queue }, 'could not fetch deliveries');
+        }
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.options.pollMs);
+        this.wakeUp = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  }
+
+  private run1(job: Job<DeliveryJob>): void {
+    const controller = new AbortController();
+    this.controllers.set(job.id, controller);
+    const done = this.handle(job.data, controller.signal)
+      .then(
+        () => this.complete(job.id),
+        async (error: unknown) => {
+          this.log.warn({ err: (error as Error).message, deliveryId: job.data.deliveryId }, 'delivery job failed; pg-boss will retry it');
+          await this.boss.fail(this.options.queue, job.id, { message: (error as Error).message });
+        },
+      )
+      .catch((error: unknown) => this.log.warn({ err: (error as Error).message }, 'could not settle a delivery job'))
+      .finally(() => {
+        this.inFlight.delete(job.id);
+        this.controllers.delete(job.id);
+        if (this.backlog || this.inFlight.size === this.options.capacity - 1) this.wake();
+      });
+    this.inFlight.set(job.id, done);
+  }
+
+  private complete(id: string): Promise<void> {
+    this.completed.push(id);
+    if (this.completed.length > 1) return Promise.resolve();
+    // The first completion of a tick schedules one acknowledgement for all of them.
+    return new Promise((resolve) => setImmediate(() => void this.flushCompleted().then(resolve)));
+  }
+
+  private async flushCompleted(): Promise<void> {
+    const ids = this.completed.splice(0);
+    if (ids.length === 0) return;
+    await this.boss.complete(this.options.queue, ids).catch((error: unknown) => {
+      // Unacknowledged jobs run again after their heartbeat lapses; the attempt guard makes that a no-op.
+      this.log.warn({ err: (error as Error).message, count: ids.length }, 'could not acknowledge delivery jobs');
+    });
+  }
+
+  private async touch(): Promise<void> {
+    const ids = [...this.inFlight.keys()];
+    if (ids.length === 0) return;
+    await this.boss.touch(this.options.queue, ids).catch((error: unknown) => this.log.warn({ err: (error as Error).message }, 'could not heartbeat delivery jobs'));
+  }
+}

@@ -1,0 +1,154 @@
+import { promises as dns } from 'node:dns';
+import { isIP, type LookupFunction } from 'node:net';
+import { isBlockedAddress } from './ip-ranges.js';
+
+export { isBlockedAddress, type AddressVerdict } from './ip-ranges.js';
+
+export interface ResolvedAddress {
+  address: string;
+  family: 4 | 6;
+}
+
+/** Hostname to addresses; injectable so no test depends on real DNS. */
+export type Resolver = (hostname: string) => Promise<ResolvedAddress[]>;
+
+export interface GuardOptions {
+  /** HOOKYARD_ALLOW_PRIVATE_TARGETS: resolve as usual, refuse nothing. */
+  allowPrivate: boolean;
+  resolve?: Resolver;
+  /** Bound on one resolution; getaddrinfo has no timeout of its own and can hang for minutes. */
+  timeoutMs?: number;
+  /** checkRelayUrl: accept a host that does not resolve (the connect-time check still runs). */
+  allowUnresolvable?: boolean;
+}
+
+export type RelayUrlCheck = { ok: true } | { ok: false; reason: string };
+
+export const DEFAULT_RESOLVE_TIMEOUT_MS = 5_000;
+
+/** A connection refused because the relay host resolves to an address deliveries may not reach. */
+export class SsrfBlockedError extends Error {
+  readonly code = 'SSRF_BLOCKED';
+
+  constructor(
+    readonly host: string,
+    readonly address: string,
+    readonly range: string,
+  ) {
+    super(host === address ? `${address} is ${range}` : `${host} resolves to ${address}, which is ${range}`);
+    this.name = 'SsrfBlockedError';
+  }
+}
+
+const systemResolve: Resolver = async (hostname) => {
+  const answers = await dns.lookup(hostname, { all: true, order: 'verbatim' });
+  return answers.map(({ address, family }) => ({ address, family: family === 6 ? 6 : 4 }));
+};
+
+/** Shaped like Node's own getaddrinfo errors so http-sender's classifyError calls it DNS. */
+function dnsError(code: 'EAI_AGAIN' | 'ENOTFOUND', hostname: string, message: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(`${message} ${hostname}`), { code, syscall: 'getaddrinfo', hostname });
+}
+
+/** IP literals answer for themselves: no DNS, so nothing to rebind and nothing to hang on. */
+async function resolveWithin(hostname: string, resolve: Resolver, timeoutMs: number): Promise<ResolvedAddress[]> {
+  const family = isIP(hostname);
+  if (family !== 0) return [{ address: hostname, family: family === 6 ? 6 : 4 }];
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(dnsError('EAI_AGAIN', hostname, `DNS lookup timed out after ${timeoutMs} ms for`)), timeoutMs);
+  });
+  try {
+    // A lookup that loses the race keeps its libuv thread until getaddrinfo returns; we only stop waiting.
+    const addresses = await Promise.race([resolve(hostname), timeout]);
+    if (addresses.length === 0) throw dnsError('ENOTFOUND', hostname, 'no addresses for');
+    return addresses;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Any blocked answer refuses the host: with several A records, the one we would skip is the one an attacker picks. */
+function firstBlocked(host: string, addresses: ResolvedAddress[]): SsrfBlockedError | null {
+  for (const { address } of addresses) {
+    const verdict = isBlockedAddress(address);
+    if (verdict.blocked) return new SsrfBlockedError(host, address, verdict.range);
+  }
+  return null;
+}
+
+function wantedFamily(family: number | 'IPv4' | 'IPv6' | undefined): 0 | 4 | 6 {
+  if (family === 4 || family === 'IPv4') return 4;
+  if (family === 6 || family === 'IPv6') return 6;
+  return 0;
+}
+
+/**
+ * A `net.LookupFunction` for undici's `connect: { lookup }`. Checking at connect time, not only
+ * when the relay is saved, is what defeats DNS rebinding: the answer that is checked is the one
+ * the socket connects to. Node skips `lookup` for IP-literal hosts, so those must be checked
+ * before the request (as `checkRelayUrl` does).
+ */
+export function guardedLookup(options: GuardOptions): LookupFunction {
+  const resolve = options.resolve ?? systemResolve;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_RESOLVE_TIMEOUT_MS;
+  return (hostname, lookupOptions, callback) => {
+    const answer = async (): Promise<ResolvedAddress[]> => {
+      const addresses = await resolveWithin(hostname, resolve, timeoutMs);
+      const blocked = options.allowPrivate ? null : firstBlocked(hostname, addresses);
+      if (blocked) throw blocked;
+      const family = wantedFamily(lookupOptions.family);
+      const usable = family === 0 ? addresses : addresses.filter((entry) => entry.family === family);
+      if (usable.length === 0) throw dnsError('ENOTFOUND', hostname, `no IPv${family} address for`);
+      return usable;
+    };
+    // Two-argument then: a throwing callback must not be called a second time with its own error.
+    answer().then(
+      (usable) => {
+        const [first] = usable as [ResolvedAddress, ...ResolvedAddress[]];
+        if (lookupOptions.all) callback(null, usable);
+        else callback(null, first.address, first.family);
+      },
+      (error: NodeJS.ErrnoException) => callback(error, lookupOptions.all ? [] : ''),
+    );
+  };
+}
+
+function isLocalhost(host: string): boolean {
+  const name = host.replace(/\.$/, '');
+  return name === 'localhost' || name.endsWith('.localhost');
+}
+
+/**
+ * Save-time check for a relay URL (create and update). A host that does not resolve is refused
+ * too: saving an unreachable URL is almost always a typo, and the reason says so apart from SSRF.
+ */
+export async function checkRelayUrl(url: string, options: GuardOptions): Promise<RelayUrlCheck> {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return { ok: false, reason: 'not a valid URL' };
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    return { ok: false, reason: `only http and https are allowed, not ${parsed.protocol.slice(0, -1)}` };
+  }
+  // WHATWG URL has already turned 0x7f000001, 2130706433 and 127.1 into 127.0.0.1; IPv6 keeps brackets.
+  const host = parsed.hostname.replace(/^\[(.*)\]$/, '$1');
+  // RFC 6761: *.localhost is loopback whatever a resolver says, and many resolvers say nothing.
+  if (isLocalhost(host)) return options.allowPrivate ? { ok: true } : { ok: false, reason: `${host} is loopback` };
+  // With the guard off there is nothing to check, and no reason to wait for DNS.
+  if (options.allowPrivate) return { ok: true };
+  let addresses: ResolvedAddress[];
+  try {
+    addresses = await resolveWithin(host, options.resolve ?? systemResolve, options.timeoutMs ?? DEFAULT_RESOLVE_TIMEOUT_MS);
+  } catch (error) {
+    // Decision: a name that does not resolve (yet, or not from here) is saved; the connect-time
+    // guard still checks whatever it resolves to when a delivery is sent.
+    if (options.allowUnresolvable) return { ok: true };
+    const code = (error as NodeJS.ErrnoException).code;
+    return { ok: false, reason: `could not resolve host ${host}${code ? ` (${code})` : ''}` };
+  }
+  const blocked = options.allowPrivate ? null : firstBlocked(host, addresses);
+  return blocked ? { ok: false, reason: blocked.message } : { ok: true };
+}

@@ -1,0 +1,98 @@
+import type { Pool } from 'pg';
+
+export interface RetentionOptions {
+  retentionHours: number;
+  /** Rows per statement; each batch is one statement, so one short transaction. */
+  batchSize?: number;
+  now?: Date;
+}
+
+export interface PruneCounts {
+  rejectedRequests: number;
+  deliveries: number;
+  attempts: number;
+  events: number;
+}
+
+/** Only finished deliveries are pruned; a live one keeps its event and its attempt log. */
+const FINISHED = ['SUCCEEDED', 'DEAD', 'CANCELLED'];
+
+const REJECTED_SQL = `
+  delete from rejected_request where id in (
+    select id from rejected_request where received_at < $1 limit $2 for update skip locked)`;
+
+// Attempts go first, in the same statement, so the count is exact; the cascade from delivery
+// then finds nothing left. FOR UPDATE re-checks the status of a row changed since the
+// snapshot, so a delivery that "retry now" just revived is skipped, never deleted.
+const DELIVERIES_SQL = `
+  with doomed as (
+    select id from delivery where status = any($3) and updated_at < $1 limit $2 for update skip locked
+  ), attempts as (
+    delete from attempt where delivery_id in (select id from doomed) returning 1
+  ), deliveries as (
+    delete from delivery where id in (select id from doomed) returning 1
+  )
+  select (select count(*) from deliveries)::int as deliveries, (select count(*) from attempts)::int as attempts`;
+
+// Old events whose deliveries are still live are never deleted, so a plain "oldest first,
+// limit N" would scan them again on every batch: with a relay held for days that is quadratic.
+// A keyset window over (received_at, id) examines each old event once per run instead. The
+// cursor travels as text so microseconds survive the round trip through JavaScript.
+const EVENTS_SQL = `
+  with scanned as (
+    select id, received_at from event
+    where received_at < $1 and (received_at, id) > ($3::timestamptz, $4::uuid)
+    order by received_at, id limit $2
+  ), doomed as (
+    select id from event
+    where id in (select id from scanned) and not exists (select 1 from delivery where delivery.event_id = event.id)
+    for update skip locked
+  ), gone as (
+    delete from event where id in (select id from doomed) returning 1
+  ), tail as (
+    select received_at::text as at, id from scanned order by received_at desc, id desc limit 1
+  )
+  select (select count(*) from scanned)::int as scanned, (select count(*) from gone)::int as deleted,
+         (select at from tail) as last_at, (select id from tail) as last_id`;
+
+/**
+ * Deletes what DESIGN.md's retention rule lets go of, older than `retentionHours`: rejected
+ * requests, finished deliveries with their attempts, then events left with no delivery.
+ * Each batch is a single statement (its own short transaction) that skips rows other
+ * transactions hold, so it runs next to workers; what it skips, the next run takes.
+ */
+export async function pruneOnce(pool: Pool, options: RetentionOptions): Promise<PruneCounts> {
+  const batchSize = options.batchSize ?? 1000;
+  const cutoff = new Date((options.now ?? new Date()).getTime() - options.retentionHours * 3_600_000);
+  const counts: PruneCounts = { rejectedRequests: 0, deliveries: 0, attempts: 0, events: 0 };
+
+  for (;;) {
+    const { rowCount } = await pool.query(REJECTED_SQL, [cutoff, batchSize]);
+    counts.rejectedRequests += rowCount ?? 0;
+    if ((rowCount ?? 0) < batchSize) break;
+  }
+
+  for (;;) {
+    const { rows } = await pool.query<{ deliveries: number; attempts: number }>(DELIVERIES_SQL, [cutoff, batchSize, FINISHED]);
+    const batch = rows[0]!;
+    counts.deliveries += batch.deliveries;
+    counts.attempts += batch.attempts;
+    if (batch.deliveries < batchSize) break;
+  }
+
+  let after = { at: '-infinity', id: '00000000-0000-0000-0000-000000000000' };
+  for (;;) {
+    const { rows } = await pool.query<{ scanned: number; deleted: number; last_at: string | null; last_id: string | null }>(EVENTS_SQL, [
+      cutoff,
+      batchSize,
+      after.at,
+      after.id,
+    ]);
+    const batch = rows[0]!;
+    counts.events += batch.deleted;
+    if (batch.scanned < batchSize || batch.last_at === null || batch.last_id === null) break;
+    after = { at: batch.last_at, id: batch.last_id };
+  }
+
+  return counts;
+}
