@@ -31,6 +31,7 @@ import { createLoaders } from './graphql/loaders.js';
 import { startWsServer } from './http/ws-server.js';
 import { DeliveryFeed } from './live/delivery-feed.js';
 import { NotifyBus } from './live/notify-bus.js';
+import { RelayFeed } from './live/relay-feed.js';
 import { buildHookyardSchema } from './graphql/schema.js';
 import { graphqlError, handleGraphQL } from './http/graphql-handler.js';
 import { createHttpServer, json, type Route } from './http/server.js';
@@ -131,6 +132,14 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
     const token = await bootstrapAdminToken(pool, dataDir, config.adminToken);
     if (token) process.stderr.write(`\nHookyard admin token (shown once, also in ${path.join(dataDir, 'admin-token')}):\n  ${token}\n\n`);
 
+    // What sending a delivery needs: the workers, and the API for sendTestEvent.
+    const sender = new HttpSender({ allowPrivate: config.allowPrivateTargets, egressProxy: config.egressProxy, noProxy: config.noProxy, ...options.sender });
+    cleanups.push(['http sender', () => sender.close()]);
+    const deps: DispatchDeps = {
+      pool, boss, keyring, sender, log, userAgent: `Hookyard/${VERSION}`, rates: new RelayRates(), alertRelayId: config.alertRelayId,
+      health: { deadThreshold: config.disableAfterDead, failingHours: config.disableAfterFailingHours },
+    };
+
     let live: DeliveryFeed | undefined;
     if (serveApi) {
       const rejected = new RejectedLog(pool, log);
@@ -144,12 +153,15 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
       live = feed;
       feed.start();
       cleanups.push(['live feed', async () => feed.stop()]);
+      const relayFeed = new RelayFeed(bus, log);
+      relayFeed.start();
+      cleanups.push(['relay feed', async () => relayFeed.stop()]);
 
       const schema = await buildHookyardSchema();
       const relayUrlCheck = (url: string) => checkRelayUrl(url, { allowPrivate: config.allowPrivateTargets, resolve: options.sender?.resolve, allowUnresolvable: true, timeoutMs: 2000 });
       const context = (principal: Principal): GraphQLContext => {
         const em = orm.em.fork();
-        return { em, pool, boss, keyring, principal, publicUrl, loaders: createLoaders(em), live: feed, uuid: toUuid, checkRelayUrl: relayUrlCheck };
+        return { em, pool, boss, keyring, principal, publicUrl, loaders: createLoaders(em), live: feed, relayFeed, delivery: deps, uuid: toUuid, checkRelayUrl: relayUrlCheck };
       };
       const authenticateHeader = (value: string | undefined) => authenticate(pool, config.adminToken, bearerToken(value) ?? value);
       const ws = startWsServer(server, { schema, path: '/graphql', authenticate: authenticateHeader, context });
@@ -185,12 +197,6 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
     }
 
     if (runWorkers) {
-      const sender = new HttpSender({ allowPrivate: config.allowPrivateTargets, egressProxy: config.egressProxy, noProxy: config.noProxy, ...options.sender });
-      cleanups.push(['http sender', () => sender.close()]);
-      const deps: DispatchDeps = {
-        pool, boss, keyring, sender, log, userAgent: `Hookyard/${VERSION}`, rates: new RelayRates(), alertRelayId: config.alertRelayId,
-        health: { deadThreshold: config.disableAfterDead, failingHours: config.disableAfterFailingHours },
-      };
       const workers = await startDeliveryWorkers(boss, pool, bus, deps, { concurrency: config.workerConcurrency, retryPollSeconds: config.retryPollSeconds });
       // Stops first on shutdown: no new claims; in-flight deliveries finish or are released.
       cleanups.push(['delivery workers', () => workers.stop(config.shutdownSeconds * 1000)]);

@@ -45,7 +45,7 @@ export class ReleasedError extends Error {
  */
 const CLAIM = `
   with claimed as (
-    update delivery d set status = case when r.enabled then 'DELIVERING' else 'HELD' end, updated_at = now()
+    update delivery d set status = case when r.enabled or $3::boolean then 'DELIVERING' else 'HELD' end, updated_at = now()
     from relay r
     where d.id = $1 and r.id = d.relay_id and d.attempt_count = $2 - 1 and d.status in ('PENDING', 'RETRYING', 'DELIVERING')
     returning d.id, d.status, d.created_at, d.event_id, d.relay_id, d.subscription_id
@@ -61,9 +61,16 @@ const CLAIM = `
   left join source src on src.id = e.source_id
   left join event_subscription s on s.id = c.subscription_id`;
 
+export interface DispatchOptions {
+  /** A test send (`sendTestEvent`): one try, no retries, no effect on the relay's health. */
+  oneShot?: boolean;
+  /** Send even when the relay is disabled (a test send). */
+  ignoreDisabled?: boolean;
+}
+
 /** Runs one attempt of one delivery and records its outcome; delivery failures never throw. */
-export async function dispatch(deps: DispatchDeps, job: DeliveryJob, signal: AbortSignal = new AbortController().signal): Promise<void> {
-  const claimed = await deps.pool.query<ClaimedRow & { status: DeliveryStatus }>(CLAIM, [job.deliveryId, job.attempt]);
+export async function dispatch(deps: DispatchDeps, job: DeliveryJob, signal: AbortSignal = new AbortController().signal, options: DispatchOptions = {}): Promise<void> {
+  const claimed = await deps.pool.query<ClaimedRow & { status: DeliveryStatus }>(CLAIM, [job.deliveryId, job.attempt, options.ignoreDisabled ?? false]);
   const row = claimed.rows[0];
   if (!row || row.status === 'HELD') return;
 
@@ -90,10 +97,10 @@ export async function dispatch(deps: DispatchDeps, job: DeliveryJob, signal: Abo
 
   const attempt = { id: newId(), startedAt, outcome, logged };
   if (outcome.ok) {
-    await transition(deps, row, job, { status: 'SUCCEEDED', attemptCount: job.attempt }, attempt, 'succeeded');
+    await transition(deps, row, job, { status: 'SUCCEEDED', attemptCount: job.attempt }, attempt, options.oneShot ? 'test' : 'succeeded');
     return;
   }
-  if (outcome.status === 410) {
+  if (outcome.status === 410 && !options.oneShot) {
     // The receiver says the endpoint is gone for good: stop sending until someone re-enables it.
     await transition(deps, row, job, { status: 'HELD', attemptCount: job.attempt }, attempt, 'gone');
     return;
@@ -102,7 +109,7 @@ export async function dispatch(deps: DispatchDeps, job: DeliveryJob, signal: Abo
   const hinted = outcome.status === 429 || outcome.status === 503 ? parseRetryAfter(outcome.retryAfter, nowMs) : null;
   const decision = nextAttempt({
     attempt: job.attempt,
-    schedule: row.retry_schedule ?? DEFAULT_SCHEDULE_SECONDS,
+    schedule: options.oneShot ? [] : (row.retry_schedule ?? DEFAULT_SCHEDULE_SECONDS),
     retryAfterMs: hinted,
     createdAtMs: new Date(row.created_at).getTime(),
     maxAgeSeconds: row.max_age_seconds,
@@ -112,7 +119,7 @@ export async function dispatch(deps: DispatchDeps, job: DeliveryJob, signal: Abo
   if (decision.retry) {
     await transition(deps, row, job, { status: 'RETRYING', attemptCount: job.attempt, nextAttemptAt: new Date(nowMs + decision.delayMs) }, attempt, 'failed');
   } else {
-    await transition(deps, row, job, { status: 'DEAD', attemptCount: job.attempt }, attempt, 'dead');
+    await transition(deps, row, job, { status: 'DEAD', attemptCount: job.attempt }, attempt, options.oneShot ? 'test' : 'dead');
   }
 }
 
@@ -142,7 +149,7 @@ interface RecordedAttempt {
 }
 
 /** The attempt row, the delivery's new state, the relay's health and the next job commit together. */
-function transition(deps: DispatchDeps, row: ClaimedRow, job: DeliveryJob, next: Transition, attempt: RecordedAttempt, result: AttemptResult): Promise<void> {
+function transition(deps: DispatchDeps, row: ClaimedRow, job: DeliveryJob, next: Transition, attempt: RecordedAttempt, result: AttemptResult | 'test'): Promise<void> {
   return inTransaction(deps.pool, async (client) => {
     const updated = await client.query(
       `update delivery set status = $2, attempt_count = $3, next_attempt_at = $4, last_attempt_at = $5, updated_at = now()
@@ -160,6 +167,7 @@ function transition(deps: DispatchDeps, row: ClaimedRow, job: DeliveryJob, next:
       await deps.boss.insert(RETRY_QUEUE, [deliveryJob(job.deliveryId, job.attempt + 1, row.relay_id, row.max_concurrency, next.nextAttemptAt)], { db: onClient(client) });
     }
     await notifyDeliveryChanges(client, [{ id: job.deliveryId, status: next.status, attemptCount: next.attemptCount }]);
+    if (result === 'test') return;
     const disableReason = await recordAttempt(client, row.relay_id, result, deps.health);
     if (disableReason && (await disableRelay(client, row.relay_id, disableReason))) {
       deps.log.warn({ relayId: row.relay_id, reason: disableReason }, 'relay disabled');

@@ -2,10 +2,9 @@ import type { PoolClient } from 'pg';
 import type { PgBoss } from 'pg-boss';
 import type { DeliveryStatus } from '../db/entities/delivery.js';
 import { notifyDeliveryChanges } from '../live/delivery-changes.js';
+import { RELAY_CHANNEL } from '../live/relay-feed.js';
 import { deliveryJob, FIRST_TRY_QUEUE, onClient } from '../queue/boss.js';
 
-/** Relay status changes are announced here (`<relay id>`), for `relayStatusChanged`. */
-export const RELAY_CHANNEL = 'hookyard_relay';
 
 /**
  * Disables a relay on the caller's transaction: its waiting deliveries become HELD (never

@@ -3,7 +3,9 @@ import type { Pool } from 'pg';
 import type { PgBoss } from 'pg-boss';
 import type { Keyring } from '../crypto/keyring.js';
 import type { ApiTokenScope } from '../db/entities/api-token.js';
+import type { DispatchDeps } from '../delivery/dispatch.js';
 import type { DeliveryFeed } from '../live/delivery-feed.js';
+import type { RelayFeed } from '../live/relay-feed.js';
 import type { Loaders } from './loaders.js';
 
 export interface Principal {
@@ -23,6 +25,10 @@ export interface GraphQLContext {
   loaders: Loaders;
   /** Delivery status changes of every process, for subscriptions. */
   live: DeliveryFeed;
+  /** Relay status changes of every process, for `relayStatusChanged`. */
+  relayFeed: RelayFeed;
+  /** What a delivery needs (HTTP sender, signing, health policy): for `sendTestEvent`. */
+  delivery: DispatchDeps;
   /** The SSRF guard's verdict on a relay URL, at save time. */
   checkRelayUrl(url: string): Promise<{ ok: true } | { ok: false; reason: string }>;
   /** A syntactically valid id, or the nil UUID (which matches nothing) for anything else. */

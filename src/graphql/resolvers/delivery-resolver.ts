@@ -2,6 +2,7 @@ import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } fro
 import type { DeliveryStatus } from '../../db/entities/delivery.js';
 import { AppError } from '../../errors.js';
 import { retryDeliveryNow } from '../../delivery/retry-now.js';
+import { cancelDelivery, retryDeliveries } from '../../delivery/bulk.js';
 import type { GraphQLContext } from '../context.js';
 import { notFound } from '../errors.js';
 import { keysetPage, Where } from '../pagination.js';
@@ -97,6 +98,22 @@ export class DeliveryResolver {
     @Arg('after', () => String, { nullable: true }) after?: string | null,
   ): Promise<AttemptConnection> {
     return attemptsPage(ctx, delivery.id, first, after);
+  }
+
+  @Mutation(() => Int, { description: 'Queues every matching DEAD or RETRYING delivery (of enabled relays) for an attempt now, in batches; returns how many' })
+  async retryDeliveries(@Arg('filter', () => DeliveryFilter) filter: DeliveryFilter, @Ctx() ctx: GraphQLContext): Promise<number> {
+    const where = deliveryWhere(ctx, filter);
+    return retryDeliveries(ctx.pool, ctx.boss, where.toString(), where.params);
+  }
+
+  @Mutation(() => DeliveryType, { description: 'Stops a PENDING, RETRYING or HELD delivery for good' })
+  async cancelDelivery(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<DeliveryType> {
+    const outcome = await cancelDelivery(ctx.pool, ctx.uuid(id));
+    if (outcome === 'not-found') notFound('delivery', id);
+    if (typeof outcome === 'string') {
+      throw new AppError('BAD_USER_INPUT', `id: only PENDING, RETRYING or HELD deliveries can be cancelled; this one is ${outcome}`, { field: 'id' });
+    }
+    return toDeliveryType(outcome.cancelled as unknown as DeliveryRow);
   }
 
   @Mutation(() => DeliveryType, { description: 'Queues a DEAD or RETRYING delivery for an attempt now' })

@@ -4,6 +4,9 @@ import type { LiveDelivery } from '../../live/delivery-feed.js';
 import type { GraphQLContext } from '../context.js';
 import { DeliveryFilter, DeliveryType } from '../types/delivery.js';
 import { toDeliveryType } from './delivery-resolver.js';
+import { Relay } from '../../db/entities/relay.js';
+import { RelayType } from '../types/relay.js';
+import { toRelayType } from './relay-resolver.js';
 
 function matches(filter: DeliveryFilter | null | undefined, d: LiveDelivery): boolean {
   if (!filter) return true;
@@ -39,5 +42,21 @@ export class LiveResolver {
     @Arg('filter', () => DeliveryFilter, { nullable: true }) _filter?: DeliveryFilter | null,
   ): DeliveryType {
     return toDeliveryType(delivery);
+  }
+
+  @Subscription(() => RelayType, {
+    description: 'A relay was disabled (automatically or by hand) or enabled, on any process',
+    subscribe: ({ context }) => {
+      const ctx = context as GraphQLContext;
+      return new Repeater<string>(async (push, stop) => {
+        const off = ctx.relayFeed.listen((relayId) => void push(relayId));
+        await stop;
+        off();
+      });
+    },
+  })
+  async relayStatusChanged(@Root() relayId: string, @Ctx() ctx: GraphQLContext): Promise<RelayType> {
+    const relay = await ctx.em.fork().findOne(Relay, { id: relayId });
+    return toRelayType(relay!, ctx.keyring);
   }
 }

@@ -1,4 +1,4 @@
-import { Arg, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
 import type { Keyring } from '../../crypto/keyring.js';
 import { seal, unseal } from '../../crypto/seal.js';
 import { generateSigningSecret, secretHint } from '../../crypto/tokens.js';
@@ -7,8 +7,14 @@ import { DEFAULT_SCHEDULE_SECONDS } from '../../delivery/retry-policy.js';
 import type { GraphQLContext } from '../context.js';
 import { notFound } from '../errors.js';
 import { checkHeaders, checkRelaySettings, checkSigningSecret, CreateRelayInput, type HeaderInput, UpdateRelayInput } from '../inputs/relay-input.js';
-import { CreateRelayPayload, RelayType } from '../types/relay.js';
-import { invalid } from '../inputs/validate.js';
+import { CreateRelayPayload, RelayType, RotateRelaySecretPayload } from '../types/relay.js';
+import { AttemptType } from '../types/attempt.js';
+import { attemptsPage } from './attempt-resolver.js';
+import { inTransaction } from '../../db/transaction.js';
+import { alertRelayDisabled } from '../../delivery/alerts.js';
+import { disableRelay, enableRelay } from '../../delivery/relay-state.js';
+import { sendTestEvent } from '../../delivery/test-event.js';
+import { intIn, invalid, text } from '../inputs/validate.js';
 
 function headerNames(relay: Relay, keyring: Keyring): string[] {
   if (!relay.headersSealed) return [];
@@ -43,6 +49,9 @@ export function toRelayType(relay: Relay, keyring: Keyring): RelayType {
     proxyUrl: withoutPassword(relay.proxyUrl),
     headerNames: headerNames(relay, keyring),
     signingSecretHint: relay.signingSecretHint,
+    previousSecretExpiresAt: relay.previousSigningSecretExpiresAt && relay.previousSigningSecretExpiresAt > new Date() ? relay.previousSigningSecretExpiresAt : null,
+    consecutiveDead: relay.consecutiveDead,
+    lastSuccessAt: relay.lastSuccessAt ?? null,
     createdAt: relay.createdAt,
     updatedAt: relay.updatedAt,
   };
@@ -109,6 +118,58 @@ export class RelayResolver {
     if (input.url !== undefined && input.url !== null) await guardUrl(ctx, relay.url);
     await ctx.em.flush();
     return toRelayType(relay, ctx.keyring);
+  }
+
+  @Mutation(() => RotateRelaySecretPayload, { description: 'A new signing secret, shown once; the old one keeps signing alongside it for graceSeconds (default 24 h)' })
+  async rotateRelaySecret(
+    @Arg('id', () => ID) id: string,
+    @Ctx() ctx: GraphQLContext,
+    @Arg('graceSeconds', () => Int, { defaultValue: 86_400 }) graceSeconds: number,
+  ): Promise<RotateRelaySecretPayload> {
+    intIn('graceSeconds', graceSeconds, 0, 30 * 86_400);
+    const relay = (await ctx.em.findOne(Relay, { id: ctx.uuid(id) })) ?? notFound('relay', id);
+    const signingSecret = generateSigningSecret();
+    relay.previousSigningSecretSealed = graceSeconds > 0 ? relay.signingSecretSealed : null;
+    relay.previousSigningSecretExpiresAt = graceSeconds > 0 ? new Date(Date.now() + graceSeconds * 1000) : null;
+    relay.signingSecretSealed = seal(ctx.keyring, signingSecret);
+    relay.signingSecretHint = secretHint(signingSecret);
+    await ctx.em.flush();
+    return { relay: toRelayType(relay, ctx.keyring), signingSecret };
+  }
+
+  @Mutation(() => RelayType, { description: 'Enables the relay and queues every HELD delivery of it now' })
+  async enableRelay(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<RelayType> {
+    const relayId = ctx.uuid(id);
+    const found = await inTransaction(ctx.pool, async (client) => {
+      const exists = await client.query('select 1 from relay where id = $1 for update', [relayId]);
+      if (exists.rowCount === 0) return false;
+      await enableRelay(client, ctx.boss, relayId);
+      return true;
+    });
+    if (!found) notFound('relay', id);
+    return toRelayType((await ctx.em.fork().findOne(Relay, { id: relayId }))!, ctx.keyring);
+  }
+
+  @Mutation(() => RelayType, { description: 'Disables the relay: its waiting and new deliveries are HELD until enableRelay' })
+  async disableRelay(@Arg('id', () => ID) id: string, @Arg('reason') reason: string, @Ctx() ctx: GraphQLContext): Promise<RelayType> {
+    const relayId = ctx.uuid(id);
+    const why = text('reason', reason, 500);
+    const found = await inTransaction(ctx.pool, async (client) => {
+      const exists = await client.query('select 1 from relay where id = $1 for update', [relayId]);
+      if (exists.rowCount === 0) return false;
+      if (await disableRelay(client, relayId, why)) await alertRelayDisabled(client, ctx.boss, ctx.delivery.alertRelayId, relayId, why);
+      return true;
+    });
+    if (!found) notFound('relay', id);
+    return toRelayType((await ctx.em.fork().findOne(Relay, { id: relayId }))!, ctx.keyring);
+  }
+
+  @Mutation(() => AttemptType, { description: 'Sends a signed hookyard.test event to the relay now and returns the attempt' })
+  async sendTestEvent(@Arg('relayId', () => ID) relayId: string, @Ctx() ctx: GraphQLContext): Promise<AttemptType> {
+    const attemptId = await sendTestEvent(ctx.delivery, ctx.uuid(relayId));
+    if (!attemptId) notFound('relay', relayId);
+    const page = await attemptsPage(ctx, (await ctx.pool.query<{ delivery_id: string }>('select delivery_id from attempt where id = $1', [attemptId])).rows[0]!.delivery_id, 1);
+    return page.edges[0]!.node;
   }
 
   @Mutation(() => ID, { description: 'Deletes the relay with its subscriptions, deliveries and attempts' })

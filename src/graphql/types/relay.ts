@@ -44,6 +44,15 @@ export class RelayType {
   @Field({ description: 'Enough of the signing secret to tell two apart, e.g. whsec_…a1b2' })
   signingSecretHint!: string;
 
+  @Field(() => Date, { nullable: true, description: 'Until then the previous signing secret also signs (after rotateRelaySecret)' })
+  previousSecretExpiresAt!: Date | null;
+
+  @Field(() => Int, { description: 'Deliveries in a row that ended DEAD (auto-disable counts these)' })
+  consecutiveDead!: number;
+
+  @Field(() => Date, { nullable: true })
+  lastSuccessAt!: Date | null;
+
   @Field()
   createdAt!: Date;
 
@@ -53,6 +62,15 @@ export class RelayType {
 
 @ObjectType({ description: 'A new relay and its signing secret, shown this once' })
 export class CreateRelayPayload {
+  @Field(() => RelayType)
+  relay!: RelayType;
+
+  @Field()
+  signingSecret!: string;
+}
+
+@ObjectType({ description: 'The relay and its new signing secret, shown this once' })
+export class RotateRelaySecretPayload {
   @Field(() => RelayType)
   relay!: RelayType;
 
