@@ -141,6 +141,7 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
     };
 
     let live: DeliveryFeed | undefined;
+    let relayStatus: RelayFeed | undefined;
     if (serveApi) {
       const rejected = new RejectedLog(pool, log);
       const rateLimits = new RateLimits();
@@ -154,6 +155,7 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
       feed.start();
       cleanups.push(['live feed', async () => feed.stop()]);
       const relayFeed = new RelayFeed(bus, log);
+      relayStatus = relayFeed;
       relayFeed.start();
       cleanups.push(['relay feed', async () => relayFeed.stop()]);
 
@@ -205,7 +207,7 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
 
     ready = true;
     log.info({ url: `http://127.0.0.1:${port}`, role: config.role, embedded: Boolean(database.embedded) }, 'Hookyard is ready');
-    const liveSubscribers = () => live?.subscriberCount ?? 0;
+    const liveSubscribers = () => (live?.subscriberCount ?? 0) + (relayStatus?.subscriberCount ?? 0);
     return { url: `http://127.0.0.1:${port}`, port, databaseUrl: database.url, pool, orm, boss, keyring, liveSubscribers, stop };
   } catch (error) {
     await stop();

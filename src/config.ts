@@ -112,7 +112,7 @@ export const settings = {
   encryptionKey: setting<string | undefined>('HOOKYARD_ENCRYPTION_KEY', 'generated in development', '32 bytes as standard base64 (64 hex also accepted) sealing secrets at rest; key id = first 8 hex of its SHA-256. Required when NODE_ENV=production or roles are split', encryptionKey, unset),
   encryptionKeysOld: setting<readonly string[]>('HOOKYARD_ENCRYPTION_KEYS_OLD', '—', 'comma-separated earlier keys (same formats), readable but never used for new values', encryptionKeyList, () => []),
   dbPoolSize: setting('HOOKYARD_DB_POOL_SIZE', '10', 'PostgreSQL connections per process for ingest, API and workers (pg-boss keeps a few of its own)', integer(2, 500), () => 10),
-  workerConcurrency: setting('HOOKYARD_WORKER_CONCURRENCY', '50', 'deliveries one worker process sends at once', integer(1, 10000), () => 50),
+  workerConcurrency: setting('HOOKYARD_WORKER_CONCURRENCY', '50', 'deliveries one worker process sends at once, per lane (first tries, retries)', integer(1, 10000), () => 50),
   retryPollSeconds: setting('HOOKYARD_RETRY_POLL_SECONDS', '0.5', 'how often the retry lane looks for retries that came due (seconds, ≥ 0.5)', (raw) => {
     const value = Number(raw);
     if (!Number.isFinite(value) || value < 0.5 || value > 60) fail(`must be a number between 0.5 and 60, got "${raw}"`);

@@ -33,6 +33,10 @@ export class RelayFeed {
     this.listeners.clear();
   }
 
+  get subscriberCount(): number {
+    return this.listeners.size;
+  }
+
   listen(listener: RelayListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);

@@ -1,0 +1,167 @@
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { App } from '../../src/app.js';
+import { CreateRelayDocument, CreateSubscriptionDocument, DisableRelayDocument, PublishEventDocument, type CreateRelayInput } from '../generated/graphql.js';
+import { startTestApp, TEST_ADMIN_TOKEN } from '../helpers/app.js';
+import { createTestDatabase } from '../helpers/database.js';
+import { execute } from '../helpers/graphql.js';
+import { startSink, waitUntil, type ReceivedRequest, type Sink, type SinkAnswer } from '../helpers/sink.js';
+
+/**
+ * Outbound isolation (DESIGN.md "Outbound delivery"): a relay only ever holds its own
+ * `maxConcurrency` slots, `rateLimitPerSecond` spreads its requests, and first tries travel in
+ * a lane of their own so a retry backlog never delays fresh deliveries. The worker runs with
+ * few slots (8 per lane), so a relay without limits would take every one of them.
+ */
+
+let databaseUrl: string;
+let api: App;
+const sinks: Sink[] = [];
+
+beforeAll(async () => {
+  databaseUrl = await createTestDatabase();
+  // The API accepts and publishes; each case starts its own worker.
+  api = await startTestApp(databaseUrl, { HOOKYARD_ROLE: 'api' });
+});
+
+afterAll(async () => {
+  // Runs before the helpers stop the apps: open requests fail at once instead of holding shutdown.
+  await Promise.all(sinks.map((sink) => sink.close()));
+});
+
+async function gql<T, V>(document: TypedDocumentNode<T, V>, variables: V): Promise<T> {
+  const result = await execute(api.url, document, variables, TEST_ADMIN_TOKEN);
+  expect(result.errors).toBeUndefined();
+  return result.data!;
+}
+
+/** A relay to `sink` with a subscription to `<prefix>.*` published events. */
+async function relay(sink: Sink, prefix: string, input: Partial<CreateRelayInput> = {}): Promise<string> {
+  const { createRelay } = await gql(CreateRelayDocument, { input: { name: prefix, url: `${sink.url}/${prefix}`, ...input } });
+  await gql(CreateSubscriptionDocument, { input: { relayId: createRelay.relay.id, eventTypes: [`${prefix}.*`] } });
+  return createRelay.relay.id;
+}
+
+async function publish(type: string, count: number): Promise<string[]> {
+  const ids: string[] = [];
+  for (let n = 0; n < count; n++) ids.push((await gql(PublishEventDocument, { type, payload: { n } })).publishEvent.id);
+  return ids;
+}
+
+/** Counts requests the sink is still holding: a request is open from its arrival until its answer. */
+interface OpenCounter {
+  open: number;
+  max: number;
+}
+
+async function trackedSink(answer: (request: ReceivedRequest) => SinkAnswer): Promise<{ sink: Sink; counter: OpenCounter }> {
+  const sink = await startSink();
+  sinks.push(sink);
+  const counter: OpenCounter = { open: 0, max: 0 };
+  sink.answer = (_index, request) => {
+    const reply = answer(request);
+    counter.open++;
+    counter.max = Math.max(counter.max, counter.open);
+    // Scheduled before the sink's own reply timer of the same delay, so it fires first.
+    setTimeout(() => counter.open--, reply.delayMs ?? 0);
+    return reply;
+  };
+  return { sink, counter };
+}
+
+/** A worker with 8 slots per lane; a short shutdown so the case ends promptly. */
+function startWorker(): Promise<App> {
+  return startTestApp(databaseUrl, { HOOKYARD_ROLE: 'worker', HOOKYARD_WORKER_CONCURRENCY: '8', HOOKYARD_SHUTDOWN_SECONDS: '1' });
+}
+
+/** Ends a case: the relay's remaining deliveries become HELD instead of reaching later cases. */
+async function retire(worker: App, ...relayIds: string[]): Promise<void> {
+  for (const id of relayIds) await gql(DisableRelayDocument, { id, reason: 'case finished' });
+  await worker.stop();
+}
+
+async function deliveryCount(relayId: string, where: string): Promise<number> {
+  const { rows } = await api.pool.query<{ n: number }>(`select count(*)::int as n from delivery where relay_id = $1 and ${where}`, [relayId]);
+  return rows[0]!.n;
+}
+
+describe('per-relay concurrency limit', () => {
+  it('keeps a hanging relay to its maxConcurrency while another relay is delivered at once', async () => {
+    const slow = await trackedSink(() => ({ status: 200, delayMs: 10_000 }));
+    const fast = await trackedSink(() => ({ status: 200 }));
+    const slowId = await relay(slow.sink, 'slow', { maxConcurrency: 3, timeoutMs: 30_000 });
+    const fastId = await relay(fast.sink, 'fast');
+    const worker = await startWorker();
+
+    await publish('slow.tick', 30);
+    await waitUntil(() => (slow.counter.open >= 3 ? true : undefined), 15_000, 'the slow relay to hold 3 requests');
+
+    const publishedAt = Date.now();
+    const ids = await publish('fast.tick', 5);
+    const arrived = await fast.sink.waitFor(5, 15_000);
+    const firstSlowDone = slow.sink.received[0]!.at + 10_000;
+    expect(arrived.map((r) => r.headers['webhook-id']).sort()).toEqual([...ids].sort());
+    for (const request of arrived) {
+      expect(request.at - publishedAt).toBeLessThan(5_000);
+      // Well before any slot of the slow relay frees up: its limit, not a free slot, let them through.
+      expect(request.at).toBeLessThan(firstSlowDone - 2_000);
+    }
+    // The first answers free slots; the next ones keep the relay at its limit, never above.
+    await slow.sink.waitFor(6, 30_000);
+    expect(slow.counter.max).toBe(3);
+    expect(await deliveryCount(fastId, `status = 'SUCCEEDED'`)).toBe(5);
+    await retire(worker, slowId, fastId);
+  });
+});
+
+describe('per-relay rate limit', () => {
+  it('spreads 15 deliveries of a 5/s relay over at least two seconds', async () => {
+    const { sink } = await trackedSink(() => ({ status: 200 }));
+    const relayId = await relay(sink, 'rated', { rateLimitPerSecond: 5 });
+    const worker = await startWorker();
+
+    await publish('rated.tick', 15);
+    const arrived = [...(await sink.waitFor(15, 30_000))].map((r) => r.at).sort((a, b) => a - b);
+    expect(arrived.at(-1)! - arrived[0]!).toBeGreaterThanOrEqual(1_800);
+    // The limiter counts fixed one-second windows, so two bursts can sit just under 1 s apart;
+    // a 900 ms window never holds more than one burst (5, one of slack).
+    for (const start of arrived) {
+      expect(arrived.filter((at) => at >= start && at < start + 900).length).toBeLessThanOrEqual(6);
+    }
+    await retire(worker, relayId);
+  });
+});
+
+describe('first tries and retries in separate lanes', () => {
+  it('delivers fresh events promptly while a backlog of slow retries fills the retry lane', async () => {
+    // First tries fail at once; every retry holds its slot 6 s before failing again.
+    const seen = new Set<string>();
+    const failing = await trackedSink((request) => {
+      const id = String(request.headers['webhook-id']);
+      if (!seen.has(id)) {
+        seen.add(id);
+        return { status: 500 };
+      }
+      return { status: 500, delayMs: 6_000 };
+    });
+    const fresh = await trackedSink(() => ({ status: 200 }));
+    // A limit above the worker's slots: only the lanes keep this relay from taking them all.
+    const failingId = await relay(failing.sink, 'failing', { retrySchedule: [1, 1, 1], maxConcurrency: 50, timeoutMs: 30_000 });
+    const freshId = await relay(fresh.sink, 'fresh');
+    const worker = await startWorker();
+
+    await publish('failing.tick', 40);
+    await waitUntil(async () => ((await deliveryCount(failingId, 'attempt_count >= 1')) === 40 ? true : undefined), 20_000, '40 failed first tries');
+    await waitUntil(() => (failing.counter.open >= 8 ? true : undefined), 15_000, 'retries holding all 8 retry slots');
+
+    const publishedAt = Date.now();
+    const ids = await publish('fresh.tick', 5);
+    const arrived = await fresh.sink.waitFor(5, 15_000);
+    expect(arrived.map((r) => r.headers['webhook-id']).sort()).toEqual([...ids].sort());
+    // A shared lane would free its first slot only when a 6 s retry ends.
+    for (const request of arrived) expect(request.at - publishedAt).toBeLessThan(3_000);
+    expect(failing.counter.open).toBe(8);
+    expect(await deliveryCount(failingId, `status in ('RETRYING', 'DELIVERING')`)).toBe(40);
+    await retire(worker, failingId, freshId);
+  });
+});
