@@ -1,0 +1,72 @@
+import { createHmac } from 'node:crypto';
+
+export const ADMIN_TOKEN = 'bench-admin-token-0123456789';
+export const GITHUB_SECRET = 'bench-github-secret';
+
+/** GraphQL against a running Hookyard, as an operator would configure it. */
+export async function gql<T>(url: string, query: string, variables: Record<string, unknown> = {}): Promise<T> {
+  const response = await fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await response.json()) as { data?: T; errors?: unknown[] };
+  if (body.errors) throw new Error(`GraphQL: ${JSON.stringify(body.errors)}`);
+  return body.data!;
+}
+
+export async function createSource(url: string, input: Record<string, unknown>): Promise<string> {
+  const data = await gql<{ createSource: { id: string } }>(url, 'mutation($input: CreateSourceInput!) { createSource(input: $input) { id } }', { input });
+  return data.createSource.id;
+}
+
+export async function createRelay(url: string, target: string, extra: Record<string, unknown> = {}): Promise<string> {
+  const data = await gql<{ createRelay: { relay: { id: string } } }>(
+    url,
+    'mutation($input: CreateRelayInput!) { createRelay(input: $input) { relay { id } } }',
+    { input: { name: target, url: target, maxConcurrency: 100, ...extra } },
+  );
+  return data.createRelay.relay.id;
+}
+
+export async function subscribeRelay(url: string, relayId: string, eventTypes: string[], sourceIds?: string[]): Promise<void> {
+  await gql(url, 'mutation($input: CreateSubscriptionInput!) { createSubscription(input: $input) { id } }', {
+    input: { relayId, eventTypes, sourceIds, forwardHeaders: ['x-bench-seq'] },
+  });
+}
+
+/** A GitHub-signed ingest request carrying a sequence number the sink can time. */
+export function githubRequest(slug: string, body: Buffer, seq: string, event = 'push') {
+  return {
+    path: `/ingest/${slug}`,
+    headers: {
+      'content-type': 'application/json',
+      'x-github-event': event,
+      'x-github-delivery': seq,
+      'x-hub-signature-256': `sha256=${createHmac('sha256', GITHUB_SECRET).update(body).digest('hex')}`,
+      'x-bench-seq': seq,
+    },
+    body,
+  };
+}
+
+export const hookyardEnv = (databaseUrl: string, role = 'all'): Record<string, string> => ({
+  DATABASE_URL: databaseUrl,
+  HOOKYARD_ROLE: role,
+  HOOKYARD_ADMIN_TOKEN: ADMIN_TOKEN,
+  HOOKYARD_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
+  HOOKYARD_ALLOW_PRIVATE_TARGETS: 'true',
+  HOOKYARD_DATA_DIR: '/tmp/hookyard-bench-data',
+});
+
+export async function sinkStats(port: number): Promise<{ count: number; arrivals: Record<string, number> }> {
+  return (await fetch(`http://127.0.0.1:${port}/__stats`)).json() as Promise<{ count: number; arrivals: Record<string, number> }>;
+}
+
+export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

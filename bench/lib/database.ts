@@ -1,0 +1,60 @@
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/db/embedded-postgres.js';
+
+export interface BenchDatabase {
+  adminUrl: string;
+  /** A fresh, empty database for one benchmark section. */
+  create(name: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+function withDatabase(url: string, database: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${database}`;
+  return parsed.toString();
+}
+
+/**
+ * The benchmark's PostgreSQL: `DATABASE_URL` if set, else an embedded cluster of its own.
+ * Durable either way: fsync and synchronous_commit stay on, the same for every figure.
+ */
+export async function benchDatabase(): Promise<BenchDatabase> {
+  let embedded: EmbeddedPostgres | undefined;
+  let stateDir: string | undefined;
+  let adminUrl = process.env.DATABASE_URL;
+  if (!adminUrl) {
+    stateDir = await mkdtemp(path.join(tmpdir(), 'hookyard-bench-pg-'));
+    await chmod(stateDir, 0o755);
+    embedded = await startEmbeddedPostgres({ stateDir, settings: { max_connections: '300', shared_buffers: '256MB' } });
+    adminUrl = embedded.adminUrl;
+  }
+  const created: string[] = [];
+  const admin = async (sql: string) => {
+    const client = new pg.Client({ connectionString: adminUrl });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  };
+  return {
+    adminUrl,
+    async create(name) {
+      const database = `hookyard_bench_${name}_${process.pid}`;
+      await admin(`drop database if exists ${database} with (force)`);
+      await admin(`create database ${database}`);
+      created.push(database);
+      return withDatabase(adminUrl!, database);
+    },
+    async close() {
+      for (const database of created) await admin(`drop database if exists ${database} with (force)`).catch(() => {});
+      await embedded?.stop();
+      if (embedded) await rm(embedded.clusterDir, { recursive: true, force: true });
+      if (stateDir) await rm(stateDir, { recursive: true, force: true });
+    },
+  };
+}

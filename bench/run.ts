@@ -1,0 +1,94 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { drainBacklog } from './delivery.js';
+import { httpFloor, pgFloor, sendFloor } from './floors.js';
+import { ingestAndE2e } from './ingest.js';
+import { benchDatabase } from './lib/database.js';
+import { round } from './lib/stats.js';
+import { liveLag } from './live.js';
+import { PLANS, type Plan } from './plan.js';
+import { listAtScale } from './scale.js';
+import { printTable } from './table.js';
+
+/**
+ * `npm run bench` (full, ≤ 15 min, writes bench/results/latest.json), `-- --quick` (≈ 1 min,
+ * bench/results/quick.json), `-- --smoke --out <file>` (tiny, for the test suite). Every
+ * figure is measured next to its baseline in the same run on the same machine.
+ */
+const args = process.argv.slice(2);
+const mode: Plan['mode'] = args.includes('--smoke') ? 'smoke' : args.includes('--quick') ? 'quick' : 'full';
+const plan = PLANS[mode];
+const resultsDir = fileURLToPath(new URL('../../bench/results/', import.meta.url));
+const outIndex = args.indexOf('--out');
+const out = outIndex >= 0 ? args[outIndex + 1]! : mode === 'full' ? path.join(resultsDir, 'latest.json') : mode === 'quick' ? path.join(resultsDir, 'quick.json') : path.join(tmpdir(), 'hookyard-bench-smoke.json');
+
+const log = (message: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const db = await benchDatabase();
+  try {
+    const client = new pg.Client({ connectionString: db.adminUrl });
+    await client.connect();
+    const { rows } = await client.query<{ server_version: string; fsync: string; synchronous_commit: string }>(
+      `select current_setting('server_version') as server_version, current_setting('fsync') as fsync, current_setting('synchronous_commit') as synchronous_commit`,
+    );
+    await client.end();
+    const version = rows[0]!;
+    log(`mode ${mode}; PostgreSQL ${version.server_version}, fsync=${version.fsync}, synchronous_commit=${version.synchronous_commit}`);
+
+    log('http_floor');
+    const http = await httpFloor(plan);
+    log('send_floor');
+    const send = await sendFloor(plan);
+    log('pg_floor');
+    const pgf = await pgFloor(plan, await db.create('pgfloor'));
+    log('ingest and e2e');
+    const { ingest, e2e } = await ingestAndE2e(plan, await db.create('ingest'));
+    log('delivery, fan-out 1');
+    const fan1 = await drainBacklog(plan, await db.create('drain1'), 1);
+    log('delivery, fan-out 10');
+    const fan10 = await drainBacklog(plan, await db.create('drain10'), 10);
+    log('live');
+    const live = await liveLag(plan, await db.create('live'));
+    log('scale');
+    const scale = await listAtScale(plan, await db.create('scale'));
+
+    const topRate = String(plan.e2eRates.at(-1));
+    const results = {
+      mode,
+      at: new Date().toISOString(),
+      machine: { cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memory_gib: Math.round(totalmem() / 2 ** 30), node: process.version, postgres: version.server_version, fsync: version.fsync, synchronous_commit: version.synchronous_commit },
+      seconds: Math.round((Date.now() - started) / 1000),
+      http_floor: { rps: http.rps, p50_ms: http.p50_ms, p99_ms: http.p99_ms, connections: plan.connections },
+      pg_floor: pgf,
+      send_floor: { rps: send.rps, p50_ms: send.p50_ms, p99_ms: send.p99_ms },
+      ingest: { ...ingest, ratio_pg_floor: round(ingest.rps / pgf.commits_per_s), ratio_http_floor: round(ingest.rps / http.rps) },
+      e2e: { ...e2e, rate: Number(topRate), p50_ms: e2e[topRate]!.p50_ms, p99_ms: e2e[topRate]!.p99_ms },
+      delivery: {
+        fanout_1: { ...fan1, ratio_send_floor: round(fan1.per_s / send.rps) },
+        fanout_10: { ...fan10, ratio_send_floor: round(fan10.per_s / send.rps) },
+        ratio_send_floor: round(Math.min(fan1.per_s, fan10.per_s) / send.rps),
+      },
+      live,
+      scale,
+    };
+    await mkdir(path.dirname(out), { recursive: true });
+    await writeFile(out, `${JSON.stringify(results, null, 2)}\n`);
+    printTable(results);
+    log(`wrote ${out} in ${results.seconds} s`);
+  } finally {
+    await db.close();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`bench failed: ${(error as Error).stack ?? String(error)}\n`);
+    process.exit(1);
+  },
+);

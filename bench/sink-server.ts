@@ -1,0 +1,36 @@
+import { createServer } from 'node:http';
+
+/**
+ * The receiver every benchmark delivers to, in a process of its own (so it does not share an
+ * event loop with the load generator). It answers 200 at once, counts what arrives, and
+ * remembers when each `bench-seq` arrived: GET /__stats returns them and resets.
+ */
+const arrivals: Record<string, number> = {};
+let count = 0;
+const server = createServer((request, response) => {
+  if (request.method === 'GET' && request.url === '/__stats') {
+    const body = JSON.stringify({ count, arrivals });
+    response.writeHead(200, { 'content-type': 'application/json' });
+    response.end(body);
+    return;
+  }
+  if (request.method === 'POST' && request.url === '/__reset') {
+    count = 0;
+    for (const key of Object.keys(arrivals)) delete arrivals[key];
+    response.end('ok');
+    return;
+  }
+  request.on('data', () => {});
+  request.on('end', () => {
+    count++;
+    const seq = request.headers['x-bench-seq'] ?? request.headers['hookyard-delivery-id'];
+    if (typeof seq === 'string' && process.env.RECORD !== '0') arrivals[seq] = Date.now();
+    response.writeHead(200, { 'content-length': '2' });
+    response.end('ok');
+  });
+});
+server.keepAliveTimeout = 60_000;
+server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
+  const address = server.address();
+  process.send?.({ port: typeof address === 'object' && address ? address.port : 0 });
+});

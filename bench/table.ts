@@ -1,0 +1,27 @@
+/** The printed table: each figure beside its baseline and its target. */
+export function printTable(r: {
+  http_floor: { rps: number };
+  pg_floor: { commits_per_s: number };
+  send_floor: { rps: number };
+  ingest: { rps: number; p99_ms_half_load: number; ratio_pg_floor: number; ratio_http_floor: number };
+  e2e: { rate: number; p50_ms: number; p99_ms: number };
+  delivery: { fanout_1: { per_s: number; ratio_send_floor: number; rss_start_mib: number; rss_end_mib: number }; fanout_10: { per_s: number; ratio_send_floor: number; rss_start_mib: number; rss_end_mib: number } };
+  live: { p99_ms: number; subscribers: number };
+  scale: { rows: number; events_p50_ms: number; deliveries_p50_ms: number };
+}): void {
+  const rows: [string, string, string, string][] = [
+    ['http_floor', `${r.http_floor.rps} req/s`, 'baseline', ''],
+    ['pg_floor', `${r.pg_floor.commits_per_s} commits/s`, 'baseline', ''],
+    ['send_floor', `${r.send_floor.rps} req/s`, 'baseline', ''],
+    ['ingest', `${r.ingest.rps} req/s`, `${r.ingest.ratio_pg_floor} × pg_floor, ${r.ingest.ratio_http_floor} × http_floor`, '≥ 1.0 × pg_floor'],
+    ['ingest p99 at half load', `${r.ingest.p99_ms_half_load} ms`, '', '≤ 25 ms'],
+    [`e2e at ${r.e2e.rate}/s`, `p50 ${r.e2e.p50_ms} ms, p99 ${r.e2e.p99_ms} ms`, '', 'p50 ≤ 20 ms, p99 ≤ 100 ms'],
+    ['delivery, fan-out 1', `${r.delivery.fanout_1.per_s}/s, RSS ${r.delivery.fanout_1.rss_start_mib}→${r.delivery.fanout_1.rss_end_mib} MiB`, `${r.delivery.fanout_1.ratio_send_floor} × send_floor`, '≥ 0.3 × send_floor'],
+    ['delivery, fan-out 10', `${r.delivery.fanout_10.per_s}/s, RSS ${r.delivery.fanout_10.rss_start_mib}→${r.delivery.fanout_10.rss_end_mib} MiB`, `${r.delivery.fanout_10.ratio_send_floor} × send_floor`, '≥ 0.3 × send_floor'],
+    [`live lag (${r.live.subscribers} subscribers)`, `p99 ${r.live.p99_ms} ms`, '', '≤ 100 ms'],
+    [`scale (${r.scale.rows} rows)`, `events p50 ${r.scale.events_p50_ms} ms, deliveries p50 ${r.scale.deliveries_p50_ms} ms`, '', '≤ 10 ms'],
+  ];
+  const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((row) => row[i]!.length), 6));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  process.stdout.write(`${line(['figure', 'measured', 'vs baseline', 'target'])}\n${line(widths.map((w) => '-'.repeat(w)))}\n${rows.map(line).join('\n')}\n`);
+}
