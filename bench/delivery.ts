@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { startBoss, deliveryJob, FIRST_TRY_QUEUE } from '../src/queue/boss.js';
+import { startBoss, deliveryJob, DELIVERY_QUEUE } from '../src/queue/boss.js';
 import { BODY } from './floors.js';
 import { createRelay, hookyardEnv, sinkStats, waitFor } from './lib/configure.js';
 import { forkServer, startHookyard } from './lib/processes.js';
@@ -44,7 +44,7 @@ export async function drainBacklog(plan: Plan, databaseUrl: string, fanout: numb
     );
     const boss = await startBoss({ databaseUrl, poolSize: 2 });
     for (let i = 0; i < rows.length; i += 5000) {
-      await boss.insert(FIRST_TRY_QUEUE, rows.slice(i, i + 5000).map((r) => deliveryJob(r.delivery_id, 1, r.relay_id, 100)));
+      await boss.insert(DELIVERY_QUEUE, rows.slice(i, i + 5000).map((r) => deliveryJob(r.delivery_id, 1, r.relay_id, 100)));
     }
     await boss.stop({ graceful: false });
     await pool.end();

@@ -2,7 +2,7 @@ import type { PoolClient } from 'pg';
 import type { PgBoss } from 'pg-boss';
 import { newId } from '../ids.js';
 import { notifyDeliveryChanges } from '../live/delivery-changes.js';
-import { deliveryJob, FIRST_TRY_QUEUE, onClient } from '../queue/boss.js';
+import { deliveryJob, DELIVERY_QUEUE, onClient } from '../queue/boss.js';
 
 /**
  * A signed `relay.disabled` event for the alert relay (HOOKYARD_ALERT_RELAY_ID), on the
@@ -31,6 +31,6 @@ export async function alertRelayDisabled(client: PoolClient, boss: PgBoss, alert
     `insert into delivery (id, event_id, relay_id, status, attempt_count, created_at, updated_at) values ($1, $2, $3, $4, 0, now(), now())`,
     [deliveryId, eventId, alertRelayId, status],
   );
-  if (relay.alert_enabled) await boss.insert(FIRST_TRY_QUEUE, [deliveryJob(deliveryId, 1, alertRelayId, relay.alert_concurrency ?? 10)], { db: onClient(client) });
+  if (relay.alert_enabled) await boss.insert(DELIVERY_QUEUE, [deliveryJob(deliveryId, 1, alertRelayId, relay.alert_concurrency ?? 10)], { db: onClient(client) });
   await notifyDeliveryChanges(client, [{ id: deliveryId, status, attemptCount: 0 }]);
 }

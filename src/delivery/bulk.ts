@@ -3,7 +3,7 @@ import type { PgBoss } from 'pg-boss';
 import type { DeliveryStatus } from '../db/entities/delivery.js';
 import { inTransaction } from '../db/transaction.js';
 import { notifyDeliveryChanges } from '../live/delivery-changes.js';
-import { deliveryJob, FIRST_TRY_QUEUE, onClient } from '../queue/boss.js';
+import { deliveryJob, DELIVERY_QUEUE, onClient } from '../queue/boss.js';
 
 const BATCH = 500;
 
@@ -30,7 +30,7 @@ export async function retryDeliveries(pool: Pool, boss: PgBoss, where: string, p
         params,
       );
       if (rows.length === 0) return 0;
-      await boss.insert(FIRST_TRY_QUEUE, rows.map((d) => deliveryJob(d.id, d.attempt_count + 1, d.relay_id, d.max_concurrency)), { db: onClient(client) });
+      await boss.insert(DELIVERY_QUEUE, rows.map((d) => deliveryJob(d.id, d.attempt_count + 1, d.relay_id, d.max_concurrency)), { db: onClient(client) });
       await notifyDeliveryChanges(client, rows.map((d) => ({ id: d.id, status: 'PENDING' as DeliveryStatus, attemptCount: d.attempt_count })));
       return rows.length;
     });

@@ -6,7 +6,7 @@ import { inTransaction } from '../db/transaction.js';
 import { newId } from '../ids.js';
 import { DELIVERY_CHANNEL, notifyDeliveryChanges } from '../live/delivery-changes.js';
 import type { Logger } from '../log.js';
-import { deliveryJob, onClient, RETRY_QUEUE, type DeliveryJob } from '../queue/boss.js';
+import { deliveryJob, DELIVERY_QUEUE, onClient, type DeliveryJob } from '../queue/boss.js';
 import { alertRelayDisabled } from './alerts.js';
 import { buildRequest, type ClaimedRow } from './build-request.js';
 import type { HttpSender, SendOutcome } from './http-sender.js';
@@ -164,7 +164,7 @@ function transition(deps: DispatchDeps, row: ClaimedRow, job: DeliveryJob, next:
       [attempt.id, job.deliveryId, job.attempt, attempt.startedAt, o.durationMs, attempt.logged, o.status, stripNul(o.bodyExcerpt), o.ok ? null : o.errorClass, o.ok ? null : o.message.slice(0, 1000)],
     );
     if (next.status === 'RETRYING' && next.nextAttemptAt) {
-      await deps.boss.insert(RETRY_QUEUE, [deliveryJob(job.deliveryId, job.attempt + 1, row.relay_id, row.max_concurrency, next.nextAttemptAt)], { db: onClient(client) });
+      await deps.boss.insert(DELIVERY_QUEUE, [deliveryJob(job.deliveryId, job.attempt + 1, row.relay_id, row.max_concurrency, next.nextAttemptAt)], { db: onClient(client) });
     }
     await notifyDeliveryChanges(client, [{ id: job.deliveryId, status: next.status, attemptCount: next.attemptCount }]);
     if (result === 'test') return;

@@ -1,6 +1,6 @@
 import type { Job, PgBoss } from 'pg-boss';
 import type { Logger } from '../log.js';
-import type { DeliveryJob } from '../queue/boss.js';
+import { CONCURRENCY_TIERS, type DeliveryJob } from '../queue/boss.js';
 
 export interface LaneOptions {
   queue: string;
@@ -8,8 +8,8 @@ export interface LaneOptions {
   capacity: number;
   /** Fallback poll when nothing wakes the pump (retries come due without any NOTIFY). */
   pollMs: number;
-  /** Per-relay limits by tier (`"10"` → 10), refreshed by the caller. */
-  tiers: () => Record<string, number>;
+  /** The lane: jobs of exactly this priority. */
+  priority: number;
   /** How often in-flight jobs are touched; pg-boss expires them after `heartbeatSeconds`. */
   heartbeatMs?: number;
 }
@@ -85,7 +85,9 @@ export class LanePump {
         try {
           const jobs = await this.boss.fetch<DeliveryJob>(this.options.queue, {
             batchSize: free,
-            groupConcurrency: { default: 10, tiers: this.options.tiers() },
+            minPriority: this.options.priority,
+            maxPriority: this.options.priority,
+            groupConcurrency: { default: 10, tiers: CONCURRENCY_TIERS },
           });
           for (const job of jobs) this.run1(job);
           this.backlog = jobs.length === free;

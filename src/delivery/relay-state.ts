@@ -3,7 +3,7 @@ import type { PgBoss } from 'pg-boss';
 import type { DeliveryStatus } from '../db/entities/delivery.js';
 import { notifyDeliveryChanges } from '../live/delivery-changes.js';
 import { RELAY_CHANNEL } from '../live/relay-feed.js';
-import { deliveryJob, FIRST_TRY_QUEUE, onClient } from '../queue/boss.js';
+import { deliveryJob, DELIVERY_QUEUE, onClient } from '../queue/boss.js';
 
 
 /**
@@ -50,7 +50,7 @@ export async function enableRelay(client: PoolClient, boss: PgBoss, relayId: str
       [relayId],
     );
     if (batch.rows.length === 0) break;
-    await boss.insert(FIRST_TRY_QUEUE, batch.rows.map((d) => deliveryJob(d.id, d.attempt_count + 1, relayId, limit)), { db: onClient(client) });
+    await boss.insert(DELIVERY_QUEUE, batch.rows.map((d) => deliveryJob(d.id, d.attempt_count + 1, relayId, limit)), { db: onClient(client) });
     await notifyDeliveryChanges(client, batch.rows.map((d) => ({ id: d.id, status: (d.attempt_count === 0 ? 'PENDING' : 'RETRYING') as DeliveryStatus, attemptCount: d.attempt_count })));
     queued += batch.rows.length;
     if (batch.rows.length < ENABLE_BATCH) break;

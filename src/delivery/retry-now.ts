@@ -2,7 +2,7 @@ import type { Pool } from 'pg';
 import type { PgBoss } from 'pg-boss';
 import type { DeliveryStatus } from '../db/entities/delivery.js';
 import { inTransaction } from '../db/transaction.js';
-import { deliveryJob, FIRST_TRY_QUEUE, onClient } from '../queue/boss.js';
+import { deliveryJob, DELIVERY_QUEUE, onClient } from '../queue/boss.js';
 import { notifyDeliveryChanges } from '../live/delivery-changes.js';
 
 const RETRYABLE: DeliveryStatus[] = ['DEAD', 'RETRYING'];
@@ -23,7 +23,7 @@ export async function retryDeliveryNow(pool: Pool, boss: PgBoss, deliveryId: str
     if (!row) return 'not-found';
     if (!RETRYABLE.includes(row.status)) return row.status;
     const updated = await client.query(`update delivery set status = 'PENDING', next_attempt_at = now(), updated_at = now() where id = $1 returning *`, [deliveryId]);
-    await boss.insert(FIRST_TRY_QUEUE, [deliveryJob(deliveryId, row.attempt_count + 1, row.relay_id, row.max_concurrency)], { db: onClient(client) });
+    await boss.insert(DELIVERY_QUEUE, [deliveryJob(deliveryId, row.attempt_count + 1, row.relay_id, row.max_concurrency)], { db: onClient(client) });
     await notifyDeliveryChanges(client, [{ id: deliveryId, status: 'PENDING', attemptCount: row.attempt_count }]);
     // The row as this transaction left it: a worker may claim it before the caller reads it.
     return { queued: updated.rows[0] as Record<string, unknown> };

@@ -2,7 +2,7 @@ import type { Pool } from 'pg';
 import type { PgBoss } from 'pg-boss';
 import { DELIVERY_CHANNEL } from '../live/delivery-changes.js';
 import type { NotifyBus } from '../live/notify-bus.js';
-import { FIRST_TRY_QUEUE, RETRY_QUEUE } from '../queue/boss.js';
+import { DELIVERY_QUEUE, FIRST_TRY_PRIORITY, RETRY_PRIORITY } from '../queue/boss.js';
 import { dispatch, type DispatchDeps } from './dispatch.js';
 import { LanePump } from './lane-pump.js';
 
@@ -18,27 +18,16 @@ export interface DeliveryWorkers {
   stop(deadlineMs: number): Promise<void>;
 }
 
-const TIER_REFRESH_MS = 5000;
-
 /**
- * The two delivery lanes of a worker process. The first-try lane wakes on the delivery
- * NOTIFY that commits with new work (PENDING), and polls every 2 s as a backstop; the retry
- * lane polls every `retryPollSeconds`. Per-relay concurrency tiers are the relays' distinct
- * `maxConcurrency` values, refreshed every few seconds.
+ * The two delivery lanes of a worker process, one pump each on the one delivery queue: first
+ * tries (priority 1) and retries (priority 0). The first-try lane wakes on the delivery NOTIFY
+ * that commits with new work (PENDING), and polls every 2 s as a backstop; the retry lane
+ * polls every `retryPollSeconds`.
  */
-export async function startDeliveryWorkers(boss: PgBoss, pool: Pool, bus: NotifyBus, deps: DispatchDeps, options: WorkerOptions): Promise<DeliveryWorkers> {
-  let tiers: Record<string, number> = {};
-  const refreshTiers = async () => {
-    const { rows } = await pool.query<{ max_concurrency: number }>('select distinct max_concurrency from relay');
-    tiers = Object.fromEntries(rows.map((r) => [String(r.max_concurrency), r.max_concurrency]));
-  };
-  await refreshTiers();
-  const tierTimer = setInterval(() => void refreshTiers().catch(() => {}), TIER_REFRESH_MS);
-  tierTimer.unref();
-
+export async function startDeliveryWorkers(boss: PgBoss, _pool: Pool, bus: NotifyBus, deps: DispatchDeps, options: WorkerOptions): Promise<DeliveryWorkers> {
   const handle = (job: Parameters<typeof dispatch>[1], signal: AbortSignal) => dispatch(deps, job, signal);
-  const first = new LanePump(boss, { queue: FIRST_TRY_QUEUE, capacity: options.concurrency, pollMs: 2000, tiers: () => tiers }, handle, deps.log);
-  const retry = new LanePump(boss, { queue: RETRY_QUEUE, capacity: options.concurrency, pollMs: options.retryPollSeconds * 1000, tiers: () => tiers }, handle, deps.log);
+  const first = new LanePump(boss, { queue: DELIVERY_QUEUE, priority: FIRST_TRY_PRIORITY, capacity: options.concurrency, pollMs: 2000 }, handle, deps.log);
+  const retry = new LanePump(boss, { queue: DELIVERY_QUEUE, priority: RETRY_PRIORITY, capacity: options.concurrency, pollMs: options.retryPollSeconds * 1000 }, handle, deps.log);
   const unsubscribe = bus.subscribe(DELIVERY_CHANNEL, (payload) => {
     // New work is announced as `<id>:PENDING:…` (or RETRYING when a held relay is enabled again).
     if (payload.includes(':PENDING:') || payload.includes(':RETRYING:')) first.wake();
@@ -49,7 +38,6 @@ export async function startDeliveryWorkers(boss: PgBoss, pool: Pool, bus: Notify
     running: () => first.running + retry.running,
     async stop(deadlineMs) {
       unsubscribe();
-      clearInterval(tierTimer);
       await Promise.all([first.stop(deadlineMs), retry.stop(deadlineMs)]);
     },
   };

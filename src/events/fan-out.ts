@@ -3,7 +3,7 @@ import type { PgBoss } from 'pg-boss';
 import type { DeliveryStatus } from '../db/entities/delivery.js';
 import { newId } from '../ids.js';
 import { notifyDeliveryChanges } from '../live/delivery-changes.js';
-import { deliveryJob, FIRST_TRY_QUEUE, onClient } from '../queue/boss.js';
+import { deliveryJob, DELIVERY_QUEUE, onClient } from '../queue/boss.js';
 import { filterDocument, subscriptionMatches, type RoutableEvent, type SubscriptionRow } from '../routing/route-event.js';
 
 type CandidateRow = SubscriptionRow & { max_concurrency: number };
@@ -46,6 +46,6 @@ export async function fanOut(client: PoolClient, boss: PgBoss, event: StoredEven
   );
   await notifyDeliveryChanges(client, deliveries.map((d) => ({ id: d.id, status: d.status, attemptCount: 0 })));
   const jobs = deliveries.flatMap((d, i) => (d.status === 'PENDING' ? [deliveryJob(d.id, 1, d.relayId, matched[i]!.max_concurrency)] : []));
-  if (jobs.length > 0) await boss.insert(FIRST_TRY_QUEUE, jobs, { db: onClient(client) });
+  if (jobs.length > 0) await boss.insert(DELIVERY_QUEUE, jobs, { db: onClient(client) });
   return deliveries;
 }

@@ -1,9 +1,18 @@
 import { PgBoss, type Db, type JobInsert } from 'pg-boss';
 import type { PoolClient } from 'pg';
 
-/** First tries and retries travel in separate lanes so a retry backlog never starves fresh work. */
-export const FIRST_TRY_QUEUE = 'delivery-first';
-export const RETRY_QUEUE = 'delivery-retry';
+/**
+ * One queue for every delivery job, in two lanes by priority: first tries (1) and retries
+ * (0) are fetched by separate pumps, so a backlog of retries never starves fresh work, while
+ * pg-boss's per-group (per-relay) active count still spans both lanes, so a relay's
+ * `maxConcurrency` is one limit, not one per lane.
+ */
+export const DELIVERY_QUEUE = 'delivery';
+export const FIRST_TRY_PRIORITY = 1;
+export const RETRY_PRIORITY = 0;
+
+/** Every `maxConcurrency` a relay may have (1..1000) as a pg-boss tier, so no limit is ever missing. */
+export const CONCURRENCY_TIERS: Record<string, number> = Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [String(i + 1), i + 1]));
 
 export interface DeliveryJob {
   deliveryId: string;
@@ -16,8 +25,13 @@ export interface DeliveryJob {
  * `maxConcurrency` of its jobs active at once, across every worker process (the tier carries
  * the limit, see delivery/lane-pump.ts).
  */
-export function deliveryJob(deliveryId: string, attempt: number, relayId: string, maxConcurrency: number, startAfter?: Date): JobInsert<DeliveryJob> {
-  return { data: { deliveryId, attempt }, group: { id: relayId, tier: String(maxConcurrency) }, ...(startAfter ? { startAfter } : {}) };
+export function deliveryJob(deliveryId: string, attempt: number, relayId: string, maxConcurrency: number, retryAt?: Date): JobInsert<DeliveryJob> {
+  return {
+    data: { deliveryId, attempt },
+    group: { id: relayId, tier: String(maxConcurrency) },
+    priority: retryAt ? RETRY_PRIORITY : FIRST_TRY_PRIORITY,
+    ...(retryAt ? { startAfter: retryAt } : {}),
+  };
 }
 
 export interface BossOptions {
@@ -56,9 +70,7 @@ export async function startBoss(options: BossOptions): Promise<PgBoss> {
     retryDelayMax: 60,
     deleteAfterSeconds: 3600,
   };
-  for (const name of [FIRST_TRY_QUEUE, RETRY_QUEUE]) {
-    if (!(await boss.getQueue(name))) await boss.createQueue(name, lane);
-  }
+  if (!(await boss.getQueue(DELIVERY_QUEUE))) await boss.createQueue(DELIVERY_QUEUE, lane);
   return boss;
 }
 

@@ -118,14 +118,9 @@ describe('per-relay concurrency limit', () => {
     expect(await deliveryCount(fastId, `status = 'SUCCEEDED'`)).toBe(5);
   });
 
-  // BUG: a relay created while a worker runs is not held to its maxConcurrency until the worker
-  // next refreshes its tiers (every 5 s): createRelay { maxConcurrency: 2 }, then 10 events to a
-  // receiver holding each request 3 s. Expected at most 2 open requests; actual 8 (every slot of
-  // the worker). src/delivery/worker.ts loads the tiers (`select distinct max_concurrency`) at start
-  // and every TIER_REFRESH_MS; src/delivery/lane-pump.ts fetches with
-  // `groupConcurrency: { default: 10, tiers }`, so a job whose tier ("2") is not yet in the map
-  // gets pg-boss's default limit of 10. The same applies after updateRelay changes maxConcurrency.
-  it.fails('limits a relay created while the worker is running from its first delivery', async () => {
+  // Every limit 1..1000 is a pg-boss tier from the start, so a relay created while a worker runs
+  // is held to its maxConcurrency from its first delivery.
+  it('limits a relay created while the worker is running from its first delivery', async () => {
     await startWorker();
     const late = await trackedSink(() => ({ status: 200, delayMs: 3_000 }));
     await relay(late.sink, 'late', { maxConcurrency: 2, timeoutMs: 30_000 });
@@ -135,12 +130,9 @@ describe('per-relay concurrency limit', () => {
     expect(late.counter.max).toBe(2);
   });
 
-  // BUG: the limit is per lane, not per relay: maxConcurrency 3 with 3 retries held open (retry lane)
-  // and 3 fresh events published. Expected the fresh ones to wait (at most 3 open at the receiver);
-  // actual 6 open. pg-boss counts a group's active jobs per queue (`WHERE name = <queue>` in its
-  // fetch), and src/delivery/lane-pump.ts runs one fetch per queue (delivery-first, delivery-retry),
-  // so a relay can hold 2 × maxConcurrency requests (DESIGN.md: "Each relay has a concurrency limit").
-  it.fails('counts first tries and retries of a relay against one limit', async () => {
+  // Both lanes are priorities of one queue, and pg-boss counts a group's active jobs per queue:
+  // maxConcurrency is one limit for a relay's first tries and retries together.
+  it('counts first tries and retries of a relay against one limit', async () => {
     // Its first tries of `mixed.retry` fail at once and are retried; everything else is held 4 s.
     const failed = new Set<string>();
     let heldFirst = 0;
