@@ -14,7 +14,8 @@ export interface LaneOptions {
   heartbeatMs?: number;
 }
 
-export type JobHandler = (job: DeliveryJob, signal: AbortSignal) => Promise<void>;
+/** Starts every job of a fetched batch; one promise per job, in order. */
+export type BatchHandler = (items: { job: DeliveryJob; signal: AbortSignal }[]) => Promise<void>[];
 
 const MAX_FETCH = 50;
 
@@ -38,7 +39,7 @@ export class LanePump {
   constructor(
     private readonly boss: PgBoss,
     private readonly options: LaneOptions,
-    private readonly handle: JobHandler,
+    private readonly handle: BatchHandler,
     private readonly log: Logger,
   ) {}
 
@@ -89,7 +90,7 @@ export class LanePump {
             maxPriority: this.options.priority,
             groupConcurrency: { default: 10, tiers: CONCURRENCY_TIERS },
           });
-          for (const job of jobs) this.run1(job);
+          if (jobs.length > 0) this.runBatch(jobs);
           this.backlog = jobs.length === free;
           if (this.backlog && !this.stopping) continue;
         } catch (error) {
@@ -106,24 +107,27 @@ export class LanePump {
     }
   }
 
-  private run1(job: Job<DeliveryJob>): void {
-    const controller = new AbortController();
-    this.controllers.set(job.id, controller);
-    const done = this.handle(job.data, controller.signal)
-      .then(
-        () => this.complete(job.id),
-        async (error: unknown) => {
-          this.log.warn({ err: (error as Error).message, deliveryId: job.data.deliveryId }, 'delivery job failed; pg-boss will retry it');
-          await this.boss.fail(this.options.queue, job.id, { message: (error as Error).message });
-        },
-      )
-      .catch((error: unknown) => this.log.warn({ err: (error as Error).message }, 'could not settle a delivery job'))
-      .finally(() => {
-        this.inFlight.delete(job.id);
-        this.controllers.delete(job.id);
-        if (this.backlog || this.inFlight.size === this.options.capacity - 1) this.wake();
-      });
-    this.inFlight.set(job.id, done);
+  private runBatch(jobs: Job<DeliveryJob>[]): void {
+    const controllers = jobs.map(() => new AbortController());
+    const runs = this.handle(jobs.map((job, i) => ({ job: job.data, signal: controllers[i]!.signal })));
+    jobs.forEach((job, i) => {
+      this.controllers.set(job.id, controllers[i]!);
+      const done = runs[i]!
+        .then(
+          () => this.complete(job.id),
+          async (error: unknown) => {
+            this.log.warn({ err: (error as Error).message, deliveryId: job.data.deliveryId }, 'delivery job failed; pg-boss will retry it');
+            await this.boss.fail(this.options.queue, job.id, { message: (error as Error).message });
+          },
+        )
+        .catch((error: unknown) => this.log.warn({ err: (error as Error).message }, 'could not settle a delivery job'))
+        .finally(() => {
+          this.inFlight.delete(job.id);
+          this.controllers.delete(job.id);
+          if (this.backlog || this.inFlight.size === this.options.capacity - 1) this.wake();
+        });
+      this.inFlight.set(job.id, done);
+    });
   }
 
   private complete(id: string): Promise<void> {

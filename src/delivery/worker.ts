@@ -3,7 +3,7 @@ import type { PgBoss } from 'pg-boss';
 import { DELIVERY_CHANNEL } from '../live/delivery-changes.js';
 import type { NotifyBus } from '../live/notify-bus.js';
 import { DELIVERY_QUEUE, FIRST_TRY_PRIORITY, RETRY_PRIORITY } from '../queue/boss.js';
-import { dispatch, type DispatchDeps } from './dispatch.js';
+import { dispatchBatch, type DispatchDeps, type DispatchItem } from './dispatch.js';
 import { LanePump } from './lane-pump.js';
 
 export interface WorkerOptions {
@@ -25,7 +25,7 @@ export interface DeliveryWorkers {
  * polls every `retryPollSeconds`.
  */
 export async function startDeliveryWorkers(boss: PgBoss, _pool: Pool, bus: NotifyBus, deps: DispatchDeps, options: WorkerOptions): Promise<DeliveryWorkers> {
-  const handle = (job: Parameters<typeof dispatch>[1], signal: AbortSignal) => dispatch(deps, job, signal);
+  const handle = (items: DispatchItem[]) => dispatchBatch(deps, items);
   const first = new LanePump(boss, { queue: DELIVERY_QUEUE, priority: FIRST_TRY_PRIORITY, capacity: options.concurrency, pollMs: 2000 }, handle, deps.log);
   const retry = new LanePump(boss, { queue: DELIVERY_QUEUE, priority: RETRY_PRIORITY, capacity: options.concurrency, pollMs: options.retryPollSeconds * 1000 }, handle, deps.log);
   const unsubscribe = bus.subscribe(DELIVERY_CHANNEL, (payload) => {
