@@ -37,6 +37,7 @@ import { graphqlError, handleGraphQL } from './http/graphql-handler.js';
 import { createHttpServer, json, type Route } from './http/server.js';
 import { handleIngest, INGEST_PATH } from './ingest/route.js';
 import { RateLimits } from './ingest/rate-limit.js';
+import { AcceptBatcher } from './events/accept-batcher.js';
 import { RejectedLog } from './ingest/rejected-log.js';
 import type { Logger } from './log.js';
 import { startBoss } from './queue/boss.js';
@@ -145,9 +146,10 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
     if (serveApi) {
       const rejected = new RejectedLog(pool, log);
       const rateLimits = new RateLimits();
+      const acceptor = new AcceptBatcher(pool, boss);
       routes.push({
         path: INGEST_PATH,
-        handler: (request, response, url, match) => handleIngest({ pool, boss, keyring, rejected, rateLimits, log }, request, response, safeDecode(match[1]!), url),
+        handler: (request, response, url, match) => handleIngest({ pool, boss, keyring, rejected, rateLimits, acceptor, log }, request, response, safeDecode(match[1]!), url),
       });
 
       const feed = new DeliveryFeed(pool, bus, log);

@@ -2,7 +2,7 @@ import type { Pool, PoolClient } from 'pg';
 import type { PgBoss } from 'pg-boss';
 import { inTransaction } from '../db/transaction.js';
 import { newId } from '../ids.js';
-import { fanOut, type FannedOut } from './fan-out.js';
+import { FanOutBatch, planFanOut, type FannedOut } from './fan-out.js';
 
 export interface NewEvent {
   sourceId: string | null;
@@ -34,24 +34,33 @@ const FIND_DUPLICATE = `
  * event's id and adds nothing.
  */
 export function acceptEvents(pool: Pool, boss: PgBoss, events: readonly NewEvent[]): Promise<AcceptResult[]> {
-  return inTransaction(pool, async (client) => {
-    const results: AcceptResult[] = [];
-    for (const event of events) results.push(await insertWithDeliveries(client, boss, event));
-    return results;
-  });
+  return inTransaction(pool, (client) => insertAll(client, boss, [events]).then((all) => all[0]!));
+}
+
+/** Several requests' events in one transaction: one pg-boss insert and one NOTIFY for all. */
+export async function insertAll(client: PoolClient, boss: PgBoss, requests: readonly (readonly NewEvent[])[]): Promise<AcceptResult[][]> {
+  const batch = new FanOutBatch();
+  const results: AcceptResult[][] = [];
+  for (const events of requests) {
+    const accepted: AcceptResult[] = [];
+    for (const event of events) accepted.push(await insertWithDeliveries(client, batch, event));
+    results.push(accepted);
+  }
+  await batch.commit(client, boss);
+  return results;
 }
 
 export async function acceptEvent(pool: Pool, boss: PgBoss, event: NewEvent): Promise<AcceptResult> {
   return (await acceptEvents(pool, boss, [event]))[0]!;
 }
 
-async function insertWithDeliveries(client: PoolClient, boss: PgBoss, event: NewEvent): Promise<AcceptResult> {
+async function insertWithDeliveries(client: PoolClient, batch: FanOutBatch, event: NewEvent): Promise<AcceptResult> {
   const id = newId();
   const inserted = await client.query(INSERT_EVENT, [id, event.sourceId, event.type, event.idempotencyKey, event.headers, event.contentType, event.body]);
   if (inserted.rowCount === 0) {
     const first = await client.query<{ id: string }>(FIND_DUPLICATE, [event.sourceId, event.idempotencyKey]);
     return { id: first.rows[0]!.id, duplicate: true };
   }
-  const deliveries = await fanOut(client, boss, { id, ...event });
+  const deliveries = await planFanOut(client, batch, { id, ...event });
   return { id, duplicate: false, deliveries };
 }

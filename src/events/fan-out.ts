@@ -1,9 +1,9 @@
 import type { PoolClient } from 'pg';
-import type { PgBoss } from 'pg-boss';
+import type { JobInsert, PgBoss } from 'pg-boss';
 import type { DeliveryStatus } from '../db/entities/delivery.js';
 import { newId } from '../ids.js';
-import { notifyDeliveryChanges } from '../live/delivery-changes.js';
-import { deliveryJob, DELIVERY_QUEUE, onClient } from '../queue/boss.js';
+import { notifyDeliveryChanges, type DeliveryChange } from '../live/delivery-changes.js';
+import { deliveryJob, DELIVERY_QUEUE, onClient, type DeliveryJob } from '../queue/boss.js';
 import { filterDocument, subscriptionMatches, type RoutableEvent, type SubscriptionRow } from '../routing/route-event.js';
 
 type CandidateRow = SubscriptionRow & { max_concurrency: number };
@@ -26,15 +26,41 @@ const SUBSCRIPTIONS = `
   where s.enabled and (s.source_ids is null or jsonb_array_length(s.source_ids) = 0 or s.source_ids ? $1::text)`;
 
 /**
- * One delivery per subscription that matches the event today, and a pg-boss job for each, on
- * the caller's transaction. Used when an event is accepted and when it is replayed.
- * A disabled relay's deliveries are HELD without a job: pg-boss retention must never decide
- * whether they survive; enabling the relay queues them.
+ * What a transaction's fan-outs still owe: the pg-boss jobs and the NOTIFY of the deliveries
+ * they inserted, written once per transaction however many events it carries.
  */
-export async function fanOut(client: PoolClient, boss: PgBoss, event: StoredEvent): Promise<FannedOut[]> {
-  const candidates = await client.query<CandidateRow>(SUBSCRIPTIONS, [event.sourceId ?? NO_SOURCE]);
+export class FanOutBatch {
+  readonly jobs: JobInsert<DeliveryJob>[] = [];
+  readonly changes: DeliveryChange[] = [];
+  private readonly subscriptions = new Map<string, CandidateRow[]>();
+
+  /** The candidate subscriptions of a source, read once per transaction. */
+  async candidates(client: PoolClient, sourceId: string | null): Promise<CandidateRow[]> {
+    const key = sourceId ?? NO_SOURCE;
+    let rows = this.subscriptions.get(key);
+    if (!rows) {
+      rows = (await client.query<CandidateRow>(SUBSCRIPTIONS, [key])).rows;
+      this.subscriptions.set(key, rows);
+    }
+    return rows;
+  }
+
+  async commit(client: PoolClient, boss: PgBoss): Promise<void> {
+    if (this.jobs.length > 0) await boss.insert(DELIVERY_QUEUE, this.jobs, { db: onClient(client) });
+    await notifyDeliveryChanges(client, this.changes);
+  }
+}
+
+/**
+ * One delivery per subscription that matches the event today, on the caller's transaction;
+ * their jobs and NOTIFY are added to `batch` (a disabled relay's deliveries are HELD without a
+ * job: pg-boss retention must never decide whether they survive; enabling the relay queues
+ * them). Used when events are accepted and when one is replayed.
+ */
+export async function planFanOut(client: PoolClient, batch: FanOutBatch, event: StoredEvent): Promise<FannedOut[]> {
+  const candidates = await batch.candidates(client, event.sourceId);
   const doc = filterDocument(event);
-  const matched = candidates.rows.filter((s) => subscriptionMatches(s, event, doc));
+  const matched = candidates.filter((s) => subscriptionMatches(s, event, doc));
   if (matched.length === 0) return [];
 
   const deliveries: FannedOut[] = matched.map((s) => ({ id: newId(), relayId: s.relay_id, status: s.relay_enabled ? 'PENDING' : 'HELD' }));
@@ -44,8 +70,17 @@ export async function fanOut(client: PoolClient, boss: PgBoss, event: StoredEven
      from unnest($2::uuid[], $3::uuid[], $4::uuid[], $5::text[]) as d(id, relay_id, subscription_id, status)`,
     [event.id, deliveries.map((d) => d.id), deliveries.map((d) => d.relayId), matched.map((s) => s.id), deliveries.map((d) => d.status)],
   );
-  await notifyDeliveryChanges(client, deliveries.map((d) => ({ id: d.id, status: d.status, attemptCount: 0 })));
-  const jobs = deliveries.flatMap((d, i) => (d.status === 'PENDING' ? [deliveryJob(d.id, 1, d.relayId, matched[i]!.max_concurrency)] : []));
-  if (jobs.length > 0) await boss.insert(DELIVERY_QUEUE, jobs, { db: onClient(client) });
+  deliveries.forEach((d, i) => {
+    batch.changes.push({ id: d.id, status: d.status, attemptCount: 0 });
+    if (d.status === 'PENDING') batch.jobs.push(deliveryJob(d.id, 1, d.relayId, matched[i]!.max_concurrency));
+  });
+  return deliveries;
+}
+
+/** A fan-out that is its transaction's only one (replay). */
+export async function fanOut(client: PoolClient, boss: PgBoss, event: StoredEvent): Promise<FannedOut[]> {
+  const batch = new FanOutBatch();
+  const deliveries = await planFanOut(client, batch, event);
+  await batch.commit(client, boss);
   return deliveries;
 }

@@ -3,7 +3,8 @@ import type { Pool } from 'pg';
 import type { PgBoss } from 'pg-boss';
 import type { Keyring } from '../crypto/keyring.js';
 import { AppError } from '../errors.js';
-import { acceptEvents, type NewEvent } from '../events/accept.js';
+import type { NewEvent } from '../events/accept.js';
+import type { AcceptBatcher } from '../events/accept-batcher.js';
 import type { Logger } from '../log.js';
 import { answerError, sendJson, sendText } from './answer.js';
 import { describeField, readField } from './field-spec.js';
@@ -35,6 +36,8 @@ export interface IngestDeps {
   keyring: Keyring;
   rejected: RejectedLog;
   rateLimits: RateLimits;
+  /** Group commit: concurrent requests share transactions (events/accept-batcher.ts). */
+  acceptor: AcceptBatcher;
   log: Logger;
 }
 
@@ -130,7 +133,7 @@ export async function handleIngest(deps: IngestDeps, request: IncomingMessage, r
       return;
     }
     const events = eventsOf(preset, source, ingest, header(ingest, 'content-type') ?? null);
-    const results = await withDeadline(acceptEvents(deps.pool, deps.boss, events), COMMIT_DEADLINE_MS);
+    const results = await withDeadline(deps.acceptor.accept(events), COMMIT_DEADLINE_MS);
     if (source.preset === 'ADYEN') {
       // Adyen retries anything but this exact body.
       sendText(response, 200, '[accepted]');
