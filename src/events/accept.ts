@@ -17,16 +17,6 @@ export type AcceptResult = { id: string; duplicate: false; deliveries: FannedOut
 
 const NO_SOURCE = '00000000-0000-0000-0000-000000000000';
 
-const INSERT_EVENT = `
-  insert into event (id, source_id, type, idempotency_key, headers, content_type, body, received_at)
-  values ($1, $2, $3, $4, $5, $6, $7, now())
-  on conflict (coalesce(source_id, '${NO_SOURCE}'::uuid), idempotency_key) where idempotency_key is not null do nothing
-  returning id`;
-
-const FIND_DUPLICATE = `
-  select id from event
-  where coalesce(source_id, '${NO_SOURCE}'::uuid) = coalesce($1::uuid, '${NO_SOURCE}'::uuid) and idempotency_key = $2`;
-
 /**
  * Stores events, one delivery per matching subscription and one pg-boss job per delivery in
  * a single transaction: when this resolves, the work is durable; when it throws, none of it
@@ -37,30 +27,53 @@ export function acceptEvents(pool: Pool, boss: PgBoss, events: readonly NewEvent
   return inTransaction(pool, (client) => insertAll(client, boss, [events]).then((all) => all[0]!));
 }
 
-/** Several requests' events in one transaction: one pg-boss insert and one NOTIFY for all. */
-export async function insertAll(client: PoolClient, boss: PgBoss, requests: readonly (readonly NewEvent[])[]): Promise<AcceptResult[][]> {
-  const batch = new FanOutBatch();
-  const results: AcceptResult[][] = [];
-  for (const events of requests) {
-    const accepted: AcceptResult[] = [];
-    for (const event of events) accepted.push(await insertWithDeliveries(client, batch, event));
-    results.push(accepted);
-  }
-  await batch.commit(client, boss);
-  return results;
-}
-
 export async function acceptEvent(pool: Pool, boss: PgBoss, event: NewEvent): Promise<AcceptResult> {
   return (await acceptEvents(pool, boss, [event]))[0]!;
 }
 
-async function insertWithDeliveries(client: PoolClient, batch: FanOutBatch, event: NewEvent): Promise<AcceptResult> {
-  const id = newId();
-  const inserted = await client.query(INSERT_EVENT, [id, event.sourceId, event.type, event.idempotencyKey, event.headers, event.contentType, event.body]);
-  if (inserted.rowCount === 0) {
-    const first = await client.query<{ id: string }>(FIND_DUPLICATE, [event.sourceId, event.idempotencyKey]);
-    return { id: first.rows[0]!.id, duplicate: true };
+const INSERT_EVENTS = `
+  insert into event (id, source_id, type, idempotency_key, headers, content_type, body, received_at)
+  select e.id, e.source_id, e.type, e.idempotency_key, e.headers, e.content_type, e.body, now()
+  from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::jsonb[], $6::text[], $7::bytea[])
+    as e(id, source_id, type, idempotency_key, headers, content_type, body)
+  on conflict (coalesce(source_id, '${NO_SOURCE}'::uuid), idempotency_key) where idempotency_key is not null do nothing
+  returning id`;
+
+const FIND_DUPLICATES = `
+  select k.n, e.id from unnest($1::uuid[], $2::text[]) with ordinality as k(source_id, idempotency_key, n)
+  join event e on coalesce(e.source_id, '${NO_SOURCE}'::uuid) = coalesce(k.source_id, '${NO_SOURCE}'::uuid) and e.idempotency_key = k.idempotency_key`;
+
+/**
+ * Several requests' events in one transaction, in a fixed number of statements however many
+ * there are: one multi-row event insert (repeated keys, also within the batch, are skipped by
+ * ON CONFLICT and answered with the first event's id), one delivery insert, one pg-boss insert
+ * and one NOTIFY.
+ */
+export async function insertAll(client: PoolClient, boss: PgBoss, requests: readonly (readonly NewEvent[])[]): Promise<AcceptResult[][]> {
+  const events = requests.flat();
+  const ids = events.map(() => newId());
+  const inserted = await client.query<{ id: string }>(INSERT_EVENTS, [
+    ids, events.map((e) => e.sourceId), events.map((e) => e.type), events.map((e) => e.idempotencyKey),
+    events.map((e) => JSON.stringify(e.headers)), events.map((e) => e.contentType), events.map((e) => e.body),
+  ]);
+  const fresh = new Set(inserted.rows.map((r) => r.id));
+  const duplicates = new Map<number, string>();
+  const missing = events.flatMap((_, i) => (fresh.has(ids[i]!) ? [] : [i]));
+  if (missing.length > 0) {
+    const found = await client.query<{ n: string; id: string }>(FIND_DUPLICATES, [missing.map((i) => events[i]!.sourceId), missing.map((i) => events[i]!.idempotencyKey)]);
+    for (const row of found.rows) duplicates.set(missing[Number(row.n) - 1]!, row.id);
   }
-  const deliveries = await planFanOut(client, batch, { id, ...event });
-  return { id, duplicate: false, deliveries };
+
+  const batch = new FanOutBatch();
+  const flat: AcceptResult[] = [];
+  for (let i = 0; i < events.length; i++) {
+    if (!fresh.has(ids[i]!)) {
+      flat.push({ id: duplicates.get(i)!, duplicate: true });
+      continue;
+    }
+    flat.push({ id: ids[i]!, duplicate: false, deliveries: await planFanOut(client, batch, { id: ids[i]!, ...events[i]! }, { defer: true }) });
+  }
+  await batch.commit(client, boss);
+  let offset = 0;
+  return requests.map((r) => flat.slice(offset, (offset += r.length)));
 }

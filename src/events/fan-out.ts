@@ -25,6 +25,11 @@ const SUBSCRIPTIONS = `
   from event_subscription s join relay r on r.id = s.relay_id
   where s.enabled and (s.source_ids is null or jsonb_array_length(s.source_ids) = 0 or s.source_ids ? $1::text)`;
 
+const INSERT_DELIVERIES = `
+  insert into delivery (id, event_id, relay_id, subscription_id, status, attempt_count, created_at, updated_at)
+  select d.id, d.event_id, d.relay_id, d.subscription_id, d.status, 0, now(), now()
+  from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[]) as d(id, event_id, relay_id, subscription_id, status)`;
+
 /**
  * What a transaction's fan-outs still owe: the pg-boss jobs and the NOTIFY of the deliveries
  * they inserted, written once per transaction however many events it carries.
@@ -32,6 +37,12 @@ const SUBSCRIPTIONS = `
 export class FanOutBatch {
   readonly jobs: JobInsert<DeliveryJob>[] = [];
   readonly changes: DeliveryChange[] = [];
+  /** Deliveries planned with `defer`, inserted by `commit` in one statement. */
+  private readonly rows: { id: string; eventId: string; relayId: string; subscriptionId: string; status: string }[] = [];
+
+  defer(row: { id: string; eventId: string; relayId: string; subscriptionId: string; status: string }): void {
+    this.rows.push(row);
+  }
   private readonly subscriptions = new Map<string, CandidateRow[]>();
 
   /** The candidate subscriptions of a source, read once per transaction. */
@@ -45,7 +56,15 @@ export class FanOutBatch {
     return rows;
   }
 
+  /** Inserts the deliveries deferred so far (before their jobs: a job must never precede its row). */
+  async commitDeliveries(client: PoolClient): Promise<void> {
+    const rows = this.rows.splice(0);
+    if (rows.length === 0) return;
+    await client.query(INSERT_DELIVERIES, [rows.map((d) => d.id), rows.map((d) => d.eventId), rows.map((d) => d.relayId), rows.map((d) => d.subscriptionId), rows.map((d) => d.status)]);
+  }
+
   async commit(client: PoolClient, boss: PgBoss): Promise<void> {
+    await this.commitDeliveries(client);
     if (this.jobs.length > 0) await boss.insert(DELIVERY_QUEUE, this.jobs, { db: onClient(client) });
     await notifyDeliveryChanges(client, this.changes);
   }
@@ -57,19 +76,15 @@ export class FanOutBatch {
  * job: pg-boss retention must never decide whether they survive; enabling the relay queues
  * them). Used when events are accepted and when one is replayed.
  */
-export async function planFanOut(client: PoolClient, batch: FanOutBatch, event: StoredEvent): Promise<FannedOut[]> {
+export async function planFanOut(client: PoolClient, batch: FanOutBatch, event: StoredEvent, options: { defer?: boolean } = {}): Promise<FannedOut[]> {
   const candidates = await batch.candidates(client, event.sourceId);
   const doc = filterDocument(event);
   const matched = candidates.filter((s) => subscriptionMatches(s, event, doc));
   if (matched.length === 0) return [];
 
   const deliveries: FannedOut[] = matched.map((s) => ({ id: newId(), relayId: s.relay_id, status: s.relay_enabled ? 'PENDING' : 'HELD' }));
-  await client.query(
-    `insert into delivery (id, event_id, relay_id, subscription_id, status, attempt_count, created_at, updated_at)
-     select d.id, $1, d.relay_id, d.subscription_id, d.status, 0, now(), now()
-     from unnest($2::uuid[], $3::uuid[], $4::uuid[], $5::text[]) as d(id, relay_id, subscription_id, status)`,
-    [event.id, deliveries.map((d) => d.id), deliveries.map((d) => d.relayId), matched.map((s) => s.id), deliveries.map((d) => d.status)],
-  );
+  deliveries.forEach((d, i) => batch.defer({ id: d.id, eventId: event.id, relayId: d.relayId, subscriptionId: matched[i]!.id, status: d.status }));
+  if (!options.defer) await batch.commitDeliveries(client);
   deliveries.forEach((d, i) => {
     batch.changes.push({ id: d.id, status: d.status, attemptCount: 0 });
     if (d.status === 'PENDING') batch.jobs.push(deliveryJob(d.id, 1, d.relayId, matched[i]!.max_concurrency));
