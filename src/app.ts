@@ -38,6 +38,7 @@ import { createHttpServer, json, type Route } from './http/server.js';
 import { handleIngest, INGEST_PATH } from './ingest/route.js';
 import { RateLimits } from './ingest/rate-limit.js';
 import { AcceptBatcher } from './events/accept-batcher.js';
+import { SourceCache } from './ingest/source-cache.js';
 import { RejectedLog } from './ingest/rejected-log.js';
 import type { Logger } from './log.js';
 import { startBoss } from './queue/boss.js';
@@ -147,9 +148,12 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
       const rejected = new RejectedLog(pool, log);
       const rateLimits = new RateLimits();
       const acceptor = new AcceptBatcher(pool, boss);
+      const sources = new SourceCache(pool, keyring);
+      sources.listen(bus);
+      cleanups.push(['source cache', async () => sources.stop()]);
       routes.push({
         path: INGEST_PATH,
-        handler: (request, response, url, match) => handleIngest({ pool, boss, keyring, rejected, rateLimits, acceptor, log }, request, response, safeDecode(match[1]!), url),
+        handler: (request, response, url, match) => handleIngest({ pool, boss, keyring, rejected, rateLimits, acceptor, sources, log }, request, response, safeDecode(match[1]!), url),
       });
 
       const feed = new DeliveryFeed(pool, bus, log);

@@ -10,6 +10,8 @@ interface Pending {
 }
 
 const MAX_BATCH = 64;
+/** Commits in flight at once: while one waits for its WAL flush, the next batch is being written. */
+const MAX_FLUSHES = 3;
 
 /**
  * Group commit for ingest: requests that arrive while a commit is under way share the next
@@ -20,7 +22,7 @@ const MAX_BATCH = 64;
  */
 export class AcceptBatcher {
   private readonly queue: Pending[] = [];
-  private flushing = false;
+  private flushes = 0;
 
   constructor(
     private readonly pool: Pool,
@@ -30,12 +32,12 @@ export class AcceptBatcher {
   accept(events: readonly NewEvent[]): Promise<AcceptResult[]> {
     return new Promise((resolve, reject) => {
       this.queue.push({ events, resolve, reject });
-      if (!this.flushing) void this.flush();
+      if (this.flushes < MAX_FLUSHES) void this.flush();
     });
   }
 
   private async flush(): Promise<void> {
-    this.flushing = true;
+    this.flushes++;
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, MAX_BATCH);
       try {
@@ -51,6 +53,6 @@ export class AcceptBatcher {
         }
       }
     }
-    this.flushing = false;
+    this.flushes--;
   }
 }

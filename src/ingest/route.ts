@@ -16,7 +16,7 @@ import type { RateLimits } from './rate-limit.js';
 import { readBody } from './read-body.js';
 import type { RejectedLog } from './rejected-log.js';
 import { createIngestRequest, header, type IngestRequest } from './request.js';
-import { findIngestSource } from './source-lookup.js';
+import type { SourceCache } from './source-cache.js';
 import { checkBasicAuth } from './verify.js';
 
 export const INGEST_PATH = /^\/ingest\/([^/?#]+)\/?$/;
@@ -36,6 +36,7 @@ export interface IngestDeps {
   keyring: Keyring;
   rejected: RejectedLog;
   rateLimits: RateLimits;
+  sources: SourceCache;
   /** Group commit: concurrent requests share transactions (events/accept-batcher.ts). */
   acceptor: AcceptBatcher;
   log: Logger;
@@ -109,7 +110,7 @@ export async function handleIngest(deps: IngestDeps, request: IncomingMessage, r
   let bodyBytes: number | null = Number(request.headers['content-length']) || null;
   try {
     if (request.method !== 'POST') throw new AppError('METHOD_NOT_ALLOWED', 'ingest endpoints accept POST only');
-    source = await withDeadline(findIngestSource(deps.pool, deps.keyring, slug, new Date()), COMMIT_DEADLINE_MS);
+    source = await withDeadline(deps.sources.find(slug, new Date()), COMMIT_DEADLINE_MS);
     if (!source || !source.enabled) throw new AppError('SOURCE_NOT_FOUND', `no enabled source with slug "${slug}"`);
     const preset = presets[source.preset];
     await deps.rateLimits.take(source);

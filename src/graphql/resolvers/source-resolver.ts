@@ -2,6 +2,7 @@ import { Arg, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
 import { seal } from '../../crypto/seal.js';
 import { Source } from '../../db/entities/source.js';
 import { DEFAULT_MAX_BODY_BYTES } from '../../ingest/source-lookup.js';
+import { SOURCE_CHANNEL } from '../../ingest/source-cache.js';
 import type { GraphQLContext } from '../context.js';
 import { notFound, uniqueViolation } from '../errors.js';
 import { checkSecret, checkSourceSettings, CreateSourceInput, UpdateSourceInput } from '../inputs/source-input.js';
@@ -43,6 +44,11 @@ const SETTINGS = [
   'signatureEncoding', 'signaturePrefix', 'timestampHeader', 'eventTypeFrom', 'idempotencyKeyFrom', 'basicAuthUsername',
 ] as const;
 
+/** Every API replica drops its cached copy of these slugs (ingest/source-cache.ts). */
+async function announce(ctx: GraphQLContext, ...slugs: string[]): Promise<void> {
+  for (const slug of new Set(slugs)) await ctx.pool.query('select pg_notify($1, $2)', [SOURCE_CHANNEL, slug]);
+}
+
 function check(source: Source): void {
   checkSourceSettings({ ...source, hasBasicAuthPassword: Boolean(source.basicAuthPasswordSealed) });
 }
@@ -76,12 +82,15 @@ export class SourceResolver {
     for (const key of SETTINGS) if (input[key] !== undefined) (source[key] as unknown) = input[key];
     check(source);
     await ctx.em.persist(source).flush().catch(uniqueViolation('source_slug_unique', 'slug', `"${input.slug}" is already taken`));
+    // A request to this slug just before may have cached "no such source".
+    await announce(ctx, source.slug);
     return toSourceType(source, ctx.publicUrl);
   }
 
   @Mutation(() => SourceType)
   async updateSource(@Arg('id', () => ID) id: string, @Arg('input', () => UpdateSourceInput) input: UpdateSourceInput, @Ctx() ctx: GraphQLContext): Promise<SourceType> {
     const source = (await ctx.em.findOne(Source, { id: ctx.uuid(id) })) ?? notFound('source', id);
+    const previousSlug = source.slug;
     if (input.name !== undefined && input.name !== null) source.name = input.name.trim();
     if (input.slug !== undefined && input.slug !== null) source.slug = input.slug;
     if (input.enabled !== undefined && input.enabled !== null) source.enabled = input.enabled;
@@ -94,6 +103,7 @@ export class SourceResolver {
     for (const key of SETTINGS) if (input[key] !== undefined) (source[key] as unknown) = input[key];
     check(source);
     await ctx.em.flush().catch(uniqueViolation('source_slug_unique', 'slug', `"${source.slug}" is already taken`));
+    await announce(ctx, previousSlug, source.slug);
     return toSourceType(source, ctx.publicUrl);
   }
 
@@ -116,6 +126,7 @@ export class SourceResolver {
       { sealed: seal(ctx.keyring, secret), createdAt: now.toISOString(), expiresAt: null },
     ];
     await ctx.em.flush();
+    await announce(ctx, source.slug);
     return toSourceType(source, ctx.publicUrl, now);
   }
 
@@ -123,6 +134,7 @@ export class SourceResolver {
   async deleteSource(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<string> {
     const source = (await ctx.em.findOne(Source, { id: ctx.uuid(id) })) ?? notFound('source', id);
     await ctx.em.remove(source).flush();
+    await announce(ctx, source.slug);
     return id;
   }
 }

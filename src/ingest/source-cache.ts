@@ -1,0 +1,48 @@
+import type { Pool } from 'pg';
+import type { Keyring } from '../crypto/keyring.js';
+import type { NotifyBus } from '../live/notify-bus.js';
+import type { IngestSource } from './presets/preset.js';
+import { findIngestSource } from './source-lookup.js';
+
+/** Source changes are announced here (`<slug>`), so every API replica drops its copy at once. */
+export const SOURCE_CHANNEL = 'hookyard_source';
+
+const TTL_MS = 1000;
+
+/**
+ * Sources by slug, opened (secrets unsealed) at most once a second rather than on every
+ * request: the hot path then costs no query and no decryption. A change made through the API
+ * is announced and dropped from every replica's cache at once; the short TTL bounds anything
+ * else (a missed notification, a secret reaching its expiry).
+ */
+export class SourceCache {
+  private readonly entries = new Map<string, { at: number; source: Promise<IngestSource | undefined> }>();
+  private unsubscribe: (() => void) | undefined;
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly keyring: Keyring,
+  ) {}
+
+  listen(bus: NotifyBus): void {
+    this.unsubscribe = bus.subscribe(SOURCE_CHANNEL, (slug) => {
+      this.entries.delete(slug);
+    });
+  }
+
+  stop(): void {
+    this.unsubscribe?.();
+    this.entries.clear();
+  }
+
+  find(slug: string, now: Date): Promise<IngestSource | undefined> {
+    const hit = this.entries.get(slug);
+    if (hit && now.getTime() - hit.at < TTL_MS) return hit.source;
+    const source = findIngestSource(this.pool, this.keyring, slug, now);
+    if (this.entries.size > 10_000) this.entries.clear();
+    this.entries.set(slug, { at: now.getTime(), source });
+    // A failed look-up (database down) is not remembered.
+    source.catch(() => this.entries.delete(slug));
+    return source;
+  }
+}
