@@ -9,6 +9,15 @@ export interface HealthPolicy {
 
 export type AttemptResult = 'succeeded' | 'failed' | 'dead' | 'gone';
 
+/** A success resets the failure record of each relay, writing only rows that need it. */
+export async function recordSuccesses(client: PoolClient, relayIds: string[]): Promise<void> {
+  await client.query(
+    `update relay set consecutive_dead = 0, failing_since = null, last_success_at = now()
+     where id = any($1::uuid[]) and (consecutive_dead > 0 or failing_since is not null or last_success_at is null or last_success_at < now() - interval '1 minute')`,
+    [relayIds],
+  );
+}
+
 /**
  * Keeps a relay's failure record on the delivery's transaction and says whether the relay
  * must now be disabled (with the reason). Writes only on a change of state, so a healthy
@@ -17,11 +26,7 @@ export type AttemptResult = 'succeeded' | 'failed' | 'dead' | 'gone';
 export async function recordAttempt(client: PoolClient, relayId: string, result: AttemptResult, policy: HealthPolicy): Promise<string | undefined> {
   if (result === 'gone') return 'the receiver answered 410 Gone';
   if (result === 'succeeded') {
-    await client.query(
-      `update relay set consecutive_dead = 0, failing_since = null, last_success_at = now()
-       where id = $1 and (consecutive_dead > 0 or failing_since is not null or last_success_at is null or last_success_at < now() - interval '1 minute')`,
-      [relayId],
-    );
+    await recordSuccesses(client, [relayId]);
     return undefined;
   }
   const { rows } = await client.query<{ consecutive_dead: number; failing_for_hours: number | null }>(

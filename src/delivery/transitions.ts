@@ -1,13 +1,13 @@
 import type { PoolClient } from 'pg';
 import type { DeliveryStatus } from '../db/entities/delivery.js';
 import { inTransaction } from '../db/transaction.js';
-import { notifyDeliveryChanges, type DeliveryChange } from '../live/delivery-changes.js';
+import { notifyDeliveryChanges } from '../live/delivery-changes.js';
 import { deliveryJob, DELIVERY_QUEUE, onClient, type DeliveryJob } from '../queue/boss.js';
 import { alertRelayDisabled } from './alerts.js';
 import type { ClaimedRow } from './build-request.js';
 import type { DispatchDeps } from './dispatch.js';
 import type { SendOutcome } from './http-sender.js';
-import { recordAttempt, type AttemptResult } from './relay-health.js';
+import { recordAttempt, recordSuccesses, type AttemptResult } from './relay-health.js';
 import { disableRelay } from './relay-state.js';
 
 export interface Transition {
@@ -78,39 +78,58 @@ export class TransitionBatcher {
   }
 
   private commit(items: TransitionItem[]): Promise<void> {
-    return inTransaction(this.deps.pool, async (client) => {
-      const changes: DeliveryChange[] = [];
-      for (const item of items) {
-        if (await apply(this.deps, client, item)) changes.push({ id: item.job.deliveryId, status: item.next.status, attemptCount: item.next.attemptCount });
-      }
-      await notifyDeliveryChanges(client, changes);
-    });
+    return inTransaction(this.deps.pool, (client) => applyAll(this.deps, client, items));
   }
 }
 
-async function apply(deps: DispatchDeps, client: PoolClient, { row, job, next, attempt, result }: TransitionItem): Promise<boolean> {
-  const updated = await client.query(
-    `update delivery set status = $2, attempt_count = $3, next_attempt_at = $4, last_attempt_at = $5, updated_at = now()
-     where id = $1 and attempt_count = $6 - 1`,
-    [job.deliveryId, next.status, next.attemptCount, next.nextAttemptAt ?? null, attempt.startedAt, job.attempt],
-  );
-  if (updated.rowCount === 0) return false;
-  const o = attempt.outcome;
-  await client.query(
-    `insert into attempt (id, delivery_id, number, started_at, duration_ms, request_headers, response_status, response_body_excerpt, error_class, error_message)
-     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-    [attempt.id, job.deliveryId, job.attempt, attempt.startedAt, o.durationMs, attempt.logged, o.status, stripNul(o.bodyExcerpt), o.ok ? null : o.errorClass, o.ok ? null : o.message.slice(0, 1000)],
-  );
-  if (next.status === 'RETRYING' && next.nextAttemptAt) {
-    await deps.boss.insert(DELIVERY_QUEUE, [deliveryJob(job.deliveryId, job.attempt + 1, row.relay_id, row.max_concurrency, next.nextAttemptAt)], { db: onClient(client) });
+const UPDATE_DELIVERIES = `
+  update delivery d set status = u.status, attempt_count = u.attempt_count, next_attempt_at = u.next_attempt_at,
+         last_attempt_at = u.started_at, updated_at = now()
+  from unnest($1::uuid[], $2::text[], $3::int[], $4::timestamptz[], $5::timestamptz[], $6::int[])
+    as u(id, status, attempt_count, next_attempt_at, started_at, attempt)
+  where d.id = u.id and d.attempt_count = u.attempt - 1
+  returning d.id`;
+
+const INSERT_ATTEMPTS = `
+  insert into attempt (id, delivery_id, number, started_at, duration_ms, request_headers, response_status, response_body_excerpt, error_class, error_message)
+  select * from unnest($1::uuid[], $2::uuid[], $3::int[], $4::timestamptz[], $5::int[], $6::jsonb[], $7::int[], $8::text[], $9::text[], $10::text[])`;
+
+/**
+ * A batch of outcomes in a fixed number of statements: all deliveries updated at once (the
+ * attempt-number guard skips any already recorded), their attempts inserted at once, the
+ * retries' jobs in one insert, the healthy relays' records in one update; only failures touch
+ * their relay one by one (they may disable it). One NOTIFY for all.
+ */
+async function applyAll(deps: DispatchDeps, client: PoolClient, items: TransitionItem[]): Promise<void> {
+  const updated = await client.query<{ id: string }>(UPDATE_DELIVERIES, [
+    items.map((i) => i.job.deliveryId), items.map((i) => i.next.status), items.map((i) => i.next.attemptCount),
+    items.map((i) => i.next.nextAttemptAt ?? null), items.map((i) => i.attempt.startedAt), items.map((i) => i.job.attempt),
+  ]);
+  const done = new Set(updated.rows.map((r) => r.id));
+  const applied = items.filter((i) => done.has(i.job.deliveryId));
+  if (applied.length === 0) return;
+  await client.query(INSERT_ATTEMPTS, [
+    applied.map((i) => i.attempt.id), applied.map((i) => i.job.deliveryId), applied.map((i) => i.job.attempt), applied.map((i) => i.attempt.startedAt),
+    applied.map((i) => i.attempt.outcome.durationMs), applied.map((i) => JSON.stringify(i.attempt.logged)), applied.map((i) => i.attempt.outcome.status),
+    applied.map((i) => stripNul(i.attempt.outcome.bodyExcerpt)), applied.map((i) => (i.attempt.outcome.ok ? null : i.attempt.outcome.errorClass)),
+    applied.map((i) => (i.attempt.outcome.ok ? null : i.attempt.outcome.message.slice(0, 1000))),
+  ]);
+  const retries = applied.filter((i) => i.next.status === 'RETRYING' && i.next.nextAttemptAt);
+  if (retries.length > 0) {
+    await deps.boss.insert(DELIVERY_QUEUE, retries.map((i) => deliveryJob(i.job.deliveryId, i.job.attempt + 1, i.row.relay_id, i.row.max_concurrency, i.next.nextAttemptAt)), { db: onClient(client) });
   }
-  if (result === 'test') return true;
-  const disableReason = await recordAttempt(client, row.relay_id, result, deps.health);
-  if (disableReason && (await disableRelay(client, row.relay_id, disableReason))) {
-    deps.log.warn({ relayId: row.relay_id, reason: disableReason }, 'relay disabled');
-    await alertRelayDisabled(client, deps.boss, deps.alertRelayId, row.relay_id, disableReason);
+  await notifyDeliveryChanges(client, applied.map((i) => ({ id: i.job.deliveryId, status: i.next.status, attemptCount: i.next.attemptCount })));
+
+  const healthy = [...new Set(applied.filter((i) => i.result === 'succeeded').map((i) => i.row.relay_id))];
+  if (healthy.length > 0) await recordSuccesses(client, healthy);
+  for (const item of applied) {
+    if (item.result === 'test' || item.result === 'succeeded') continue;
+    const disableReason = await recordAttempt(client, item.row.relay_id, item.result, deps.health);
+    if (disableReason && (await disableRelay(client, item.row.relay_id, disableReason))) {
+      deps.log.warn({ relayId: item.row.relay_id, reason: disableReason }, 'relay disabled');
+      await alertRelayDisabled(client, deps.boss, deps.alertRelayId, item.row.relay_id, disableReason);
+    }
   }
-  return true;
 }
 
 /** PostgreSQL text cannot hold NUL; a binary response body would otherwise fail the insert. */
