@@ -55,7 +55,9 @@ export function deliveryWhere(ctx: GraphQLContext, filter: DeliveryFilter | null
   if (filter?.relayId) where.add((p) => `d.relay_id = ${p(ctx.uuid(filter.relayId!))}`);
   if (filter?.sourceId) where.add((p) => `d.event_id in (select id from event where source_id = ${p(ctx.uuid(filter.sourceId!))})`);
   if (filter?.eventType) where.add((p) => `d.event_id in (select id from event where type = ${p(filter.eventType)})`);
-  if (filter?.status && filter.status.length > 0) where.add((p) => `d.status = any(${p(filter.status)}::text[])`);
+  // One status as plain equality, so (relay_id, status, created_at, id) also serves the order.
+  if (filter?.status && filter.status.length === 1) where.add((p) => `d.status = ${p(filter.status![0])}`);
+  else if (filter?.status && filter.status.length > 1) where.add((p) => `d.status = any(${p(filter.status)}::text[])`);
   if (filter?.createdAfter) where.add((p) => `d.created_at > ${p(filter.createdAfter)}`);
   if (filter?.createdBefore) where.add((p) => `d.created_at < ${p(filter.createdBefore)}`);
   return where;
