@@ -26,11 +26,13 @@ describe('bench --smoke', () => {
     expect(results.pg_floor.commits_per_s).toBeGreaterThan(0);
     expect(results.send_floor.rps).toBeGreaterThan(0);
     expect(results.ingest.rps).toBeGreaterThan(0);
-    expect(results.ingest.ratio_pg_floor).toBeGreaterThan(0);
+    expect(results.ingest.ratio_pg_floor).toBeGreaterThanOrEqual(0);
     expect(results.ingest.p99_ms_half_load).toBeGreaterThan(0);
     expect(results.e2e.p50_ms).toBeGreaterThan(0);
     expect(results.e2e.p99_ms).toBeGreaterThanOrEqual(results.e2e.p50_ms);
-    expect(results.delivery.ratio_send_floor).toBeGreaterThan(0);
+    expect(results.delivery.fanout_1.per_s).toBeGreaterThan(0);
+    // A ratio rounded to 3 places: tiny numbers on a loaded machine may round to 0.
+    expect(results.delivery.ratio_send_floor).toBeGreaterThanOrEqual(0);
     expect(results.delivery.fanout_10.deliveries).toBeGreaterThan(0);
     expect(results.live.updates).toBeGreaterThan(0);
     expect(results.live.p99_ms).toBeGreaterThanOrEqual(0);
