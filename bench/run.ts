@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -6,6 +6,7 @@ import pg from 'pg';
 import { drainBacklog } from './delivery.js';
 import { httpFloor, pgFloor, sendFloor } from './floors.js';
 import { ingestAndE2e } from './ingest.js';
+import { BENCH_DATA_DIR } from './lib/configure.js';
 import { benchDatabase } from './lib/database.js';
 import { round } from './lib/stats.js';
 import { liveLag } from './live.js';
@@ -82,6 +83,7 @@ async function main(): Promise<void> {
     log(`wrote ${out} in ${results.seconds} s`);
   } finally {
     await db.close();
+    await rm(BENCH_DATA_DIR, { recursive: true, force: true });
   }
 }
 

@@ -1,6 +1,10 @@
 import { createHmac } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 
 export const ADMIN_TOKEN = 'bench-admin-token-0123456789';
+/** Hookyard's data dir during a run (empty: the database, key and token come from the environment). */
+export const BENCH_DATA_DIR = path.join(tmpdir(), `hookyard-bench-data-${process.pid}`);
 export const GITHUB_SECRET = 'bench-github-secret';
 
 /** GraphQL against a running Hookyard, as an operator would configure it. */
@@ -56,7 +60,7 @@ export const hookyardEnv = (databaseUrl: string, role = 'all'): Record<string, s
   HOOKYARD_ADMIN_TOKEN: ADMIN_TOKEN,
   HOOKYARD_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
   HOOKYARD_ALLOW_PRIVATE_TARGETS: 'true',
-  HOOKYARD_DATA_DIR: '/tmp/hookyard-bench-data',
+  HOOKYARD_DATA_DIR: BENCH_DATA_DIR,
 });
 
 export async function sinkStats(port: number): Promise<{ count: number; arrivals: Record<string, number> }> {
