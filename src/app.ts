@@ -32,6 +32,7 @@ import { startWsServer } from './http/ws-server.js';
 import { DeliveryFeed } from './live/delivery-feed.js';
 import { NotifyBus } from './live/notify-bus.js';
 import { RelayFeed } from './live/relay-feed.js';
+import { EventFeed } from './live/event-feed.js';
 import { buildHookyardSchema } from './graphql/schema.js';
 import { graphqlError, handleGraphQL } from './http/graphql-handler.js';
 import { createHttpServer, json, type Route } from './http/server.js';
@@ -144,6 +145,7 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
 
     let live: DeliveryFeed | undefined;
     let relayStatus: RelayFeed | undefined;
+    let eventStream: EventFeed | undefined;
     if (serveApi) {
       const rejected = new RejectedLog(pool, log);
       const rateLimits = new RateLimits();
@@ -160,8 +162,12 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
       live = feed;
       feed.start();
       cleanups.push(['live feed', async () => feed.stop()]);
+      const eventFeed = new EventFeed(bus, log);
+      eventFeed.start();
+      cleanups.push(['event feed', async () => eventFeed.stop()]);
       const relayFeed = new RelayFeed(bus, log);
       relayStatus = relayFeed;
+      eventStream = eventFeed;
       relayFeed.start();
       cleanups.push(['relay feed', async () => relayFeed.stop()]);
 
@@ -169,7 +175,7 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
       const relayUrlCheck = (url: string) => checkRelayUrl(url, { allowPrivate: config.allowPrivateTargets, resolve: options.sender?.resolve, allowUnresolvable: true, timeoutMs: 2000 });
       const context = (principal: Principal): GraphQLContext => {
         const em = orm.em.fork();
-        return { em, pool, boss, keyring, principal, publicUrl, loaders: createLoaders(em), live: feed, relayFeed, delivery: deps, uuid: toUuid, checkRelayUrl: relayUrlCheck };
+        return { em, pool, boss, keyring, principal, publicUrl, loaders: createLoaders(em), live: feed, relayFeed, eventFeed, delivery: deps, uuid: toUuid, checkRelayUrl: relayUrlCheck };
       };
       const authenticateHeader = (value: string | undefined) => authenticate(pool, config.adminToken, bearerToken(value) ?? value);
       const ws = startWsServer(server, { schema, path: '/graphql', authenticate: authenticateHeader, context });
@@ -213,7 +219,7 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
 
     ready = true;
     log.info({ url: `http://127.0.0.1:${port}`, role: config.role, embedded: Boolean(database.embedded) }, 'Hookyard is ready');
-    const liveSubscribers = () => (live?.subscriberCount ?? 0) + (relayStatus?.subscriberCount ?? 0);
+    const liveSubscribers = () => (live?.subscriberCount ?? 0) + (relayStatus?.subscriberCount ?? 0) + (eventStream?.subscriberCount ?? 0);
     return { url: `http://127.0.0.1:${port}`, port, databaseUrl: database.url, pool, orm, boss, keyring, liveSubscribers, stop };
   } catch (error) {
     await stop();

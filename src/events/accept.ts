@@ -2,6 +2,7 @@ import type { Pool, PoolClient } from 'pg';
 import type { PgBoss } from 'pg-boss';
 import { inTransaction } from '../db/transaction.js';
 import { newId } from '../ids.js';
+import { notifyNewEvents } from '../live/event-feed.js';
 import { FanOutBatch, planFanOut, type FannedOut } from './fan-out.js';
 
 export interface NewEvent {
@@ -74,6 +75,7 @@ export async function insertAll(client: PoolClient, boss: PgBoss, requests: read
     flat.push({ id: ids[i]!, duplicate: false, deliveries: await planFanOut(client, batch, { id: ids[i]!, ...events[i]! }, { defer: true }) });
   }
   await batch.commit(client, boss);
+  await notifyNewEvents(client, events.flatMap((e, i) => (fresh.has(ids[i]!) ? [{ id: ids[i]!, sourceId: e.sourceId }] : [])));
   let offset = 0;
   return requests.map((r) => flat.slice(offset, (offset += r.length)));
 }

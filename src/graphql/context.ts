@@ -5,6 +5,7 @@ import type { Keyring } from '../crypto/keyring.js';
 import type { ApiTokenScope } from '../db/entities/api-token.js';
 import type { DispatchDeps } from '../delivery/dispatch.js';
 import type { DeliveryFeed } from '../live/delivery-feed.js';
+import type { EventFeed } from '../live/event-feed.js';
 import type { RelayFeed } from '../live/relay-feed.js';
 import type { Loaders } from './loaders.js';
 
@@ -27,6 +28,8 @@ export interface GraphQLContext {
   live: DeliveryFeed;
   /** Relay status changes of every process, for `relayStatusChanged`. */
   relayFeed: RelayFeed;
+  /** Accepted events of every process, for `eventReceived`. */
+  eventFeed: EventFeed;
   /** What a delivery needs (HTTP sender, signing, health policy): for `sendTestEvent`. */
   delivery: DispatchDeps;
   /** The SSRF guard's verdict on a relay URL, at save time. */

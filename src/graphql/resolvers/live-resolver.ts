@@ -1,5 +1,7 @@
 import { Repeater } from '@repeaterjs/repeater';
-import { Arg, Ctx, Resolver, Root, Subscription } from 'type-graphql';
+import { Arg, Ctx, ID, Resolver, Root, Subscription } from 'type-graphql';
+import { EventType } from '../types/event.js';
+import { loadEvent } from './event-resolver.js';
 import type { LiveDelivery } from '../../live/delivery-feed.js';
 import type { GraphQLContext } from '../context.js';
 import { DeliveryFilter, DeliveryType } from '../types/delivery.js';
@@ -42,6 +44,28 @@ export class LiveResolver {
     @Arg('filter', () => DeliveryFilter, { nullable: true }) _filter?: DeliveryFilter | null,
   ): DeliveryType {
     return toDeliveryType(delivery);
+  }
+
+  @Subscription(() => EventType, {
+    description: 'Every event accepted from then on (of one source, when sourceId is given), on any process',
+    subscribe: ({ args, context }) => {
+      const ctx = context as GraphQLContext;
+      const sourceId = (args as { sourceId?: string | null }).sourceId?.toLowerCase() ?? null;
+      return new Repeater<string>(async (push, stop) => {
+        const off = ctx.eventFeed.listen((event) => {
+          if (sourceId === null || event.sourceId === sourceId) void push(event.id);
+        });
+        await stop;
+        off();
+      });
+    },
+  })
+  async eventReceived(
+    @Root() eventId: string,
+    @Ctx() ctx: GraphQLContext,
+    @Arg('sourceId', () => ID, { nullable: true }) _sourceId?: string | null,
+  ): Promise<EventType> {
+    return (await loadEvent(ctx, eventId))!;
   }
 
   @Subscription(() => RelayType, {
