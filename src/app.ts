@@ -44,6 +44,7 @@ import { RejectedLog } from './ingest/rejected-log.js';
 import type { Logger } from './log.js';
 import { startBoss } from './queue/boss.js';
 import { VERSION } from './version.js';
+import { liveSubscribers as liveSubscribersGauge, registry } from './metrics.js';
 
 export interface AppOptions {
   /** Test seam: DNS for outbound deliveries. */
@@ -91,6 +92,7 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
   const runWorkers = config.role !== 'api';
   let ready = false;
   const cleanups: [string, () => Promise<void>][] = [];
+  let liveSubscribers = (): number => 0;
   const stop = async () => {
     ready = false;
     for (const [name, cleanup] of cleanups.reverse()) {
@@ -104,6 +106,15 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
     const routes: Route[] = [
       { path: /^\/healthz$/, handler: async (_q, r) => json(r, 200, { status: 'ok' }) },
       { path: /^\/readyz$/, handler: async (_q, r) => json(r, ready ? 200 : 503, { status: ready ? 'ready' : 'starting' }) },
+      {
+        path: /^\/metrics$/,
+        handler: async (_q, r) => {
+          liveSubscribersGauge.set(liveSubscribers());
+          const body = await registry.metrics();
+          r.writeHead(200, { 'content-type': registry.contentType });
+          r.end(body);
+        },
+      },
     ];
     const server = createHttpServer(routes, log);
     await listen(server, config.port);
@@ -219,7 +230,7 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
 
     ready = true;
     log.info({ url: `http://127.0.0.1:${port}`, role: config.role, embedded: Boolean(database.embedded) }, 'Hookyard is ready');
-    const liveSubscribers = () => (live?.subscriberCount ?? 0) + (relayStatus?.subscriberCount ?? 0) + (eventStream?.subscriberCount ?? 0);
+    liveSubscribers = () => (live?.subscriberCount ?? 0) + (relayStatus?.subscriberCount ?? 0) + (eventStream?.subscriberCount ?? 0);
     return { url: `http://127.0.0.1:${port}`, port, databaseUrl: database.url, pool, orm, boss, keyring, liveSubscribers, stop };
   } catch (error) {
     await stop();

@@ -1,6 +1,7 @@
 import type { PoolClient } from 'pg';
 import type { DeliveryStatus } from '../db/entities/delivery.js';
 import { inTransaction } from '../db/transaction.js';
+import { attemptDuration, deliveryAttempts } from '../metrics.js';
 import { notifyDeliveryChanges } from '../live/delivery-changes.js';
 import { deliveryJob, DELIVERY_QUEUE, onClient, type DeliveryJob } from '../queue/boss.js';
 import { alertRelayDisabled } from './alerts.js';
@@ -119,6 +120,10 @@ async function applyAll(deps: DispatchDeps, client: PoolClient, items: Transitio
     await deps.boss.insert(DELIVERY_QUEUE, retries.map((i) => deliveryJob(i.job.deliveryId, i.job.attempt + 1, i.row.relay_id, i.row.max_concurrency, i.next.nextAttemptAt)), { db: onClient(client) });
   }
   await notifyDeliveryChanges(client, applied.map((i) => ({ id: i.job.deliveryId, status: i.next.status, attemptCount: i.next.attemptCount })));
+  for (const i of applied) {
+    deliveryAttempts.inc({ status: i.next.status, error_class: i.attempt.outcome.ok ? '' : i.attempt.outcome.errorClass });
+    attemptDuration.observe(i.attempt.outcome.durationMs / 1000);
+  }
 
   const healthy = [...new Set(applied.filter((i) => i.result === 'succeeded').map((i) => i.row.relay_id))];
   if (healthy.length > 0) await recordSuccesses(client, healthy);

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isDatabaseUnavailable } from '../db/unavailable.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { ingestRequests } from '../metrics.js';
 import type { IngestSource } from './presets/preset.js';
 import type { RejectedLog } from './rejected-log.js';
 
@@ -38,6 +39,7 @@ export async function answerError(
   error: unknown,
   context: FailureContext,
 ): Promise<void> {
+  ingestRequests.inc({ outcome: error instanceof AppError ? error.code : isDatabaseUnavailable(error) ? 'DATABASE_UNAVAILABLE' : 'INTERNAL' });
   if (!(error instanceof AppError)) {
     if (isDatabaseUnavailable(error)) {
       sendJson(response, 503, new AppError('DATABASE_UNAVAILABLE', 'the database is unavailable; retry later').toBody(), { 'retry-after': '5' });

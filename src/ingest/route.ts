@@ -17,6 +17,7 @@ import { readBody } from './read-body.js';
 import type { RejectedLog } from './rejected-log.js';
 import { createIngestRequest, header, type IngestRequest } from './request.js';
 import type { SourceCache } from './source-cache.js';
+import { ingestRequests } from '../metrics.js';
 import { checkBasicAuth } from './verify.js';
 
 export const INGEST_PATH = /^\/ingest\/([^/?#]+)\/?$/;
@@ -135,6 +136,7 @@ export async function handleIngest(deps: IngestDeps, request: IncomingMessage, r
     }
     const events = eventsOf(preset, source, ingest, header(ingest, 'content-type') ?? null);
     const results = await withDeadline(deps.acceptor.accept(events), COMMIT_DEADLINE_MS);
+    for (const result of results) ingestRequests.inc({ outcome: result.duplicate ? 'duplicate' : 'accepted' });
     if (source.preset === 'ADYEN') {
       // Adyen retries anything but this exact body.
       sendText(response, 200, '[accepted]');

@@ -144,4 +144,17 @@ describe('a signed GitHub webhook relayed to a receiver', () => {
     const { rows } = await app.pool.query<{ error_class: string; response_status: number | null }>('select error_class, response_status from attempt where delivery_id = $1', [delivery.id]);
     expect(rows).toEqual([{ error_class: 'CONNECTION_REFUSED', response_status: null }]);
   });
+
+  it('counts ingests and attempts in Prometheus text format at /metrics', async () => {
+    const response = await fetch(`${app.url}/metrics`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/plain/);
+    const text = await response.text();
+    expect(text).toMatch(/^hookyard_ingest_requests_total\{outcome="accepted"\} [1-9]/m);
+    expect(text).toMatch(/^hookyard_delivery_attempts_total\{status="SUCCEEDED",error_class=""\} [1-9]/m);
+    expect(text).toMatch(/^hookyard_delivery_attempts_total\{status="RETRYING",error_class="HTTP_STATUS"\} [1-9]/m);
+    expect(text).toMatch(/^hookyard_delivery_attempt_duration_seconds_count [1-9]/m);
+    expect(text).toMatch(/^hookyard_live_subscribers 0$/m);
+    expect(text).toMatch(/^hookyard_process_resident_memory_bytes /m);
+  });
 });
