@@ -1,7 +1,9 @@
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../../src/free-port.js';
+
+export { freePort };
 
 /** The compiled tree: `dist/` (this file runs from dist/bench/lib/). */
 export const DIST = fileURLToPath(new URL('../../', import.meta.url));
@@ -40,16 +42,6 @@ export async function forkServer(script: string, env: Record<string, string> = {
   return { process: child, port, stop: stopper(child), rssMiB: () => rssOf(child.pid) };
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 /** Hookyard as `npm start` runs it (`node dist/src/main.js`), ready when /readyz says so. */
 export async function startHookyard(env: Record<string, string>): Promise<Child & { url: string }> {

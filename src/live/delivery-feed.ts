@@ -1,20 +1,11 @@
 import type { Pool } from 'pg';
-import type { DeliveryStatus } from '../db/entities/delivery.js';
+import type { DeliveryRow } from '../db/delivery-row.js';
 import type { Logger } from '../log.js';
 import { DELIVERY_CHANNEL, parseDeliveryChanges } from './delivery-changes.js';
 import type { NotifyBus } from './notify-bus.js';
 
 /** A delivery as it stood at one status change: the row, with the notified status and count. */
-export interface LiveDelivery {
-  id: string;
-  event_id: string;
-  relay_id: string;
-  status: DeliveryStatus;
-  attempt_count: number;
-  next_attempt_at: string | null;
-  last_attempt_at: string | null;
-  created_at: string;
-  updated_at: string;
+export interface LiveDelivery extends DeliveryRow {
   source_id: string | null;
   event_type: string;
 }

@@ -1,5 +1,5 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
-import type { DeliveryStatus } from '../../db/entities/delivery.js';
+import type { DeliveryRow } from '../../db/delivery-row.js';
 import { AppError } from '../../errors.js';
 import { retryDeliveryNow } from '../../delivery/retry-now.js';
 import { cancelDelivery, retryDeliveries } from '../../delivery/bulk.js';
@@ -15,17 +15,7 @@ import { attemptsPage } from './attempt-resolver.js';
 import { loadEvent } from './event-resolver.js';
 import { toRelayType } from './relay-resolver.js';
 
-export interface DeliveryRow {
-  id: string;
-  event_id: string;
-  relay_id: string;
-  status: DeliveryStatus;
-  attempt_count: number;
-  next_attempt_at: string | null;
-  last_attempt_at: string | null;
-  created_at: string;
-  updated_at: string;
-}
+export type { DeliveryRow };
 
 export const DELIVERY_COLUMNS = 'd.id, d.event_id, d.relay_id, d.status, d.attempt_count, d.next_attempt_at, d.last_attempt_at, d.created_at, d.updated_at';
 

@@ -1,0 +1,14 @@
+import type { DeliveryStatus } from './entities/delivery.js';
+
+/** A delivery row as raw SQL returns it (MikroORM's pool parses timestamptz to text). */
+export interface DeliveryRow {
+  id: string;
+  event_id: string;
+  relay_id: string;
+  status: DeliveryStatus;
+  attempt_count: number;
+  next_attempt_at: string | null;
+  last_attempt_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
