@@ -35,6 +35,8 @@ export class LanePump {
   private loop: Promise<void> | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private backlog = false;
+  private wakePending = false;
+  private completion: Promise<void> | undefined;
 
   constructor(
     private readonly boss: PgBoss,
@@ -54,6 +56,20 @@ export class LanePump {
     const resolve = this.wakeUp;
     this.wakeUp = undefined;
     resolve?.();
+  }
+
+  /**
+   * A finished job frees a slot, of the lane and of its relay: fetch again, once for all the
+   * jobs that finish in the same tick (outcomes are committed together, so they do). Waiting
+   * for the poll instead would hold a relay at its limit idle for a whole interval.
+   */
+  private wakeSoon(): void {
+    if (this.wakePending) return;
+    this.wakePending = true;
+    setImmediate(() => {
+      this.wakePending = false;
+      this.wake();
+    });
   }
 
   get running(): number {
@@ -124,17 +140,20 @@ export class LanePump {
         .finally(() => {
           this.inFlight.delete(job.id);
           this.controllers.delete(job.id);
-          if (this.backlog || this.inFlight.size === this.options.capacity - 1) this.wake();
+          this.wakeSoon();
         });
       this.inFlight.set(job.id, done);
     });
   }
 
+  /** Acknowledges a job with the others of its tick, resolving once pg-boss has them. */
   private complete(id: string): Promise<void> {
     this.completed.push(id);
-    if (this.completed.length > 1) return Promise.resolve();
-    // The first completion of a tick schedules one acknowledgement for all of them.
-    return new Promise((resolve) => setImmediate(() => void this.flushCompleted().then(resolve)));
+    this.completion ??= new Promise((resolve) => setImmediate(() => {
+      this.completion = undefined;
+      void this.flushCompleted().then(resolve);
+    }));
+    return this.completion;
   }
 
   private async flushCompleted(): Promise<void> {
