@@ -222,7 +222,7 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
     }
 
     if (runWorkers) {
-      const workers = await startDeliveryWorkers(boss, pool, bus, deps, { concurrency: config.workerConcurrency, retryPollSeconds: config.retryPollSeconds });
+      const workers = await startDeliveryWorkers(boss, bus, deps, { concurrency: config.workerConcurrency, retryPollSeconds: config.retryPollSeconds });
       // Stops first on shutdown: no new claims; in-flight deliveries finish or are released.
       cleanups.push(['delivery workers', () => workers.stop(config.shutdownSeconds * 1000)]);
       await startRetention(boss, pool, { retentionHours: config.retentionHours, log });

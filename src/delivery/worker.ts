@@ -1,4 +1,3 @@
-import type { Pool } from 'pg';
 import type { PgBoss } from 'pg-boss';
 import { DELIVERY_CHANNEL } from '../live/delivery-changes.js';
 import type { NotifyBus } from '../live/notify-bus.js';
@@ -24,7 +23,7 @@ export interface DeliveryWorkers {
  * that commits with new work (PENDING), and polls every 2 s as a backstop; the retry lane
  * polls every `retryPollSeconds`.
  */
-export async function startDeliveryWorkers(boss: PgBoss, _pool: Pool, bus: NotifyBus, deps: DispatchDeps, options: WorkerOptions): Promise<DeliveryWorkers> {
+export async function startDeliveryWorkers(boss: PgBoss, bus: NotifyBus, deps: DispatchDeps, options: WorkerOptions): Promise<DeliveryWorkers> {
   const handle = (items: DispatchItem[]) => dispatchBatch(deps, items);
   const first = new LanePump(boss, { queue: DELIVERY_QUEUE, priority: FIRST_TRY_PRIORITY, capacity: options.concurrency, pollMs: 2000 }, handle, deps.log);
   const retry = new LanePump(boss, { queue: DELIVERY_QUEUE, priority: RETRY_PRIORITY, capacity: options.concurrency, pollMs: options.retryPollSeconds * 1000 }, handle, deps.log);
