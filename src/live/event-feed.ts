@@ -1,27 +1,13 @@
 import type { Logger } from '../log.js';
+import { notifyCoalesced, type Queryable } from './coalesced-notify.js';
 import type { NotifyBus } from './notify-bus.js';
 
 /** New events are announced here: `<event id>:<source id or empty>` entries joined by `,`. */
 export const EVENT_CHANNEL = 'hookyard_event';
 
-const MAX_PAYLOAD = 7800;
-
-interface Queryable {
-  query(text: string, values?: unknown[]): Promise<unknown>;
-}
-
 /** Announces accepted events on the caller's transaction (sent at commit), coalesced. */
-export async function notifyNewEvents(client: Queryable, events: readonly { id: string; sourceId: string | null }[]): Promise<void> {
-  let payload = '';
-  for (const event of events) {
-    const entry = `${event.id}:${event.sourceId ?? ''}`;
-    if (payload && payload.length + 1 + entry.length > MAX_PAYLOAD) {
-      await client.query('select pg_notify($1, $2)', [EVENT_CHANNEL, payload]);
-      payload = '';
-    }
-    payload = payload ? `${payload},${entry}` : entry;
-  }
-  if (payload) await client.query('select pg_notify($1, $2)', [EVENT_CHANNEL, payload]);
+export function notifyNewEvents(client: Queryable, events: readonly { id: string; sourceId: string | null }[]): Promise<void> {
+  return notifyCoalesced(client, EVENT_CHANNEL, events.map((e) => `${e.id}:${e.sourceId ?? ''}`));
 }
 
 export type EventListener = (event: { id: string; sourceId: string | null }) => void;
