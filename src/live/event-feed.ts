@@ -1,5 +1,6 @@
 import type { Logger } from '../log.js';
 import { notifyCoalesced, type Queryable } from './coalesced-notify.js';
+import { ChannelFeed } from './channel-feed.js';
 import type { NotifyBus } from './notify-bus.js';
 
 /** New events are announced here: `<event id>:<source id or empty>` entries joined by `,`. */
@@ -10,46 +11,21 @@ export function notifyNewEvents(client: Queryable, events: readonly { id: string
   return notifyCoalesced(client, EVENT_CHANNEL, events.map((e) => `${e.id}:${e.sourceId ?? ''}`));
 }
 
-export type EventListener = (event: { id: string; sourceId: string | null }) => void;
+export interface NewEvent {
+  id: string;
+  sourceId: string | null;
+}
+
+function parseNewEvents(payload: string): NewEvent[] {
+  return payload.split(',').flatMap((entry) => {
+    const [id, sourceId] = entry.split(':');
+    return id ? [{ id, sourceId: sourceId || null }] : [];
+  });
+}
 
 /** New events from every process, for `eventReceived`. */
-export class EventFeed {
-  private readonly listeners = new Set<EventListener>();
-  private unsubscribe: (() => void) | undefined;
-
-  constructor(
-    private readonly bus: NotifyBus,
-    private readonly log: Logger,
-  ) {}
-
-  start(): void {
-    this.unsubscribe = this.bus.subscribe(EVENT_CHANNEL, (payload) => {
-      if (this.listeners.size === 0) return;
-      for (const entry of payload.split(',')) {
-        const [id, sourceId] = entry.split(':');
-        if (!id) continue;
-        for (const listener of this.listeners) {
-          try {
-            listener({ id, sourceId: sourceId || null });
-          } catch (error) {
-            this.log.warn({ err: error }, 'event subscriber failed');
-          }
-        }
-      }
-    });
-  }
-
-  stop(): void {
-    this.unsubscribe?.();
-    this.listeners.clear();
-  }
-
-  get subscriberCount(): number {
-    return this.listeners.size;
-  }
-
-  listen(listener: EventListener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+export class EventFeed extends ChannelFeed<NewEvent> {
+  constructor(bus: NotifyBus, log: Logger) {
+    super(bus, EVENT_CHANNEL, parseNewEvents, log);
   }
 }
