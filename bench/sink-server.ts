@@ -7,15 +7,19 @@ import { createServer } from 'node:http';
  */
 const arrivals: Record<string, number> = {};
 let count = 0;
+let firstAt = 0;
+let lastAt = 0;
 const server = createServer((request, response) => {
   if (request.method === 'GET' && request.url === '/__stats') {
-    const body = JSON.stringify({ count, arrivals });
+    const body = JSON.stringify({ count, arrivals, firstAt, lastAt });
     response.writeHead(200, { 'content-type': 'application/json' });
     response.end(body);
     return;
   }
   if (request.method === 'POST' && request.url === '/__reset') {
     count = 0;
+    firstAt = 0;
+    lastAt = 0;
     for (const key of Object.keys(arrivals)) delete arrivals[key];
     response.end('ok');
     return;
@@ -23,6 +27,8 @@ const server = createServer((request, response) => {
   request.on('data', () => {});
   request.on('end', () => {
     count++;
+    lastAt = Date.now();
+    if (firstAt === 0) firstAt = lastAt;
     const seq = request.headers['x-bench-seq'] ?? request.headers['hookyard-delivery-id'];
     if (typeof seq === 'string' && process.env.RECORD !== '0') arrivals[seq] = Date.now();
     response.writeHead(200, { 'content-length': '2' });

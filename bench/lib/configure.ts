@@ -63,8 +63,16 @@ export const hookyardEnv = (databaseUrl: string, role = 'all'): Record<string, s
   HOOKYARD_DATA_DIR: BENCH_DATA_DIR,
 });
 
-export async function sinkStats(port: number): Promise<{ count: number; arrivals: Record<string, number> }> {
-  return (await fetch(`http://127.0.0.1:${port}/__stats`)).json() as Promise<{ count: number; arrivals: Record<string, number> }>;
+export interface SinkStats {
+  count: number;
+  arrivals: Record<string, number>;
+  /** When the first and the last request since the last reset arrived (ms since the epoch). */
+  firstAt: number;
+  lastAt: number;
+}
+
+export async function sinkStats(port: number): Promise<SinkStats> {
+  return (await fetch(`http://127.0.0.1:${port}/__stats`)).json() as Promise<SinkStats>;
 }
 
 export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
