@@ -186,7 +186,7 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
       const relayUrlCheck = (url: string) => checkRelayUrl(url, { allowPrivate: config.allowPrivateTargets, resolve: options.sender?.resolve, allowUnresolvable: true, timeoutMs: 2000 });
       const context = (principal: Principal): GraphQLContext => {
         const em = orm.em.fork();
-        return { em, pool, boss, keyring, principal, publicUrl, loaders: createLoaders(em), live: feed, relayFeed, eventFeed, delivery: deps, uuid: toUuid, checkRelayUrl: relayUrlCheck };
+        return { em, pool, boss, keyring, principal, publicUrl, loaders: createLoaders(em, pool), live: feed, relayFeed, eventFeed, delivery: deps, uuid: toUuid, checkRelayUrl: relayUrlCheck };
       };
       const authenticateHeader = (value: string | undefined) => authenticate(pool, config.adminToken, bearerToken(value) ?? value);
       const ws = startWsServer(server, { schema, path: '/graphql', authenticate: authenticateHeader, context });

@@ -8,41 +8,15 @@ import { DeliveryType } from '../types/delivery.js';
 import { loadDelivery } from './delivery-resolver.js';
 import type { GraphQLContext } from '../context.js';
 import { keysetPage, Where } from '../pagination.js';
-import { date, rows } from '../rows.js';
+import { rows } from '../rows.js';
 import { EventConnection, EventFilter, EventType } from '../types/event.js';
+import { EVENT_COLUMNS, toEventType, type EventRow } from './event-rows.js';
 import { SourceType } from '../types/source.js';
 import { toSourceType } from './source-resolver.js';
 
-interface EventRow {
-  id: string;
-  type: string;
-  source_id: string | null;
-  idempotency_key: string | null;
-  received_at: string;
-  content_type: string | null;
-  headers: Record<string, string>;
-  body: Buffer;
-  cursor_time: string;
-}
-
-const EVENT_COLUMNS = 'e.id, e.type, e.source_id, e.idempotency_key, e.received_at, e.content_type, e.headers, e.body';
-
-export function toEventType(row: Omit<EventRow, 'cursor_time'>): EventType {
-  return {
-    id: row.id,
-    type: row.type,
-    sourceId: row.source_id,
-    idempotencyKey: row.idempotency_key,
-    receivedAt: date(row.received_at),
-    contentType: row.content_type,
-    headers: row.headers,
-    rawBody: row.body,
-  };
-}
-
-export async function loadEvent(ctx: GraphQLContext, id: string): Promise<EventType | null> {
-  const { rows: found } = await ctx.pool.query<EventRow>(`select ${EVENT_COLUMNS} from event e where e.id = $1`, [ctx.uuid(id)]);
-  return found[0] ? toEventType(found[0]) : null;
+/** One event, through the request's loader: a page of deliveries loads its events in one query. */
+export function loadEvent(ctx: GraphQLContext, id: string): Promise<EventType | null> {
+  return ctx.loaders.event.load(ctx.uuid(id));
 }
 
 @Resolver(() => EventType)
