@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/db/embedded-postgres.js';
+import { withDatabase } from '../../src/db/database-url.js';
 
 export interface BenchDatabase {
   adminUrl: string;
@@ -11,11 +12,6 @@ export interface BenchDatabase {
   close(): Promise<void>;
 }
 
-function withDatabase(url: string, database: string): string {
-  const parsed = new URL(url);
-  parsed.pathname = `/${database}`;
-  return parsed.toString();
-}
 
 /**
  * The benchmark's PostgreSQL: `DATABASE_URL` if set, else an embedded cluster of its own.

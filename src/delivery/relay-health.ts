@@ -19,16 +19,12 @@ export async function recordSuccesses(client: PoolClient, relayIds: string[]): P
 }
 
 /**
- * Keeps a relay's failure record on the delivery's transaction and says whether the relay
- * must now be disabled (with the reason). Writes only on a change of state, so a healthy
- * relay's row is not rewritten (and locked) by every success.
+ * Records a failed attempt in its relay's failure record, on the delivery's transaction, and
+ * says whether the relay must now be disabled (with the reason). Successes go through
+ * `recordSuccesses`, once per batch.
  */
-export async function recordAttempt(client: PoolClient, relayId: string, result: AttemptResult, policy: HealthPolicy): Promise<string | undefined> {
+export async function recordAttempt(client: PoolClient, relayId: string, result: Exclude<AttemptResult, 'succeeded'>, policy: HealthPolicy): Promise<string | undefined> {
   if (result === 'gone') return 'the receiver answered 410 Gone';
-  if (result === 'succeeded') {
-    await recordSuccesses(client, [relayId]);
-    return undefined;
-  }
   const { rows } = await client.query<{ consecutive_dead: number; failing_for_hours: number | null }>(
     `update relay set failing_since = coalesce(failing_since, now()),
             consecutive_dead = consecutive_dead + $2

@@ -2,12 +2,8 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, inject } from 'vitest';
 import { stopStartedApps } from './app.js';
+import { withDatabase } from '../../src/db/database-url.js';
 
-export function withDatabase(url: string, database: string): string {
-  const parsed = new URL(url);
-  parsed.pathname = `/${database}`;
-  return parsed.toString();
-}
 
 const created: string[] = [];
 

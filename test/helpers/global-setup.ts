@@ -8,6 +8,7 @@ import { startEmbeddedPostgres, stopClusterAt, type EmbeddedPostgres } from '../
 import { migrate } from '../../src/db/migrate.js';
 import { ormConfig } from '../../src/db/orm-config.js';
 import { startBoss } from '../../src/queue/boss.js';
+import { withDatabase } from '../../src/db/database-url.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -16,11 +17,6 @@ declare module 'vitest' {
   }
 }
 
-function withDatabase(url: string, database: string): string {
-  const parsed = new URL(url);
-  parsed.pathname = `/${database}`;
-  return parsed.toString();
-}
 
 const PREFIX = 'hookyard-test-pg-';
 
