@@ -18,6 +18,7 @@ import { parseKey, type Keyring } from './crypto/keyring.js';
 import { ensureDatabase, startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded-postgres.js';
 import { migrate } from './db/migrate.js';
 import { ormConfig } from './db/orm-config.js';
+import { createCorePool, poolSizes } from './db/pools.js';
 import { HttpSender, type HttpSenderOptions } from './delivery/http-sender.js';
 import type { DispatchDeps } from './delivery/dispatch.js';
 import { RelayRates } from './delivery/relay-rates.js';
@@ -57,7 +58,10 @@ export interface App {
   url: string;
   port: number;
   databaseUrl: string;
+  /** Ingest and workers. */
   pool: Pool;
+  /** The GraphQL API's connections (the ORM's), with the statement timeout. */
+  apiPool: Pool;
   orm: MikroORM;
   boss: PgBoss;
   keyring: Keyring;
@@ -126,14 +130,19 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
     const database = await resolveDatabase(config, dataDir, log);
     if (database.embedded) cleanups.push(['embedded postgres', () => database.embedded!.stop()]);
 
+    await migrate(database.url);
+    // Two pools: GraphQL can never take the connections ingest and workers need, and its
+    // statements end at a timeout.
+    const sizes = poolSizes(config.dbPoolSize, config.apiDbConnections, serveApi);
+    const pool = createCorePool(database.url, sizes.core, log);
+    cleanups.push(['core pool', () => pool.end()]);
     const orm = await MikroORM.init({
-      ...ormConfig(database.url, config.dbPoolSize),
-      driverOptions: { connectionTimeoutMillis: 3000, application_name: 'hookyard' },
+      ...ormConfig(database.url, sizes.api),
+      driverOptions: { connectionTimeoutMillis: 3000, application_name: 'hookyard-api', statement_timeout: config.apiStatementTimeoutMs },
       logger: (message: string) => log.debug({ orm: true }, message),
     });
     cleanups.push(['orm', () => orm.close()]);
-    await migrate(orm, database.url);
-    const pool = (await orm.em.getConnection().getNativeClient()) as Pool;
+    const apiPool = (await orm.em.getConnection().getNativeClient()) as Pool;
 
     const boss = await startBoss({ databaseUrl: database.url, superviseIntervalSeconds: options.superviseIntervalSeconds });
     cleanups.push(['pg-boss', () => boss.stop({ graceful: true, timeout: 10_000 })]);
@@ -184,11 +193,12 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
 
       const schema = await buildHookyardSchema();
       const relayUrlCheck = (url: string) => checkRelayUrl(url, { allowPrivate: config.allowPrivateTargets, resolve: options.sender?.resolve, allowUnresolvable: true, timeoutMs: 2000 });
+      const apiDelivery: DispatchDeps = { ...deps, pool: apiPool };
       const context = (principal: Principal): GraphQLContext => {
         const em = orm.em.fork();
-        return { em, pool, boss, keyring, principal, publicUrl, loaders: createLoaders(em, pool), live: feed, relayFeed, eventFeed, delivery: deps, uuid: toUuid, checkRelayUrl: relayUrlCheck };
+        return { em, pool: apiPool, boss, keyring, principal, publicUrl, loaders: createLoaders(em, apiPool), live: feed, relayFeed, eventFeed, delivery: apiDelivery, uuid: toUuid, checkRelayUrl: relayUrlCheck };
       };
-      const authenticateHeader = (value: string | undefined) => authenticate(pool, config.adminToken, bearerToken(value) ?? value);
+      const authenticateHeader = (value: string | undefined) => authenticate(apiPool, config.adminToken, bearerToken(value) ?? value);
       const ws = startWsServer(server, { schema, path: '/graphql', authenticate: authenticateHeader, context });
       cleanups.push(['websockets', () => ws.close()]);
       // A revoked token's sockets close on every replica, not only the one that revoked it.
@@ -203,7 +213,7 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
           ApolloServerPluginDrainHttpServer({ httpServer: server }),
           config.nodeEnv === 'production' ? ApolloServerPluginLandingPageProductionDefault() : ApolloServerPluginLandingPageLocalDefault({ embed: true }),
         ],
-        formatError: formatError(log),
+        formatError: formatError(log, { statementTimeoutMs: config.apiStatementTimeoutMs }),
       });
       await apollo.start();
       cleanups.push(['apollo', () => apollo.stop()]);
@@ -211,7 +221,7 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
         path: /^\/graphql\/?$/,
         handler: async (request, response, url) => {
           const wantsLandingPage = request.method === 'GET' && (request.headers.accept ?? '').includes('text/html');
-          const principal = wantsLandingPage ? { tokenId: null, scope: 'READ' as const } : await authenticate(pool, config.adminToken, bearerToken(request.headers.authorization));
+          const principal = wantsLandingPage ? { tokenId: null, scope: 'READ' as const } : await authenticate(apiPool, config.adminToken, bearerToken(request.headers.authorization));
           if (!principal) {
             graphqlError(response, 401, 'UNAUTHENTICATED', 'a valid API token is required: Authorization: Bearer <token>', { 'www-authenticate': 'Bearer' });
             return;
@@ -231,7 +241,7 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
     ready = true;
     log.info({ url: `http://127.0.0.1:${port}`, role: config.role, embedded: Boolean(database.embedded) }, 'Hookyard is ready');
     liveSubscribers = () => (live?.subscriberCount ?? 0) + (relayStatus?.subscriberCount ?? 0) + (eventStream?.subscriberCount ?? 0);
-    return { url: `http://127.0.0.1:${port}`, port, databaseUrl: database.url, pool, orm, boss, keyring, liveSubscribers, stop };
+    return { url: `http://127.0.0.1:${port}`, port, databaseUrl: database.url, pool, apiPool, orm, boss, keyring, liveSubscribers, stop };
   } catch (error) {
     await stop();
     throw error;

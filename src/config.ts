@@ -111,7 +111,9 @@ export const settings = {
   adminToken: setting<string | undefined>('HOOKYARD_ADMIN_TOKEN', '—', 'an always-valid ADMIN token (16+ characters)', minLength(16), unset),
   encryptionKey: setting<string | undefined>('HOOKYARD_ENCRYPTION_KEY', 'generated in development', '32 bytes as standard base64 (64 hex also accepted) sealing secrets at rest; key id = first 8 hex of its SHA-256. Required when NODE_ENV=production or roles are split', encryptionKey, unset),
   encryptionKeysOld: setting<readonly string[]>('HOOKYARD_ENCRYPTION_KEYS_OLD', '—', 'comma-separated earlier keys (same formats), readable but never used for new values', encryptionKeyList, () => []),
-  dbPoolSize: setting('HOOKYARD_DB_POOL_SIZE', '10', 'PostgreSQL connections per process for ingest, API and workers (pg-boss keeps a few of its own)', integer(2, 500), () => 10),
+  dbPoolSize: setting('HOOKYARD_DB_POOL_SIZE', '10', 'PostgreSQL connections per process, in total, for ingest, the GraphQL API and workers (pg-boss\'s queue pool of 4 and one LISTEN connection come on top)', integer(2, 500), () => 10),
+  apiDbConnections: setting('HOOKYARD_API_DB_CONNECTIONS', '3', 'how many of HOOKYARD_DB_POOL_SIZE the GraphQL API may use; the rest are reserved for ingest and workers, so API reads can never take them (must be less than the pool size)', integer(1, 499), () => 3),
+  apiStatementTimeoutMs: setting('HOOKYARD_API_STATEMENT_TIMEOUT_MS', '5000', 'longest a GraphQL API statement may run (PostgreSQL `statement_timeout`); a query past it fails with `QUERY_TIMEOUT`', integer(100, 600_000), () => 5000),
   workerConcurrency: setting('HOOKYARD_WORKER_CONCURRENCY', '50', 'deliveries one worker process sends at once, per lane (first tries, retries)', integer(1, 10000), () => 50),
   retryPollSeconds: setting('HOOKYARD_RETRY_POLL_SECONDS', '0.5', 'how often the retry lane looks for retries that came due (seconds, ≥ 0.5)', (raw) => {
     const value = Number(raw);
@@ -165,6 +167,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (result.role !== 'all' && result.encryptionKey === undefined && problems.length === 0) {
     problems.push(`HOOKYARD_ENCRYPTION_KEY must be set when HOOKYARD_ROLE=${String(result.role)} (every process must hold the same key)`);
+  }
+  if (problems.length === 0 && (result.apiDbConnections as number) >= (result.dbPoolSize as number)) {
+    problems.push(`HOOKYARD_API_DB_CONNECTIONS (${String(result.apiDbConnections)}) must be less than HOOKYARD_DB_POOL_SIZE (${String(result.dbPoolSize)}): ingest and workers need connections of their own`);
   }
   if (problems.length > 0) throw new InvalidConfigError(problems);
   return Object.freeze(result) as Config;

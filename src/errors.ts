@@ -21,6 +21,7 @@ export const errorCodes = {
   RATE_LIMITED: { status: 429, graphql: 'RATE_LIMITED' },
   INTERNAL: { status: 500, graphql: 'INTERNAL_SERVER_ERROR' },
   DATABASE_UNAVAILABLE: { status: 503, graphql: 'SERVICE_UNAVAILABLE' },
+  QUERY_TIMEOUT: { status: 503, graphql: 'QUERY_TIMEOUT' },
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;

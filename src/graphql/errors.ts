@@ -1,5 +1,6 @@
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { ArgumentValidationError } from 'type-graphql';
+import { isDatabaseUnavailable, isStatementTimeout } from '../db/unavailable.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../log.js';
 
@@ -23,9 +24,9 @@ export function uniqueViolation(constraint: string, field: string, message: stri
  * GraphQL's own validation errors, and argument coercion errors. Everything else is logged and
  * masked as INTERNAL_SERVER_ERROR, never a stack trace.
  */
-export function formatError(log: Logger): (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError {
+export function formatError(log: Logger, limits: { statementTimeoutMs: number }): (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError {
   return (formatted, error) => {
-    const original = error instanceof GraphQLError ? error.originalError : error;
+    const original = asAppError(error instanceof GraphQLError ? error.originalError : error, limits);
     if (original instanceof AppError) {
       return { message: original.message, path: formatted.path, locations: formatted.locations, extensions: { code: original.graphqlCode, ...original.details } };
     }
@@ -42,4 +43,13 @@ export function formatError(log: Logger): (formatted: GraphQLFormattedError, err
     log.error({ err: original ?? error, path: formatted.path }, 'GraphQL resolver failed');
     return { message: 'internal error', path: formatted.path, locations: formatted.locations, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
   };
+}
+
+/** Database conditions a client can act on: a statement past the API's timeout, or no connection to be had. */
+function asAppError(error: unknown, limits: { statementTimeoutMs: number }): unknown {
+  if (isStatementTimeout(error)) {
+    return new AppError('QUERY_TIMEOUT', `the query took longer than ${limits.statementTimeoutMs} ms (HOOKYARD_API_STATEMENT_TIMEOUT_MS) and was stopped; ask for less (a smaller first, a narrower filter)`);
+  }
+  if (isDatabaseUnavailable(error)) return new AppError('DATABASE_UNAVAILABLE', 'the database is busy or unavailable; retry shortly');
+  return error;
 }

@@ -32,7 +32,8 @@ export async function startTestApp(databaseUrl: string, env: Record<string, stri
     HOOKYARD_DATA_DIR: dataDir,
     HOOKYARD_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
     HOOKYARD_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
-    HOOKYARD_DB_POOL_SIZE: '4',
+    HOOKYARD_DB_POOL_SIZE: '6',
+    HOOKYARD_API_DB_CONNECTIONS: '2',
     // Test receivers listen on 127.0.0.1; the SSRF tests turn this off again.
     HOOKYARD_ALLOW_PRIVATE_TARGETS: 'true',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',

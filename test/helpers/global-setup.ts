@@ -1,12 +1,10 @@
 import { chmod, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { MikroORM } from '@mikro-orm/postgresql';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { startEmbeddedPostgres, stopClusterAt, type EmbeddedPostgres } from '../../src/db/embedded-postgres.js';
 import { migrate } from '../../src/db/migrate.js';
-import { ormConfig } from '../../src/db/orm-config.js';
 import { startBoss } from '../../src/queue/boss.js';
 import { withDatabase } from '../../src/db/database-url.js';
 
@@ -63,9 +61,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     await admin.connect();
     await admin.query(`create database ${templateDatabase}`);
     const templateUrl = withDatabase(adminUrl, templateDatabase);
-    const orm = await MikroORM.init({ ...ormConfig(templateUrl, 2), logger: () => {} });
-    await migrate(orm, templateUrl);
-    await orm.close();
+    await migrate(templateUrl);
     const boss = await startBoss({ databaseUrl: templateUrl });
     await boss.stop({ graceful: false });
   } catch (error) {

@@ -1,0 +1,24 @@
+import pg, { type Pool } from 'pg';
+import type { Logger } from '../log.js';
+
+export interface PoolSizes {
+  /** Ingest and workers: connections the API can never take. */
+  core: number;
+  /** GraphQL reads and mutations. */
+  api: number;
+}
+
+/**
+ * Splits the per-process total between the API and the rest. A process without the API
+ * keeps one API connection's worth for the ORM (tools and tests use it), opened only on use.
+ */
+export function poolSizes(total: number, apiConnections: number, serveApi: boolean): PoolSizes {
+  return serveApi ? { core: total - apiConnections, api: apiConnections } : { core: total - 1, api: 1 };
+}
+
+/** The pool ingest and workers share. Idle clients that die (a database restart) are replaced, never fatal. */
+export function createCorePool(databaseUrl: string, size: number, log: Logger): Pool {
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: size, connectionTimeoutMillis: 3000, application_name: 'hookyard' });
+  pool.on('error', (error) => log.warn({ err: error }, 'an idle database connection failed'));
+  return pool;
+}
