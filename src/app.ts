@@ -29,6 +29,7 @@ import { TOKEN_CHANNEL } from './auth/revocations.js';
 import { toUuid, type GraphQLContext, type Principal } from './graphql/context.js';
 import { formatError } from './graphql/errors.js';
 import { createLoaders } from './graphql/loaders.js';
+import { clientAddressResolver } from './http/client-address.js';
 import { startWsServer } from './http/ws-server.js';
 import { DeliveryFeed } from './live/delivery-feed.js';
 import { NotifyBus } from './live/notify-bus.js';
@@ -121,6 +122,7 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
       },
     ];
     const server = createHttpServer(routes, log);
+    const clientAddress = clientAddressResolver(config.trustedProxies);
     await listen(server, config.port);
     cleanups.push(['http server', () => closeServer(server)]);
     const port = (server.address() as AddressInfo).port;
@@ -175,7 +177,7 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
       cleanups.push(['source cache', async () => sources.stop()]);
       routes.push({
         path: INGEST_PATH,
-        handler: (request, response, url, match) => handleIngest({ pool, boss, keyring, rejected, rateLimits, acceptor, sources, log }, request, response, safeDecode(match[1]!), url),
+        handler: (request, response, url, match) => handleIngest({ pool, boss, keyring, rejected, rateLimits, acceptor, sources, log, clientAddress }, request, response, safeDecode(match[1]!), url),
       });
 
       const feed = new DeliveryFeed(pool, bus, log);

@@ -5,6 +5,7 @@
  */
 
 import { parseKey } from './crypto/keyring.js';
+import proxyaddr from 'proxy-addr';
 
 type Parser<T> = (raw: string) => T;
 
@@ -93,6 +94,17 @@ const encryptionKeyList: Parser<readonly string[]> = (raw) => {
 const uuid: Parser<string> = (raw) =>
   /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(raw) ? raw.toLowerCase() : fail('must be a relay id (a UUID)');
 
+/** Addresses, CIDRs, or proxy-addr's names (`loopback`, `linklocal`, `uniquelocal`). */
+const proxyList: Parser<readonly string[]> = (raw) => {
+  const entries = raw.split(',').map((entry) => entry.trim()).filter((entry) => entry.length > 0);
+  try {
+    proxyaddr.compile(entries);
+  } catch (error) {
+    fail(`must list addresses, CIDRs or loopback/linklocal/uniquelocal: ${(error as Error).message}`);
+  }
+  return Object.freeze(entries);
+};
+
 const logLevel = oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent');
 
 function setting<T>(env: string, defaultText: string, description: string, parse: Parser<T>, fallback: () => T): Setting<T> {
@@ -107,6 +119,7 @@ export const settings = {
   databaseUrl: setting<string | undefined>('DATABASE_URL', 'embedded', 'PostgreSQL (14+) connection string; unset starts an embedded PostgreSQL under the data directory', postgresUrl, unset),
   dataDir: setting('HOOKYARD_DATA_DIR', '.hookyard', 'embedded database, generated encryption key and admin token (relative to the working directory, or absolute)', nonEmpty, () => '.hookyard'),
   role: setting('HOOKYARD_ROLE', 'all', '`api` (ingest + GraphQL), `worker` (deliveries) or `all`', oneOf('api', 'worker', 'all'), () => 'all' as const),
+  trustedProxies: setting<readonly string[]>('HOOKYARD_TRUSTED_PROXIES', '—', 'comma-separated addresses or CIDRs (or `loopback`, `linklocal`, `uniquelocal`) of your reverse proxies: a request from one of them is taken to come from the address in its `X-Forwarded-For`, for per-address limits and logs. Unset: the peer address, and `X-Forwarded-For` is ignored', proxyList, () => []),
   publicUrl: setting<string | undefined>('HOOKYARD_PUBLIC_URL', 'http://localhost:$PORT', 'base of `Source.ingestUrl` and of links', httpUrl, unset),
   adminToken: setting<string | undefined>('HOOKYARD_ADMIN_TOKEN', '—', 'an always-valid ADMIN token (16+ characters)', minLength(16), unset),
   encryptionKey: setting<string | undefined>('HOOKYARD_ENCRYPTION_KEY', 'generated in development', '32 bytes as standard base64 (64 hex also accepted) sealing secrets at rest; key id = first 8 hex of its SHA-256. Required when NODE_ENV=production or roles are split', encryptionKey, unset),

@@ -17,6 +17,7 @@ import { readBody } from './read-body.js';
 import type { RejectedLog } from './rejected-log.js';
 import { createIngestRequest, header, type IngestRequest } from './request.js';
 import type { SourceCache } from './source-cache.js';
+import type { ClientAddress } from '../http/client-address.js';
 import { ingestRequests } from '../metrics.js';
 import { checkBasicAuth } from './verify.js';
 
@@ -33,6 +34,8 @@ const DROPPED_HEADERS = new Set([
 
 export interface IngestDeps {
   pool: Pool;
+  /** Who sent the request (the peer, or what a trusted reverse proxy saw). */
+  clientAddress: ClientAddress;
   boss: PgBoss;
   keyring: Keyring;
   rejected: RejectedLog;
@@ -106,7 +109,7 @@ function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
  * deliveries and their jobs. The answer is 200 only after that commit.
  */
 export async function handleIngest(deps: IngestDeps, request: IncomingMessage, response: ServerResponse, slug: string, url: URL): Promise<void> {
-  const remoteAddress = request.socket.remoteAddress ?? null;
+  const remoteAddress = deps.clientAddress(request) || null;
   let source: IngestSource | undefined;
   let bodyBytes: number | null = Number(request.headers['content-length']) || null;
   try {

@@ -1,0 +1,28 @@
+import type { IncomingMessage } from 'node:http';
+import ipaddr from 'ipaddr.js';
+import proxyaddr from 'proxy-addr';
+
+/** The address a request came from: what per-address limits, throttles and logs key on. */
+export type ClientAddress = (request: IncomingMessage) => string;
+
+/** `::ffff:10.0.0.1` and `10.0.0.1` are one client. */
+function canonical(address: string): string {
+  try {
+    const parsed = ipaddr.parse(address);
+    return parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress() ? (parsed as ipaddr.IPv6).toIPv4Address().toString() : parsed.toString();
+  } catch {
+    return address;
+  }
+}
+
+/**
+ * The peer's address, or, when the peer is one of the operator's reverse proxies, the address
+ * that proxy saw (the right-most `X-Forwarded-For` entry not itself a trusted proxy). Nothing
+ * trusted by default: a client could otherwise name any address it likes and slip past every
+ * per-address limit. Parsing is proxy-addr's (Express's), not ours.
+ */
+export function clientAddressResolver(trustedProxies: readonly string[]): ClientAddress {
+  if (trustedProxies.length === 0) return (request) => canonical(request.socket.remoteAddress ?? '');
+  const trust = proxyaddr.compile([...trustedProxies]);
+  return (request) => canonical(proxyaddr(request as Parameters<typeof proxyaddr>[0], trust));
+}
