@@ -182,7 +182,7 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
       relayFeed.start();
       cleanups.push(['relay feed', async () => relayFeed.stop()]);
 
-      const schema = await buildHookyardSchema();
+      const schema = await buildHookyardSchema({ log });
       const relayUrlCheck = (url: string) => checkRelayUrl(url, { allowPrivate: config.allowPrivateTargets, resolve: options.sender?.resolve, allowUnresolvable: true, timeoutMs: 2000 });
       const context = (principal: Principal): GraphQLContext => {
         const em = orm.em.fork();
@@ -211,7 +211,7 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
         path: /^\/graphql\/?$/,
         handler: async (request, response, url) => {
           const wantsLandingPage = request.method === 'GET' && (request.headers.accept ?? '').includes('text/html');
-          const principal = wantsLandingPage ? { tokenId: null, scope: 'READ' as const } : await authenticate(pool, config.adminToken, bearerToken(request.headers.authorization));
+          const principal = wantsLandingPage ? { tokenId: null, tokenName: 'landing page', scope: 'READ' as const } : await authenticate(pool, config.adminToken, bearerToken(request.headers.authorization));
           if (!principal) {
             graphqlError(response, 401, 'UNAUTHENTICATED', 'a valid API token is required: Authorization: Bearer <token>', { 'www-authenticate': 'Bearer' });
             return;

@@ -43,3 +43,15 @@ export function formatError(log: Logger): (formatted: GraphQLFormattedError, err
     return { message: 'internal error', path: formatted.path, locations: formatted.locations, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
   };
 }
+
+/**
+ * The `extensions.code` formatError gives the client for this error: what the audit log
+ * records as a mutation's outcome.
+ */
+export function errorCode(error: unknown): string {
+  const original = error instanceof GraphQLError && error.originalError ? error.originalError : error;
+  if (original instanceof AppError) return original.graphqlCode;
+  if (original instanceof ArgumentValidationError) return 'BAD_USER_INPUT';
+  const code = original instanceof GraphQLError ? original.extensions?.code : undefined;
+  return typeof code === 'string' ? code : 'INTERNAL_SERVER_ERROR';
+}
