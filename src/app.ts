@@ -225,7 +225,7 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
       const workers = await startDeliveryWorkers(boss, bus, deps, { concurrency: config.workerConcurrency, retryPollSeconds: config.retryPollSeconds });
       // Stops first on shutdown: no new claims; in-flight deliveries finish or are released.
       cleanups.push(['delivery workers', () => workers.stop(config.shutdownSeconds * 1000)]);
-      await startRetention(boss, pool, { retentionHours: config.retentionHours, log });
+      await startRetention(boss, pool, { retentionHours: config.retentionHours, auditRetentionDays: config.auditRetentionDays, log });
     }
 
     ready = true;
