@@ -244,4 +244,15 @@ describe('the audit log', () => {
       expect(refused.errors?.[0]?.extensions, JSON.stringify(variables)).toMatchObject({ code: 'BAD_USER_INPUT', field });
     }
   });
+
+  it('keeps a mutation\'s answer when its row cannot be written (the row goes to the log instead)', async () => {
+    await app.pool.query('alter table audit_log rename to audit_log_away');
+    try {
+      const result = await gql(`mutation { publishEvent(type: "unaudited", payload: {}) { id } }`);
+      expect(result.errors).toBeUndefined();
+      expect(result.data!.publishEvent.id).toEqual(expect.any(String));
+    } finally {
+      await app.pool.query('alter table audit_log_away rename to audit_log');
+    }
+  });
 });
