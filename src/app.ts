@@ -193,7 +193,7 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
       relayFeed.start();
       cleanups.push(['relay feed', async () => relayFeed.stop()]);
 
-      const schema = await buildHookyardSchema();
+      const schema = await buildHookyardSchema({ log });
       const relayUrlCheck = (url: string) => checkRelayUrl(url, { allowPrivate: config.allowPrivateTargets, resolve: options.sender?.resolve, allowUnresolvable: true, timeoutMs: 2000 });
       const apiDelivery: DispatchDeps = { ...deps, pool: apiPool };
       const context = (principal: Principal): GraphQLContext => {
@@ -223,7 +223,7 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
         path: /^\/graphql\/?$/,
         handler: async (request, response, url) => {
           const wantsLandingPage = request.method === 'GET' && (request.headers.accept ?? '').includes('text/html');
-          const principal = wantsLandingPage ? { tokenId: null, scope: 'READ' as const } : await authenticate(apiPool, config.adminToken, bearerToken(request.headers.authorization));
+          const principal = wantsLandingPage ? { tokenId: null, tokenName: 'landing page', scope: 'READ' as const } : await authenticate(apiPool, config.adminToken, bearerToken(request.headers.authorization));
           if (!principal) {
             graphqlError(response, 401, 'UNAUTHENTICATED', 'a valid API token is required: Authorization: Bearer <token>', { 'www-authenticate': 'Bearer' });
             return;
@@ -237,7 +237,7 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
       const workers = await startDeliveryWorkers(boss, bus, deps, { concurrency: config.workerConcurrency, retryPollSeconds: config.retryPollSeconds });
       // Stops first on shutdown: no new claims; in-flight deliveries finish or are released.
       cleanups.push(['delivery workers', () => workers.stop(config.shutdownSeconds * 1000)]);
-      await startRetention(boss, pool, { retentionHours: config.retentionHours, log });
+      await startRetention(boss, pool, { retentionHours: config.retentionHours, auditRetentionDays: config.auditRetentionDays, log });
     }
 
     ready = true;

@@ -140,6 +140,7 @@ export const settings = {
   disableAfterDead: setting('HOOKYARD_DISABLE_AFTER_DEAD', '5', 'consecutive DEAD deliveries that disable a relay', integer(1, 1_000_000), () => 5),
   disableAfterFailingHours: setting('HOOKYARD_DISABLE_AFTER_FAILING_HOURS', '24', 'hours of failing attempts without a success that disable a relay', integer(1, 24 * 365), () => 24),
   retentionHours: setting('HOOKYARD_RETENTION_HOURS', '72', 'how long finished deliveries, their attempts, events and rejected requests are kept', integer(1, 24 * 3650), () => 72),
+  auditRetentionDays: setting('HOOKYARD_AUDIT_RETENTION_DAYS', '90', 'how long audit-log rows (every mutation: token, operation, target, outcome) are kept, in days', integer(1, 3650), () => 90),
   shutdownSeconds: setting('HOOKYARD_SHUTDOWN_SECONDS', '20', 'on SIGTERM, how long in-flight deliveries may finish before they are released back to the queue', integer(0, 3600), () => 20),
   logLevel: setting('LOG_LEVEL', 'info', 'pino level: fatal, error, warn, info, debug, trace or silent', logLevel, () => 'info' as const),
   nodeEnv: setting('NODE_ENV', 'development', '`production` requires HOOKYARD_ENCRYPTION_KEY and turns off Sandbox and introspection', oneOf('development', 'production', 'test'), () => 'development' as const),

@@ -1,7 +1,7 @@
 import type { Pool } from 'pg';
 import { hashToken } from '../crypto/tokens.js';
 import { safeEqual } from '../ingest/verify.js';
-import type { Principal } from '../graphql/context.js';
+import { ENV_ADMIN_TOKEN_NAME, type Principal } from '../graphql/context.js';
 
 /** The token of an `Authorization: Bearer <token>` value (or a bare websocket param). */
 export function bearerToken(value: string | undefined | null): string | undefined {
@@ -18,12 +18,12 @@ export async function authenticate(pool: Pool, adminToken: string | undefined, t
   if (!token) return undefined;
   const hash = hashToken(token);
   if (adminToken !== undefined && safeEqual(Buffer.from(hash, 'hex'), Buffer.from(hashToken(adminToken), 'hex'))) {
-    return { tokenId: null, scope: 'ADMIN' };
+    return { tokenId: null, tokenName: ENV_ADMIN_TOKEN_NAME, scope: 'ADMIN' };
   }
-  const { rows } = await pool.query<{ id: string; scope: 'ADMIN' | 'READ' }>(
-    'select id, scope from api_token where token_hash = $1 and revoked_at is null',
+  const { rows } = await pool.query<{ id: string; name: string; scope: 'ADMIN' | 'READ' }>(
+    'select id, name, scope from api_token where token_hash = $1 and revoked_at is null',
     [hash],
   );
   const row = rows[0];
-  return row ? { tokenId: row.id, scope: row.scope } : undefined;
+  return row ? { tokenId: row.id, tokenName: row.name, scope: row.scope } : undefined;
 }

@@ -12,3 +12,11 @@ export const readTokensCannotMutate: MiddlewareFn<GraphQLContext> = async ({ inf
   }
   return next();
 };
+
+/** For fields only ADMIN tokens may read (`auditLog`): a READ token gets FORBIDDEN. */
+export const adminOnly: MiddlewareFn<GraphQLContext> = async ({ info, context }, next) => {
+  if (context.principal.scope !== 'ADMIN') {
+    throw new AppError('FORBIDDEN', `${info.fieldName} needs an ADMIN token; this token is READ`);
+  }
+  return next();
+};

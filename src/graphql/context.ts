@@ -9,8 +9,14 @@ import type { EventFeed } from '../live/event-feed.js';
 import type { RelayFeed } from '../live/relay-feed.js';
 import type { Loaders } from './loaders.js';
 
+/** How the audit log names the HOOKYARD_ADMIN_TOKEN token, which has no row of its own. */
+export const ENV_ADMIN_TOKEN_NAME = 'environment admin token';
+
 export interface Principal {
+  /** Null for the HOOKYARD_ADMIN_TOKEN environment token. */
   tokenId: string | null;
+  /** The token's name as the audit log records it. */
+  tokenName: string;
   scope: ApiTokenScope;
 }
 

@@ -46,10 +46,22 @@ export function formatError(log: Logger, limits: { statementTimeoutMs: number })
 }
 
 /** Database conditions a client can act on: a statement past the API's timeout, or no connection to be had. */
-function asAppError(error: unknown, limits: { statementTimeoutMs: number }): unknown {
+function asAppError(error: unknown, limits?: { statementTimeoutMs: number }): unknown {
   if (isStatementTimeout(error)) {
-    return new AppError('QUERY_TIMEOUT', `the query took longer than ${limits.statementTimeoutMs} ms (HOOKYARD_API_STATEMENT_TIMEOUT_MS) and was stopped; ask for less (a smaller first, a narrower filter)`);
+    return new AppError('QUERY_TIMEOUT', `the query took longer than ${limits?.statementTimeoutMs ?? 'the allowed'} ms (HOOKYARD_API_STATEMENT_TIMEOUT_MS) and was stopped; ask for less (a smaller first, a narrower filter)`);
   }
   if (isDatabaseUnavailable(error)) return new AppError('DATABASE_UNAVAILABLE', 'the database is busy or unavailable; retry shortly');
   return error;
+}
+
+/**
+ * The `extensions.code` formatError gives the client for this error: what the audit log
+ * records as a mutation's outcome.
+ */
+export function errorCode(error: unknown): string {
+  const original = asAppError(error instanceof GraphQLError && error.originalError ? error.originalError : error);
+  if (original instanceof AppError) return original.graphqlCode;
+  if (original instanceof ArgumentValidationError) return 'BAD_USER_INPUT';
+  const code = original instanceof GraphQLError ? original.extensions?.code : undefined;
+  return typeof code === 'string' ? code : 'INTERNAL_SERVER_ERROR';
 }

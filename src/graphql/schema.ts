@@ -2,9 +2,12 @@ import 'reflect-metadata';
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
 import { createPubSub } from '@graphql-yoga/subscription';
 import { buildSchema } from 'type-graphql';
+import type { Logger } from '../log.js';
+import { auditMutations } from './audit.js';
 import { readTokensCannotMutate } from './authorization.js';
 import { ApiTokenResolver } from './resolvers/api-token-resolver.js';
 import { AttemptResolver } from './resolvers/attempt-resolver.js';
+import { AuditLogResolver } from './resolvers/audit-log-resolver.js';
 import { DeliveryResolver } from './resolvers/delivery-resolver.js';
 import { EventResolver } from './resolvers/event-resolver.js';
 import { LiveResolver } from './resolvers/live-resolver.js';
@@ -17,15 +20,17 @@ import { SubscriptionResolver } from './resolvers/subscription-resolver.js';
 /**
  * Code-first: the committed `schema.graphql` is printed from this and a test fails on drift.
  * Input validation is explicit in `inputs/` (each failure names its field), so class-validator
- * stays off.
+ * stays off. `log` receives audit-log write failures; without it (printing the schema) such a
+ * failure fails the mutation.
  */
-export function buildHookyardSchema(): Promise<GraphQLSchema> {
+export function buildHookyardSchema(options: { log?: Logger } = {}): Promise<GraphQLSchema> {
   return buildSchema({
     resolvers: [
       SourceResolver, RelayResolver, SubscriptionResolver, EventResolver, DeliveryResolver, AttemptResolver,
-      RejectedRequestResolver, ApiTokenResolver, StatsResolver, LiveResolver,
+      RejectedRequestResolver, ApiTokenResolver, StatsResolver, LiveResolver, AuditLogResolver,
     ],
-    globalMiddlewares: [readTokensCannotMutate],
+    // The audit wraps the READ-token check, so a refused mutation is recorded too.
+    globalMiddlewares: [auditMutations(options.log), readTokensCannotMutate],
     // Subscriptions bring their own iterators (live/delivery-feed.ts); type-graphql still
     // insists on a PubSub being present.
     pubSub: createPubSub(),

@@ -7,6 +7,7 @@ export const RETENTION_QUEUE = 'hookyard-retention';
 
 export interface RetentionJobOptions {
   retentionHours: number;
+  auditRetentionDays: number;
   /** Cron expression, UTC. */
   cron?: string;
   log?: Logger;
@@ -26,7 +27,7 @@ export async function startRetention(boss: PgBoss, pool: Pool, options: Retentio
   await boss.schedule(RETENTION_QUEUE, options.cron ?? '*/10 * * * *');
   await boss.work(RETENTION_QUEUE, { localConcurrency: 1, batchSize: 1, pollingIntervalSeconds: 5 }, async () => {
     try {
-      const counts = await pruneOnce(pool, { retentionHours: options.retentionHours });
+      const counts = await pruneOnce(pool, { retentionHours: options.retentionHours, auditRetentionDays: options.auditRetentionDays });
       options.log?.info({ ...counts }, 'retention pruned');
       return counts;
     } catch (error) {

@@ -2,6 +2,8 @@ import type { Pool } from 'pg';
 
 export interface RetentionOptions {
   retentionHours: number;
+  /** The audit log's own period: who changed what is kept longer than the traffic. */
+  auditRetentionDays: number;
   /** Rows per statement; each batch is one statement, so one short transaction. */
   batchSize?: number;
   now?: Date;
@@ -12,10 +14,15 @@ export interface PruneCounts {
   deliveries: number;
   attempts: number;
   events: number;
+  auditEntries: number;
 }
 
 /** Only finished deliveries are pruned; a live one keeps its event and its attempt log. */
 const FINISHED = ['SUCCEEDED', 'DEAD', 'CANCELLED'];
+
+const AUDIT_SQL = `
+  delete from audit_log where id in (
+    select id from audit_log where occurred_at < $1 limit $2 for update skip locked)`;
 
 const REJECTED_SQL = `
   delete from rejected_request where id in (
@@ -57,14 +64,22 @@ const EVENTS_SQL = `
 
 /**
  * Deletes what DESIGN.md's retention rule lets go of, older than `retentionHours`: rejected
- * requests, finished deliveries with their attempts, then events left with no delivery.
+ * requests, finished deliveries with their attempts, then events left with no delivery; and
+ * audit-log rows older than `auditRetentionDays`.
  * Each batch is a single statement (its own short transaction) that skips rows other
  * transactions hold, so it runs next to workers; what it skips, the next run takes.
  */
 export async function pruneOnce(pool: Pool, options: RetentionOptions): Promise<PruneCounts> {
   const batchSize = options.batchSize ?? 1000;
   const cutoff = new Date((options.now ?? new Date()).getTime() - options.retentionHours * 3_600_000);
-  const counts: PruneCounts = { rejectedRequests: 0, deliveries: 0, attempts: 0, events: 0 };
+  const auditCutoff = new Date((options.now ?? new Date()).getTime() - options.auditRetentionDays * 86_400_000);
+  const counts: PruneCounts = { rejectedRequests: 0, deliveries: 0, attempts: 0, events: 0, auditEntries: 0 };
+
+  for (;;) {
+    const { rowCount } = await pool.query(AUDIT_SQL, [auditCutoff, batchSize]);
+    counts.auditEntries += rowCount ?? 0;
+    if ((rowCount ?? 0) < batchSize) break;
+  }
 
   for (;;) {
     const { rowCount } = await pool.query(REJECTED_SQL, [cutoff, batchSize]);

@@ -11,6 +11,8 @@ import { waitUntil } from '../helpers/sink.js';
 
 const HOUR = 3_600_000;
 const RETENTION_HOURS = 72;
+const AUDIT_RETENTION_DAYS = 30;
+const DAY = 24 * HOUR;
 const now = new Date();
 const ago = (hours: number) => new Date(now.getTime() - hours * HOUR);
 const OLD = ago(100);
@@ -60,7 +62,13 @@ async function rejected(receivedAt: Date): Promise<string> {
   return id;
 }
 
-async function ids(table: 'event' | 'delivery' | 'attempt' | 'rejected_request'): Promise<string[]> {
+async function auditEntry(occurredAt: Date): Promise<string> {
+  const id = newId();
+  await pool.query(`insert into audit_log (id, occurred_at, token_id, token_name, operation, outcome) values ($1, $2, null, 'environment admin token', 'deleteRelay', 'OK')`, [id, occurredAt]);
+  return id;
+}
+
+async function ids(table: 'event' | 'delivery' | 'attempt' | 'rejected_request' | 'audit_log'): Promise<string[]> {
   const { rows } = await pool.query<{ id: string }>(`select id from ${table} order by id`);
   return rows.map((row) => row.id);
 }
@@ -131,21 +139,29 @@ describe('pruneOnce', () => {
     for (let i = 0; i < 7; i++) gone.rejected.push(await rejected(OLD));
     for (let i = 0; i < 2; i++) kept.rejected.push(await rejected(YOUNG));
 
-    const counts = await pruneOnce(pool, { retentionHours: RETENTION_HOURS, batchSize: 3, now });
+    // The audit log has its own, longer period: older than it goes, younger stays (even when
+    // older than the deliveries' retention).
+    const keptAudit: string[] = [];
+    for (let i = 0; i < 5; i++) await auditEntry(new Date(now.getTime() - (AUDIT_RETENTION_DAYS + 1 + i) * DAY));
+    for (const age of [AUDIT_RETENTION_DAYS - 1, 10, 0]) keptAudit.push(await auditEntry(new Date(now.getTime() - age * DAY)));
 
-    expect(counts).toEqual({ rejectedRequests: 7, deliveries: 9, attempts: 15, events: 11 });
-    expect(counts).toEqual({
+    const counts = await pruneOnce(pool, { retentionHours: RETENTION_HOURS, auditRetentionDays: AUDIT_RETENTION_DAYS, batchSize: 3, now });
+
+    expect(counts).toEqual({ rejectedRequests: 7, deliveries: 9, attempts: 15, events: 11, auditEntries: 5 });
+    expect(counts).toMatchObject({
       rejectedRequests: gone.rejected.length,
       deliveries: gone.delivery.length,
       attempts: gone.attempt.length,
       events: gone.event.length,
     });
+    expect(await ids('audit_log')).toEqual(sorted(keptAudit));
     expect(await ids('event')).toEqual(sorted(kept.event));
     expect(await ids('delivery')).toEqual(sorted(kept.delivery));
     expect(await ids('attempt')).toEqual(sorted(kept.attempt));
     expect(await ids('rejected_request')).toEqual(sorted(kept.rejected));
 
-    expect(await pruneOnce(pool, { retentionHours: RETENTION_HOURS, batchSize: 3, now })).toEqual({ rejectedRequests: 0, deliveries: 0, attempts: 0, events: 0 });
+    expect(await pruneOnce(pool, { retentionHours: RETENTION_HOURS, auditRetentionDays: AUDIT_RETENTION_DAYS, batchSize: 3, now })).toEqual({ rejectedRequests: 0, deliveries: 0, attempts: 0, events: 0, auditEntries: 0 });
+    expect(await ids('audit_log')).toEqual(sorted(keptAudit));
     expect(await ids('event')).toEqual(sorted(kept.event));
     expect(await ids('delivery')).toEqual(sorted(kept.delivery));
     expect(await ids('attempt')).toEqual(sorted(kept.attempt));
@@ -180,11 +196,12 @@ describe('startRetention', () => {
 
   it('schedules the job, and a job on its queue prunes', async () => {
     const oldRejected = await rejected(OLD);
+    const oldAudit = await auditEntry(new Date(now.getTime() - (AUDIT_RETENTION_DAYS + 1) * DAY));
     const e = await event(OLD);
     const d = await delivery(e, 'DEAD', OLD);
     await attempts(d, 2, OLD);
 
-    await startRetention(boss, pool, { retentionHours: RETENTION_HOURS });
+    await startRetention(boss, pool, { retentionHours: RETENTION_HOURS, auditRetentionDays: AUDIT_RETENTION_DAYS });
 
     const schedules = await boss.getSchedules(RETENTION_QUEUE);
     expect(schedules.map((s) => ({ name: s.name, cron: s.cron }))).toEqual([{ name: RETENTION_QUEUE, cron: '*/10 * * * *' }]);
@@ -194,8 +211,9 @@ describe('startRetention', () => {
     await waitUntil(
       async () => {
         const { rows } = await pool.query<{ n: number }>(
-          `select (select count(*) from rejected_request where id = $1) + (select count(*) from delivery where id = $2) + (select count(*) from event where id = $3) as n`,
-          [oldRejected, d, e],
+          `select (select count(*) from rejected_request where id = $1) + (select count(*) from delivery where id = $2) + (select count(*) from event where id = $3)
+             + (select count(*) from audit_log where id = $4) as n`,
+          [oldRejected, d, e, oldAudit],
         );
         return Number(rows[0]!.n) === 0 ? true : undefined;
       },

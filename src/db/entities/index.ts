@@ -1,5 +1,6 @@
 import { ApiToken } from './api-token.js';
 import { Attempt } from './attempt.js';
+import { AuditEntry } from './audit-entry.js';
 import { Delivery } from './delivery.js';
 import { Event } from './event.js';
 import { EventSubscription } from './event-subscription.js';
@@ -7,6 +8,6 @@ import { RejectedRequest } from './rejected-request.js';
 import { Relay } from './relay.js';
 import { Source } from './source.js';
 
-export { ApiToken, Attempt, Delivery, Event, EventSubscription, RejectedRequest, Relay, Source };
+export { ApiToken, Attempt, AuditEntry, Delivery, Event, EventSubscription, RejectedRequest, Relay, Source };
 
-export const entities = [Source, Relay, EventSubscription, Event, Delivery, Attempt, RejectedRequest, ApiToken];
+export const entities = [Source, Relay, EventSubscription, Event, Delivery, Attempt, RejectedRequest, ApiToken, AuditEntry];
