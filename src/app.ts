@@ -3,9 +3,6 @@ import { mkdir } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { ApolloServer } from '@apollo/server';
-import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { ApolloServerPluginLandingPageLocalDefault, ApolloServerPluginLandingPageProductionDefault } from '@apollo/server/plugin/landingPage/default';
 import { MikroORM } from '@mikro-orm/postgresql';
 import type { Pool } from 'pg';
 import type { PgBoss } from 'pg-boss';
@@ -27,7 +24,6 @@ import { startDeliveryWorkers } from './delivery/worker.js';
 import { startRetention } from './maintenance/retention-job.js';
 import { TOKEN_CHANNEL } from './auth/revocations.js';
 import { toUuid, type GraphQLContext, type Principal } from './graphql/context.js';
-import { formatError } from './graphql/errors.js';
 import { createLoaders } from './graphql/loaders.js';
 import { clientAddressResolver } from './http/client-address.js';
 import { startWsServer } from './http/ws-server.js';
@@ -36,7 +32,8 @@ import { NotifyBus } from './live/notify-bus.js';
 import { RelayFeed } from './live/relay-feed.js';
 import { EventFeed } from './live/event-feed.js';
 import { buildHookyardSchema } from './graphql/schema.js';
-import { graphqlError, handleGraphQL } from './http/graphql-handler.js';
+import { OperationLimits } from './graphql/operation-limits.js';
+import { startGraphQLRoute } from './http/graphql-route.js';
 import { createHttpServer, json, type Route } from './http/server.js';
 import { handleIngest, INGEST_PATH } from './ingest/route.js';
 import { RateLimits } from './ingest/rate-limit.js';
@@ -198,39 +195,21 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
       const apiDelivery: DispatchDeps = { ...deps, pool: apiPool };
       const context = (principal: Principal): GraphQLContext => {
         const em = orm.em.fork();
-        return { em, pool: apiPool, boss, keyring, principal, publicUrl, loaders: createLoaders(em, apiPool), live: feed, relayFeed, eventFeed, delivery: apiDelivery, uuid: toUuid, checkRelayUrl: relayUrlCheck };
+        return { em, pool: apiPool, boss, keyring, principal, publicUrl, loaders: createLoaders(em, apiPool), retentionHours: config.retentionHours, live: feed, relayFeed, eventFeed, delivery: apiDelivery, uuid: toUuid, checkRelayUrl: relayUrlCheck };
       };
       const authenticateHeader = (value: string | undefined) => authenticate(apiPool, config.adminToken, bearerToken(value) ?? value);
-      const ws = startWsServer(server, { schema, path: '/graphql', authenticate: authenticateHeader, context });
+      const limits = new OperationLimits(schema, config);
+      const ws = startWsServer(server, { schema, path: '/graphql', authenticate: authenticateHeader, context, prepare: (payload) => limits.prepare(payload) });
       cleanups.push(['websockets', () => ws.close()]);
       // A revoked token's sockets close on every replica, not only the one that revoked it.
       bus.subscribe(TOKEN_CHANNEL, (tokenId) => ws.revoke(tokenId));
 
-      const apollo = new ApolloServer<GraphQLContext>({
-        schema,
-        introspection: config.nodeEnv !== 'production',
-        // main.ts owns signals: Apollo's own handler would race our ordered shutdown.
-        stopOnTerminationSignals: false,
-        plugins: [
-          ApolloServerPluginDrainHttpServer({ httpServer: server }),
-          config.nodeEnv === 'production' ? ApolloServerPluginLandingPageProductionDefault() : ApolloServerPluginLandingPageLocalDefault({ embed: true }),
-        ],
-        formatError: formatError(log, { statementTimeoutMs: config.apiStatementTimeoutMs }),
+      const graphql = await startGraphQLRoute(server, {
+        schema, limits, config, context, log,
+        authenticate: (header) => authenticate(apiPool, config.adminToken, bearerToken(header)),
       });
-      await apollo.start();
-      cleanups.push(['apollo', () => apollo.stop()]);
-      routes.push({
-        path: /^\/graphql\/?$/,
-        handler: async (request, response, url) => {
-          const wantsLandingPage = request.method === 'GET' && (request.headers.accept ?? '').includes('text/html');
-          const principal = wantsLandingPage ? { tokenId: null, tokenName: 'landing page', scope: 'READ' as const } : await authenticate(apiPool, config.adminToken, bearerToken(request.headers.authorization));
-          if (!principal) {
-            graphqlError(response, 401, 'UNAUTHENTICATED', 'a valid API token is required: Authorization: Bearer <token>', { 'www-authenticate': 'Bearer' });
-            return;
-          }
-          await handleGraphQL(apollo, request, response, url, async () => context(principal));
-        },
-      });
+      cleanups.push(['apollo', graphql.stop]);
+      routes.push(graphql.route);
     }
 
     if (runWorkers) {

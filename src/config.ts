@@ -91,6 +91,21 @@ const encryptionKeyList: Parser<readonly string[]> = (raw) => {
   return Object.freeze(entries);
 };
 
+/** Exact origins (`https://console.example.com`), no path, no wildcard: CORS allows nothing else. */
+const originList: Parser<readonly string[]> = (raw) => {
+  const entries = raw.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+  for (const entry of entries) {
+    let origin: string | undefined;
+    try {
+      origin = new URL(entry).origin;
+    } catch {
+      origin = undefined;
+    }
+    if (origin !== entry) fail(`must be comma-separated origins such as https://console.example.com (scheme, host, port; no path), got "${entry}"`);
+  }
+  return Object.freeze(entries);
+};
+
 const uuid: Parser<string> = (raw) =>
   /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(raw) ? raw.toLowerCase() : fail('must be a relay id (a UUID)');
 
@@ -122,6 +137,16 @@ export const settings = {
   trustedProxies: setting<readonly string[]>('HOOKYARD_TRUSTED_PROXIES', '—', 'comma-separated addresses or CIDRs (or `loopback`, `linklocal`, `uniquelocal`) of your reverse proxies: a request from one of them is taken to come from the address in its `X-Forwarded-For`, for per-address limits and logs. Unset: the peer address, and `X-Forwarded-For` is ignored', proxyList, () => []),
   publicUrl: setting<string | undefined>('HOOKYARD_PUBLIC_URL', 'http://localhost:$PORT', 'base of `Source.ingestUrl` and of links', httpUrl, unset),
   adminToken: setting<string | undefined>('HOOKYARD_ADMIN_TOKEN', '—', 'an always-valid ADMIN token (16+ characters)', minLength(16), unset),
+  graphqlSandbox: setting<boolean | undefined>('HOOKYARD_GRAPHQL_SANDBOX', 'on unless NODE_ENV=production', '`true` serves Apollo Sandbox (HTML, runs nothing) to a browser GET of `/graphql`; `false` turns it off', boolean, unset),
+  graphqlIntrospection: setting<boolean | undefined>('HOOKYARD_GRAPHQL_INTROSPECTION', 'on unless NODE_ENV=production', '`true` allows schema introspection and "did you mean" hints (to token holders only)', boolean, unset),
+  corsOrigins: setting<readonly string[]>('HOOKYARD_CORS_ORIGINS', '— (no CORS)', 'comma-separated exact origins a browser may call `/graphql` from; unset: no `Access-Control-Allow-Origin` at all', originList, () => []),
+  graphqlMaxAliases: setting('HOOKYARD_GRAPHQL_MAX_ALIASES', '20', 'aliases per GraphQL operation (`ALIAS_LIMIT`)', integer(1, 10_000), () => 20),
+  graphqlMaxDepth: setting('HOOKYARD_GRAPHQL_MAX_DEPTH', '10', 'field nesting per GraphQL operation, fragments flattened (`DEPTH_LIMIT`)', integer(1, 1000), () => 10),
+  graphqlMaxTokens: setting('HOOKYARD_GRAPHQL_MAX_TOKENS', '2000', 'lexical tokens per GraphQL document, counted before parsing (`TOKEN_LIMIT`)', integer(10, 1_000_000), () => 2000),
+  graphqlMaxDirectives: setting('HOOKYARD_GRAPHQL_MAX_DIRECTIVES', '50', 'directives per GraphQL operation (`DIRECTIVE_LIMIT`)', integer(1, 10_000), () => 50),
+  graphqlMaxCost: setting('HOOKYARD_GRAPHQL_MAX_COST', '150000', 'estimated cost per GraphQL operation (`COST_LIMIT`): 1 per field, `first` (default 20) multiplies a connection\'s fields, bodies and stats weigh 100, headers 10', integer(1, 1_000_000_000), () => 150_000),
+  apiRateLimitPerSecond: setting('HOOKYARD_API_RATE_LIMIT_PER_SECOND', '50', 'GraphQL HTTP requests per second per API token, per process (`RATE_LIMITED`, 429 with Retry-After); 0 = off', integer(0, 1_000_000), () => 50),
+  apiRateLimitBurst: setting('HOOKYARD_API_RATE_LIMIT_BURST', '100', 'extra requests a token may make above that rate, refilled over 10 seconds', integer(0, 1_000_000), () => 100),
   encryptionKey: setting<string | undefined>('HOOKYARD_ENCRYPTION_KEY', 'generated in development', '32 bytes as standard base64 (64 hex also accepted) sealing secrets at rest; key id = first 8 hex of its SHA-256. Required when NODE_ENV=production or roles are split', encryptionKey, unset),
   encryptionKeysOld: setting<readonly string[]>('HOOKYARD_ENCRYPTION_KEYS_OLD', '—', 'comma-separated earlier keys (same formats), readable but never used for new values', encryptionKeyList, () => []),
   dbPoolSize: setting('HOOKYARD_DB_POOL_SIZE', '10', 'PostgreSQL connections per process, in total, for ingest, the GraphQL API and workers (pg-boss\'s queue pool of 4 and one LISTEN connection come on top)', integer(2, 500), () => 10),

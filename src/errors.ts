@@ -18,6 +18,12 @@ export const errorCodes = {
   SOURCE_NOT_FOUND: { status: 404, graphql: 'NOT_FOUND' },
   METHOD_NOT_ALLOWED: { status: 405, graphql: 'BAD_REQUEST' },
   PAYLOAD_TOO_LARGE: { status: 413, graphql: 'BAD_USER_INPUT' },
+  // GraphQL operation limits (src/graphql/operation-limits.ts): refused before any resolver runs.
+  ALIAS_LIMIT: { status: 400, graphql: 'ALIAS_LIMIT' },
+  DEPTH_LIMIT: { status: 400, graphql: 'DEPTH_LIMIT' },
+  TOKEN_LIMIT: { status: 400, graphql: 'TOKEN_LIMIT' },
+  DIRECTIVE_LIMIT: { status: 400, graphql: 'DIRECTIVE_LIMIT' },
+  COST_LIMIT: { status: 400, graphql: 'COST_LIMIT' },
   RATE_LIMITED: { status: 429, graphql: 'RATE_LIMITED' },
   INTERNAL: { status: 500, graphql: 'INTERNAL_SERVER_ERROR' },
   DATABASE_UNAVAILABLE: { status: 503, graphql: 'SERVICE_UNAVAILABLE' },

@@ -30,6 +30,8 @@ export interface GraphQLContext {
   principal: Principal;
   publicUrl: string;
   loaders: Loaders;
+  /** HOOKYARD_RETENTION_HOURS: nothing older is kept, so no query needs to look further back. */
+  retentionHours: number;
   /** Delivery status changes of every process, for subscriptions. */
   live: DeliveryFeed;
   /** Relay status changes of every process, for `relayStatusChanged`. */

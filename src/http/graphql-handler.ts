@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HeaderMap, type ApolloServer } from '@apollo/server';
+import type { AppError } from '../errors.js';
 import type { GraphQLContext } from '../graphql/context.js';
 
 const MAX_GRAPHQL_BODY = 1024 * 1024;
@@ -35,9 +36,15 @@ export function graphqlError(response: ServerResponse, status: number, code: str
   response.end(body);
 }
 
+/** The request's query text (GET `?query=`, or a POST body's `query`), when it is a string. */
+function queryText(url: URL, body: unknown): string | undefined {
+  const query = body === undefined ? url.searchParams.get('query') : (body as { query?: unknown } | null)?.query;
+  return typeof query === 'string' ? query : undefined;
+}
+
 /**
- * Apollo on plain `node:http` (the small handler STACK.md describes): authentication happens
- * first so an unauthenticated call is an HTTP 401, not a 200 carrying an error.
+ * Apollo on plain `node:http` (the small handler STACK.md describes), for a caller that has
+ * already authenticated. `refuse` sees the query text before Apollo parses it.
  */
 export async function handleGraphQL(
   apollo: ApolloServer<GraphQLContext>,
@@ -45,6 +52,7 @@ export async function handleGraphQL(
   response: ServerResponse,
   url: URL,
   context: () => Promise<GraphQLContext>,
+  refuse: (query: string) => AppError | undefined = () => undefined,
 ): Promise<void> {
   let body: unknown;
   try {
@@ -52,6 +60,12 @@ export async function handleGraphQL(
   } catch (error) {
     const status = (error as { status?: number }).status ?? 400;
     graphqlError(response, status, 'BAD_REQUEST', (error as Error).message);
+    return;
+  }
+  const query = queryText(url, body);
+  const refusal = query === undefined ? undefined : refuse(query);
+  if (refusal) {
+    graphqlError(response, refusal.status, refusal.graphqlCode, refusal.message);
     return;
   }
   const headers = new HeaderMap();

@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import type { GraphQLSchema } from 'graphql';
+import type { ExecutionArgs, GraphQLError, GraphQLSchema } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -11,6 +11,8 @@ export interface WsServerOptions {
   /** Resolves `connectionParams.authorization` to a principal; `undefined` refuses the socket. */
   authenticate(authorization: string | undefined): Promise<Principal | undefined>;
   context(principal: Principal): GraphQLContext;
+  /** The operation limits HTTP applies (OperationLimits.prepare): execution arguments, or the errors to send. */
+  prepare?(payload: { query: string; variables?: Record<string, unknown> | null; operationName?: string | null }): ExecutionArgs | GraphQLError[];
 }
 
 /** Closed when the token in `connectionParams.authorization` is missing or unknown. */
@@ -41,6 +43,7 @@ export function startWsServer(server: Server, options: WsServerOptions): { revok
         return true;
       },
       context: (ctx) => options.context(states.get(ctx.extra.socket)!.principal!),
+      onSubscribe: options.prepare && ((_ctx, _id, payload) => options.prepare!(payload)),
     },
     wss,
   );

@@ -38,6 +38,15 @@ describe('configuration', () => {
     expect(loadConfig({ HOOKYARD_ENCRYPTION_KEY: 'ab'.repeat(32) }).encryptionKey).toBeDefined();
   });
 
+  it('takes CORS origins only as exact origins, and leaves sandbox and introspection to NODE_ENV unless set', () => {
+    expect(loadConfig({ HOOKYARD_CORS_ORIGINS: 'https://a.example, http://localhost:5173' }).corsOrigins).toEqual(['https://a.example', 'http://localhost:5173']);
+    for (const bad of ['*', 'https://a.example/', 'https://a.example/console', 'a.example']) {
+      expect(() => loadConfig({ HOOKYARD_CORS_ORIGINS: bad }), bad).toThrow(/HOOKYARD_CORS_ORIGINS/);
+    }
+    expect(loadConfig({}).graphqlSandbox).toBeUndefined();
+    expect(loadConfig({ HOOKYARD_GRAPHQL_INTROSPECTION: 'true' }).graphqlIntrospection).toBe(true);
+  });
+
   it('is documented in the README by the table generated from the schema', () => {
     const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
     expect(readme).toContain(configTable());

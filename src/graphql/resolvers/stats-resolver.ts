@@ -31,8 +31,13 @@ export class Stats {
 @Resolver(() => Stats)
 export class StatsResolver {
   @Query(() => Stats)
-  async stats(@Ctx() ctx: GraphQLContext, @Arg('since', () => Date, { nullable: true, description: 'Default: 24 hours ago' }) since?: Date | null): Promise<Stats> {
-    const from = since ?? new Date(Date.now() - 24 * 3600 * 1000);
+  async stats(
+    @Ctx() ctx: GraphQLContext,
+    @Arg('since', () => Date, { nullable: true, description: 'Default: 24 hours ago. An earlier time counts from the start of the retention window (HOOKYARD_RETENTION_HOURS), as nothing older is kept' }) since?: Date | null,
+  ): Promise<Stats> {
+    // Clamped so that an old `since` cannot make the three counts scan more than is kept.
+    const oldest = Date.now() - ctx.retentionHours * 3600 * 1000;
+    const from = new Date(Math.max((since ?? new Date(Date.now() - 24 * 3600 * 1000)).getTime(), oldest));
     const { rows } = await ctx.pool.query<{ events: string; rejected: string; by_status: Record<string, string> | null }>(
       `select (select count(*) from event where received_at >= $1) as events,
               (select count(*) from rejected_request where received_at >= $1) as rejected,

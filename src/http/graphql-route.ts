@@ -1,0 +1,95 @@
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { ApolloServer, HeaderMap } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
+import type { GraphQLSchema } from 'graphql';
+import type { Config } from '../config.js';
+import { AppError } from '../errors.js';
+import type { GraphQLContext, Principal } from '../graphql/context.js';
+import { formatError } from '../graphql/errors.js';
+import type { OperationLimits } from '../graphql/operation-limits.js';
+import type { Logger } from '../log.js';
+import { ApiRateLimit } from './api-rate-limit.js';
+import { CorsPolicy } from './cors.js';
+import { graphqlError, handleGraphQL } from './graphql-handler.js';
+import type { Route } from './server.js';
+
+export interface GraphQLRouteOptions {
+  schema: GraphQLSchema;
+  limits: OperationLimits;
+  config: Pick<Config, 'nodeEnv' | 'graphqlSandbox' | 'corsOrigins' | 'apiRateLimitPerSecond' | 'apiRateLimitBurst' | 'apiStatementTimeoutMs'>;
+  /** Resolves an `Authorization` header to a principal; `undefined` is a 401. */
+  authenticate(authorization: string | undefined): Promise<Principal | undefined>;
+  context(principal: Principal): GraphQLContext;
+  log: Logger;
+}
+
+/** The landing page's context: Apollo asks for one only when it would execute, so never here. */
+const runNothing = async (): Promise<never> => {
+  throw new AppError('UNAUTHENTICATED', 'a valid API token is required: Authorization: Bearer <token>');
+};
+
+/**
+ * `/graphql` over HTTP: CORS, the landing page, authentication, the per-token rate limit and
+ * the token limit, in that order, then Apollo. Every execution is authenticated: the landing
+ * page (Apollo Sandbox; off in production unless HOOKYARD_GRAPHQL_SANDBOX) is only ever HTML
+ * for a GET without `query`, asked of Apollo with a context that refuses, so even a request
+ * Apollo would rather execute runs nothing without a token (STACK.md "Security traps").
+ */
+export async function startGraphQLRoute(server: Server, options: GraphQLRouteOptions): Promise<{ route: Route; stop(): Promise<void> }> {
+  const { config, limits } = options;
+  const sandbox = config.graphqlSandbox ?? config.nodeEnv !== 'production';
+  const apollo = new ApolloServer<GraphQLContext>({
+    schema: options.schema,
+    introspection: limits.introspection,
+    validationRules: [...limits.validationRules],
+    allowBatchedHttpRequests: false,
+    includeStacktraceInErrorResponses: false,
+    // main.ts owns signals: Apollo's own handler would race our ordered shutdown.
+    stopOnTerminationSignals: false,
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer: server }),
+      sandbox ? ApolloServerPluginLandingPageLocalDefault({ embed: true }) : ApolloServerPluginLandingPageDisabled(),
+      ...limits.apolloPlugins,
+    ],
+    formatError: formatError(options.log, { statementTimeoutMs: config.apiStatementTimeoutMs }),
+  });
+  await apollo.start();
+  const cors = new CorsPolicy(config.corsOrigins);
+  const rateLimit = new ApiRateLimit(config.apiRateLimitPerSecond, config.apiRateLimitBurst);
+
+  /** Apollo's landing page, when Apollo's own negotiation says this client prefers HTML. */
+  async function landingPage(request: IncomingMessage, response: ServerResponse): Promise<boolean> {
+    const accept = request.headers.accept ?? '';
+    if (!accept.includes('text/html')) return false;
+    const result = await apollo.executeHTTPGraphQLRequest({
+      httpGraphQLRequest: { method: 'GET', headers: new HeaderMap([['accept', accept]]), search: '', body: undefined },
+      context: runNothing,
+    });
+    if (!result.headers.get('content-type')?.startsWith('text/html') || result.body.kind !== 'complete') return false;
+    response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    response.end(result.body.string);
+    return true;
+  }
+
+  const route: Route = {
+    path: /^\/graphql\/?$/,
+    handler: async (request, response, url) => {
+      if (cors.handle(request, response)) return;
+      if (sandbox && request.method === 'GET' && !url.searchParams.has('query') && (await landingPage(request, response))) return;
+      const principal = await options.authenticate(request.headers.authorization);
+      if (!principal) {
+        graphqlError(response, 401, 'UNAUTHENTICATED', 'a valid API token is required: Authorization: Bearer <token>', { 'www-authenticate': 'Bearer' });
+        return;
+      }
+      const limited = await rateLimit.take(principal);
+      if (limited) {
+        graphqlError(response, limited.status, limited.graphqlCode, limited.message, { 'retry-after': String(limited.details.retryAfter) });
+        return;
+      }
+      await handleGraphQL(apollo, request, response, url, async () => options.context(principal), (query) => limits.tokenRefusal(query));
+    },
+  };
+  return { route, stop: () => apollo.stop() };
+}
