@@ -19,6 +19,7 @@ export const errorCodes = {
   METHOD_NOT_ALLOWED: { status: 405, graphql: 'BAD_REQUEST' },
   PAYLOAD_TOO_LARGE: { status: 413, graphql: 'BAD_USER_INPUT' },
   RATE_LIMITED: { status: 429, graphql: 'RATE_LIMITED' },
+  SUBSCRIPTION_LIMIT: { status: 429, graphql: 'SUBSCRIPTION_LIMIT' },
   INTERNAL: { status: 500, graphql: 'INTERNAL_SERVER_ERROR' },
   DATABASE_UNAVAILABLE: { status: 503, graphql: 'SERVICE_UNAVAILABLE' },
 } as const;

@@ -61,6 +61,9 @@ export const hookyardEnv = (databaseUrl: string, role = 'all'): Record<string, s
   HOOKYARD_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
   HOOKYARD_ALLOW_PRIVATE_TARGETS: 'true',
   HOOKYARD_DATA_DIR: BENCH_DATA_DIR,
+  // live lag opens 505 sockets from one address with one token: above the defaults (50, 500).
+  HOOKYARD_WS_SOCKETS_PER_ADDRESS: '1000',
+  HOOKYARD_WS_SUBSCRIPTIONS_PER_TOKEN: '2000',
 });
 
 export interface SinkStats {
