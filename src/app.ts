@@ -9,7 +9,8 @@ import { ApolloServerPluginLandingPageLocalDefault, ApolloServerPluginLandingPag
 import { MikroORM } from '@mikro-orm/postgresql';
 import type { Pool } from 'pg';
 import type { PgBoss } from 'pg-boss';
-import { authenticate, bearerToken } from './auth/authenticate.js';
+import { bearerToken } from './auth/authenticate.js';
+import { Authenticator } from './auth/authenticator.js';
 import { bootstrapAdminToken } from './auth/bootstrap-token.js';
 import type { Config } from './config.js';
 import { loadOrCreateKeyFile } from './crypto/encryption-key-file.js';
@@ -27,14 +28,14 @@ import { startRetention } from './maintenance/retention-job.js';
 import { TOKEN_CHANNEL } from './auth/revocations.js';
 import { toUuid, type GraphQLContext, type Principal } from './graphql/context.js';
 import { formatError } from './graphql/errors.js';
-import { createLoaders } from './graphql/loaders.js';
-import { startWsServer } from './http/ws-server.js';
+import { createLoaders, SharedEventLoader } from './graphql/loaders.js';
+import { startWsServer, type WsLimits } from './http/ws-server.js';
 import { DeliveryFeed } from './live/delivery-feed.js';
 import { NotifyBus } from './live/notify-bus.js';
 import { RelayFeed } from './live/relay-feed.js';
 import { EventFeed } from './live/event-feed.js';
 import { buildHookyardSchema } from './graphql/schema.js';
-import { graphqlError, handleGraphQL } from './http/graphql-handler.js';
+import { handleGraphQL, refuseAuthentication } from './http/graphql-handler.js';
 import { createHttpServer, json, type Route } from './http/server.js';
 import { handleIngest, INGEST_PATH } from './ingest/route.js';
 import { RateLimits } from './ingest/rate-limit.js';
@@ -184,15 +185,23 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
 
       const schema = await buildHookyardSchema();
       const relayUrlCheck = (url: string) => checkRelayUrl(url, { allowPrivate: config.allowPrivateTargets, resolve: options.sender?.resolve, allowUnresolvable: true, timeoutMs: 2000 });
-      const context = (principal: Principal): GraphQLContext => {
+      const context = (principal: Principal, sharedEvents?: SharedEventLoader): GraphQLContext => {
         const em = orm.em.fork();
-        return { em, pool, boss, keyring, principal, publicUrl, loaders: createLoaders(em, pool), live: feed, relayFeed, eventFeed, delivery: deps, uuid: toUuid, checkRelayUrl: relayUrlCheck };
+        return { em, pool, boss, keyring, principal, publicUrl, loaders: createLoaders(em, pool, sharedEvents), live: feed, relayFeed, eventFeed, delivery: deps, uuid: toUuid, checkRelayUrl: relayUrlCheck };
       };
-      const authenticateHeader = (value: string | undefined) => authenticate(pool, config.adminToken, bearerToken(value) ?? value);
-      const ws = startWsServer(server, { schema, path: '/graphql', authenticate: authenticateHeader, context });
+      const authenticator = new Authenticator(pool, { adminToken: config.adminToken, failuresPerAddress: config.authFailuresPerAddress, failureWindowSeconds: config.authFailureWindowSeconds }, log);
+      const sharedEvents = new SharedEventLoader(pool);
+      const ws = startWsServer(server, {
+        schema, path: '/graphql', log, limits: wsLimits(config),
+        authenticate: (value, address) => authenticator.authenticate(bearerToken(value) ?? value, address),
+        usableTokens: (ids) => authenticator.usable(ids),
+        context: (principal) => context(principal, sharedEvents),
+      });
       cleanups.push(['websockets', () => ws.close()]);
-      // A revoked token's sockets close on every replica, not only the one that revoked it.
+      // A revoked token's sockets close on every replica, not only the one that revoked it; a
+      // revocation sent while this replica's LISTEN connection was down is caught on reconnect.
       bus.subscribe(TOKEN_CHANNEL, (tokenId) => ws.revoke(tokenId));
+      bus.onReconnect(() => void ws.recheckTokens());
 
       const apollo = new ApolloServer<GraphQLContext>({
         schema,
@@ -211,12 +220,12 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
         path: /^\/graphql\/?$/,
         handler: async (request, response, url) => {
           const wantsLandingPage = request.method === 'GET' && (request.headers.accept ?? '').includes('text/html');
-          const principal = wantsLandingPage ? { tokenId: null, scope: 'READ' as const } : await authenticate(pool, config.adminToken, bearerToken(request.headers.authorization));
-          if (!principal) {
-            graphqlError(response, 401, 'UNAUTHENTICATED', 'a valid API token is required: Authorization: Bearer <token>', { 'www-authenticate': 'Bearer' });
+          const auth = wantsLandingPage ? { ok: true as const, principal: { tokenId: null, scope: 'READ' as const } } : await authenticator.authenticate(bearerToken(request.headers.authorization), request.socket.remoteAddress);
+          if (!auth.ok) {
+            refuseAuthentication(response, auth);
             return;
           }
-          await handleGraphQL(apollo, request, response, url, async () => context(principal));
+          await handleGraphQL(apollo, request, response, url, async () => context(auth.principal));
         },
       });
     }
@@ -236,6 +245,13 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
     await stop();
     throw error;
   }
+}
+
+function wsLimits(config: Config): WsLimits {
+  return {
+    maxPayloadBytes: config.wsMaxPayloadBytes, socketsPerAddress: config.wsSocketsPerAddress, subscriptionsPerSocket: config.wsSubscriptionsPerSocket,
+    subscriptionsPerToken: config.wsSubscriptionsPerToken, maxBufferedBytes: config.wsMaxBufferedBytes, tokenRecheckMs: config.wsTokenRecheckSeconds * 1000,
+  };
 }
 
 /** A slug with broken percent-encoding is just an unknown slug (404), not a server error. */
