@@ -6,7 +6,8 @@ import path from 'node:path';
 import { MikroORM } from '@mikro-orm/postgresql';
 import type { Pool } from 'pg';
 import type { PgBoss } from 'pg-boss';
-import { authenticate, bearerToken } from './auth/authenticate.js';
+import { bearerToken } from './auth/authenticate.js';
+import { Authenticator } from './auth/authenticator.js';
 import { bootstrapAdminToken } from './auth/bootstrap-token.js';
 import type { Config } from './config.js';
 import { loadOrCreateKeyFile } from './crypto/encryption-key-file.js';
@@ -24,9 +25,9 @@ import { startDeliveryWorkers } from './delivery/worker.js';
 import { startRetention } from './maintenance/retention-job.js';
 import { TOKEN_CHANNEL } from './auth/revocations.js';
 import { toUuid, type GraphQLContext, type Principal } from './graphql/context.js';
-import { createLoaders } from './graphql/loaders.js';
+import { createLoaders, SharedEventLoader } from './graphql/loaders.js';
 import { clientAddressResolver } from './http/client-address.js';
-import { startWsServer } from './http/ws-server.js';
+import { startWsServer, type WsLimits } from './http/ws-server.js';
 import { DeliveryFeed } from './live/delivery-feed.js';
 import { NotifyBus } from './live/notify-bus.js';
 import { RelayFeed } from './live/relay-feed.js';
@@ -193,20 +194,29 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
       const schema = await buildHookyardSchema({ log });
       const relayUrlCheck = (url: string) => checkRelayUrl(url, { allowPrivate: config.allowPrivateTargets, resolve: options.sender?.resolve, allowUnresolvable: true, timeoutMs: 2000 });
       const apiDelivery: DispatchDeps = { ...deps, pool: apiPool };
-      const context = (principal: Principal): GraphQLContext => {
+      const context = (principal: Principal, sharedEvents?: SharedEventLoader): GraphQLContext => {
         const em = orm.em.fork();
-        return { em, pool: apiPool, boss, keyring, principal, publicUrl, loaders: createLoaders(em, apiPool), retentionHours: config.retentionHours, live: feed, relayFeed, eventFeed, delivery: apiDelivery, uuid: toUuid, checkRelayUrl: relayUrlCheck };
+        return { em, pool: apiPool, boss, keyring, principal, publicUrl, loaders: createLoaders(em, apiPool, sharedEvents), retentionHours: config.retentionHours, live: feed, relayFeed, eventFeed, delivery: apiDelivery, uuid: toUuid, checkRelayUrl: relayUrlCheck };
       };
-      const authenticateHeader = (value: string | undefined) => authenticate(apiPool, config.adminToken, bearerToken(value) ?? value);
+      const authenticator = new Authenticator(apiPool, { adminToken: config.adminToken, failuresPerAddress: config.authFailuresPerAddress, failureWindowSeconds: config.authFailureWindowSeconds }, log);
+      const sharedEvents = new SharedEventLoader(apiPool);
       const limits = new OperationLimits(schema, config);
-      const ws = startWsServer(server, { schema, path: '/graphql', authenticate: authenticateHeader, context, prepare: (payload) => limits.prepare(payload) });
+      const ws = startWsServer(server, {
+        schema, path: '/graphql', log, limits: wsLimits(config), clientAddress,
+        authenticate: (value, address) => authenticator.authenticate(bearerToken(value) ?? value, address),
+        usableTokens: (ids) => authenticator.usable(ids),
+        context: (principal) => context(principal, sharedEvents),
+        prepare: (payload) => limits.prepare(payload),
+      });
       cleanups.push(['websockets', () => ws.close()]);
-      // A revoked token's sockets close on every replica, not only the one that revoked it.
+      // A revoked token's sockets close on every replica, not only the one that revoked it; a
+      // revocation sent while this replica's LISTEN connection was down is caught on reconnect.
       bus.subscribe(TOKEN_CHANNEL, (tokenId) => ws.revoke(tokenId));
+      bus.onReconnect(() => void ws.recheckTokens());
 
       const graphql = await startGraphQLRoute(server, {
         schema, limits, config, context, log,
-        authenticate: (header) => authenticate(apiPool, config.adminToken, bearerToken(header)),
+        authenticate: (request) => authenticator.authenticate(bearerToken(request.headers.authorization), clientAddress(request)),
       });
       cleanups.push(['apollo', graphql.stop]);
       routes.push(graphql.route);
@@ -227,6 +237,13 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
     await stop();
     throw error;
   }
+}
+
+function wsLimits(config: Config): WsLimits {
+  return {
+    maxPayloadBytes: config.wsMaxPayloadBytes, socketsPerAddress: config.wsSocketsPerAddress, subscriptionsPerSocket: config.wsSubscriptionsPerSocket,
+    subscriptionsPerToken: config.wsSubscriptionsPerToken, maxBufferedBytes: config.wsMaxBufferedBytes, tokenRecheckMs: config.wsTokenRecheckSeconds * 1000,
+  };
 }
 
 /** A slug with broken percent-encoding is just an unknown slug (404), not a server error. */

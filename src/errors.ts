@@ -25,6 +25,7 @@ export const errorCodes = {
   DIRECTIVE_LIMIT: { status: 400, graphql: 'DIRECTIVE_LIMIT' },
   COST_LIMIT: { status: 400, graphql: 'COST_LIMIT' },
   RATE_LIMITED: { status: 429, graphql: 'RATE_LIMITED' },
+  SUBSCRIPTION_LIMIT: { status: 429, graphql: 'SUBSCRIPTION_LIMIT' },
   INTERNAL: { status: 500, graphql: 'INTERNAL_SERVER_ERROR' },
   DATABASE_UNAVAILABLE: { status: 503, graphql: 'SERVICE_UNAVAILABLE' },
   QUERY_TIMEOUT: { status: 503, graphql: 'QUERY_TIMEOUT' },

@@ -64,6 +64,9 @@ export const hookyardEnv = (databaseUrl: string, role = 'all'): Record<string, s
   // Set-up creates relays back to back and `scale` times queries in a loop: the benchmarks
   // measure the API, not the per-token rate limit (the operation limits stay at their defaults).
   HOOKYARD_API_RATE_LIMIT_PER_SECOND: '0',
+  // live lag opens 505 sockets from one address with one token: above the defaults (50, 500).
+  HOOKYARD_WS_SOCKETS_PER_ADDRESS: '1000',
+  HOOKYARD_WS_SUBSCRIPTIONS_PER_TOKEN: '2000',
 });
 
 export interface SinkStats {

@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import DataLoader from 'dataloader';
+import { LRUCache } from 'lru-cache';
 import type { Pool } from 'pg';
 import { Relay, Source } from '../db/entities/index.js';
 import { EVENT_COLUMNS, toEventType, type EventRow } from './resolvers/event-rows.js';
@@ -7,7 +8,7 @@ import type { EventType } from './types/event.js';
 
 /** Batches the `x.relay` / `x.event` / `x.source` look-ups of one request into one query each. */
 export interface Loaders {
-  event: DataLoader<string, EventType | null>;
+  event: Pick<DataLoader<string, EventType | null>, 'load'>;
   relay: DataLoader<string, Relay | null>;
   source: DataLoader<string, Source | null>;
 }
@@ -20,11 +21,46 @@ function byId<T extends { id: string }>(load: (ids: string[]) => Promise<T[]>, o
   }, options);
 }
 
-export function createLoaders(em: EntityManager, pool: Pool): Loaders {
+function eventsById(pool: Pool): (ids: string[]) => Promise<EventType[]> {
+  return async (ids) => (await pool.query<EventRow>(`select ${EVENT_COLUMNS} from event e where e.id = any($1::uuid[])`, [ids])).rows.map(toEventType);
+}
+
+/** How long a live notification's event stays shared: its subscribers resolve within moments. */
+const SHARED_EVENT_TTL_MS = 10_000;
+/** Bodies held at once for sharing, at most (an event body is at most a few MiB). */
+const SHARED_EVENT_BYTES = 32 * 1024 * 1024;
+
+/**
+ * Events for the live subscriptions of the whole process: one notification reaches every
+ * subscriber at once, so each of its events is loaded once (concurrent look-ups share one
+ * query, batched across ids) and kept briefly, bounded by bytes. Events do not change once
+ * stored, so a shared copy is never stale.
+ */
+export class SharedEventLoader {
+  private readonly batch: DataLoader<string, EventType | null>;
+  private readonly cache: LRUCache<string, EventType>;
+
+  constructor(pool: Pool) {
+    this.batch = byId(eventsById(pool), { cache: false });
+    this.cache = new LRUCache<string, EventType>({
+      maxSize: SHARED_EVENT_BYTES,
+      sizeCalculation: (event) => Math.max(1, event.rawBody.length + 1024),
+      ttl: SHARED_EVENT_TTL_MS,
+      fetchMethod: async (id) => (await this.batch.load(id)) ?? undefined,
+    });
+  }
+
+  async load(id: string): Promise<EventType | null> {
+    return (await this.cache.fetch(id)) ?? null;
+  }
+}
+
+/** `sharedEvents`, for websocket operations: events through the process-wide shared loader. */
+export function createLoaders(em: EntityManager, pool: Pool, sharedEvents?: SharedEventLoader): Loaders {
   return {
     // Batched but not cached: a subscription's context lives as long as the socket, and a
     // cache there would keep every event (body included) it ever streamed.
-    event: byId(async (ids) => (await pool.query<EventRow>(`select ${EVENT_COLUMNS} from event e where e.id = any($1::uuid[])`, [ids])).rows.map(toEventType), { cache: false }),
+    event: sharedEvents ?? byId(eventsById(pool), { cache: false }),
     relay: byId((ids) => em.find(Relay, { id: { $in: ids } })),
     source: byId((ids) => em.find(Source, { id: { $in: ids } })),
   };

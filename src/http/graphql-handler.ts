@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HeaderMap, type ApolloServer } from '@apollo/server';
 import type { AppError } from '../errors.js';
+import type { AuthOutcome } from '../auth/authenticator.js';
 import type { GraphQLContext } from '../graphql/context.js';
 
 const MAX_GRAPHQL_BODY = 1024 * 1024;
@@ -40,6 +41,15 @@ export function graphqlError(response: ServerResponse, status: number, code: str
 function queryText(url: URL, body: unknown): string | undefined {
   const query = body === undefined ? url.searchParams.get('query') : (body as { query?: unknown } | null)?.query;
   return typeof query === 'string' ? query : undefined;
+}
+
+/** A refused authentication: 401, or 429 with `Retry-After` for an address that failed too often. */
+export function refuseAuthentication(response: ServerResponse, outcome: Exclude<AuthOutcome, { ok: true }>): void {
+  if (outcome.code === 'RATE_LIMITED') {
+    graphqlError(response, 429, 'RATE_LIMITED', `too many failed authentications from this address; retry in ${outcome.retryAfterSeconds} s`, { 'retry-after': String(outcome.retryAfterSeconds) });
+    return;
+  }
+  graphqlError(response, 401, 'UNAUTHENTICATED', 'a valid API token is required: Authorization: Bearer <token>', { 'www-authenticate': 'Bearer' });
 }
 
 /**

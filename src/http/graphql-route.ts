@@ -4,6 +4,7 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import type { GraphQLSchema } from 'graphql';
+import type { AuthOutcome } from '../auth/authenticator.js';
 import type { Config } from '../config.js';
 import { AppError } from '../errors.js';
 import type { GraphQLContext, Principal } from '../graphql/context.js';
@@ -12,15 +13,15 @@ import type { OperationLimits } from '../graphql/operation-limits.js';
 import type { Logger } from '../log.js';
 import { ApiRateLimit } from './api-rate-limit.js';
 import { CorsPolicy } from './cors.js';
-import { graphqlError, handleGraphQL } from './graphql-handler.js';
+import { graphqlError, handleGraphQL, refuseAuthentication } from './graphql-handler.js';
 import type { Route } from './server.js';
 
 export interface GraphQLRouteOptions {
   schema: GraphQLSchema;
   limits: OperationLimits;
   config: Pick<Config, 'nodeEnv' | 'graphqlSandbox' | 'corsOrigins' | 'apiRateLimitPerSecond' | 'apiRateLimitBurst' | 'apiStatementTimeoutMs'>;
-  /** Resolves an `Authorization` header to a principal; `undefined` is a 401. */
-  authenticate(authorization: string | undefined): Promise<Principal | undefined>;
+  /** Resolves the request's `Authorization` header (and its address, for the failure throttle) to a principal or a refusal. */
+  authenticate(request: IncomingMessage): Promise<AuthOutcome>;
   context(principal: Principal): GraphQLContext;
   log: Logger;
 }
@@ -78,11 +79,12 @@ export async function startGraphQLRoute(server: Server, options: GraphQLRouteOpt
     handler: async (request, response, url) => {
       if (cors.handle(request, response)) return;
       if (sandbox && request.method === 'GET' && !url.searchParams.has('query') && (await landingPage(request, response))) return;
-      const principal = await options.authenticate(request.headers.authorization);
-      if (!principal) {
-        graphqlError(response, 401, 'UNAUTHENTICATED', 'a valid API token is required: Authorization: Bearer <token>', { 'www-authenticate': 'Bearer' });
+      const auth = await options.authenticate(request);
+      if (!auth.ok) {
+        refuseAuthentication(response, auth);
         return;
       }
+      const { principal } = auth;
       const limited = await rateLimit.take(principal);
       if (limited) {
         graphqlError(response, limited.status, limited.graphqlCode, limited.message, { 'retry-after': String(limited.details.retryAfter) });

@@ -29,4 +29,8 @@ export class ApiToken {
 
   @Property({ type: 'timestamptz', nullable: true })
   revokedAt?: Date | null;
+
+  /** Past this instant the token authenticates as unknown; null never expires. */
+  @Property({ type: 'timestamptz', nullable: true })
+  expiresAt?: Date | null;
 }

@@ -4,7 +4,7 @@ import { ApiToken } from '../../db/entities/api-token.js';
 import { TOKEN_CHANNEL } from '../../auth/revocations.js';
 import type { GraphQLContext } from '../context.js';
 import { notFound } from '../errors.js';
-import { text } from '../inputs/validate.js';
+import { invalid, text } from '../inputs/validate.js';
 import { ApiTokenType, CreateApiTokenInput, CreateApiTokenPayload } from '../types/api-token.js';
 
 function toApiTokenType(token: ApiToken): ApiTokenType {
@@ -15,6 +15,7 @@ function toApiTokenType(token: ApiToken): ApiTokenType {
     createdAt: token.createdAt,
     lastUsedAt: token.lastUsedAt ?? null,
     revokedAt: token.revokedAt ?? null,
+    expiresAt: token.expiresAt ?? null,
   };
 }
 
@@ -28,8 +29,10 @@ export class ApiTokenResolver {
 
   @Mutation(() => CreateApiTokenPayload, { description: 'The token is in the payload, this once' })
   async createApiToken(@Arg('input', () => CreateApiTokenInput) input: CreateApiTokenInput, @Ctx() ctx: GraphQLContext): Promise<CreateApiTokenPayload> {
+    const name = text('name', input.name);
+    if (input.expiresAt && input.expiresAt.getTime() <= Date.now()) invalid('expiresAt', 'must lie in the future');
     const token = generateApiToken();
-    const row = ctx.em.create(ApiToken, { name: text('name', input.name), scope: input.scope, tokenHash: hashToken(token) });
+    const row = ctx.em.create(ApiToken, { name, scope: input.scope, tokenHash: hashToken(token), expiresAt: input.expiresAt ?? null });
     await ctx.em.persist(row).flush();
     return { apiToken: toApiTokenType(row), token };
   }

@@ -21,6 +21,9 @@ export class ApiTokenType {
 
   @Field(() => Date, { nullable: true })
   revokedAt!: Date | null;
+
+  @Field(() => Date, { nullable: true, description: 'After this instant the token is refused (401, websockets 4401; open sockets close with 4403); null never expires' })
+  expiresAt!: Date | null;
 }
 
 @InputType()
@@ -30,6 +33,9 @@ export class CreateApiTokenInput {
 
   @Field(() => ApiTokenScopeEnum)
   scope!: ApiTokenScope;
+
+  @Field(() => Date, { nullable: true, description: 'When the token stops working; must lie in the future. Unset: never' })
+  expiresAt?: Date | null;
 }
 
 @ObjectType({ description: 'A new token, shown this once' })
