@@ -1,8 +1,9 @@
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 
 export type { Logger };
+export type LogDestination = DestinationStream;
 
-/** JSON lines on stdout; secrets never reach a log line because they are never passed in. */
-export function createLogger(level: string): Logger {
-  return pino({ level, base: { app: 'hookyard' } });
+/** JSON lines on stdout (or `destination`); secrets never reach a log line because they are never passed in. */
+export function createLogger(level: string, destination?: LogDestination): Logger {
+  return pino({ level, base: { app: 'hookyard' } }, destination);
 }
