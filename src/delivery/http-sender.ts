@@ -1,5 +1,6 @@
 import type { LookupFunction } from 'node:net';
 import { Agent, ProxyAgent, request } from 'undici';
+import { maskUrl } from '../crypto/redact.js';
 import { bypassesProxy } from './no-proxy.js';
 import { guardedLookup, type Resolver } from './ssrf-guard.js';
 import type { AttemptErrorClass } from '../db/entities/attempt.js';
@@ -55,6 +56,20 @@ export function classifyError(error: unknown): AttemptErrorClass {
   if (code === 'UND_ERR_HEADERS_OVERFLOW' || code === 'HPE_HEADER_OVERFLOW') return 'RESPONSE_TOO_LARGE';
   if (TLS_CODES.test(code)) return 'TLS';
   return 'CONNECTION_RESET';
+}
+
+/**
+ * Where a redirect pointed, masked like a relay URL: an http → https redirect repeats the
+ * relay's path, and with it a credential the path may carry (Slack, Teams).
+ */
+function redirectTarget(from: URL, location: string | string[] | undefined): string {
+  const target = Array.isArray(location) ? location[0] : location;
+  if (!target) return '?';
+  try {
+    return maskUrl(new URL(target, from).toString());
+  } catch {
+    return '?';
+  }
 }
 
 async function readExcerpt(body: AsyncIterable<Buffer> & { destroy(): unknown }): Promise<string> {
@@ -133,7 +148,7 @@ export class HttpSender {
       return {
         ok: false,
         errorClass: status >= 300 && status < 400 ? 'REDIRECT' : 'HTTP_STATUS',
-        message: status >= 300 && status < 400 ? `redirect to ${String(response.headers.location ?? '?')} not followed` : `receiver answered ${status}`,
+        message: status >= 300 && status < 400 ? `redirect to ${redirectTarget(url, response.headers.location)} not followed` : `receiver answered ${status}`,
         status,
         bodyExcerpt,
         retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
