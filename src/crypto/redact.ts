@@ -1,7 +1,8 @@
 /**
  * How secrets that live inside ordinary values are shown: relay URLs (Slack, Discord and
- * Teams carry their credential in the path, others in `user:password@` or the query) and
- * signatures (enough to tell two apart, never enough to replay).
+ * Teams carry their credential in the path, others in `user:password@` or the query),
+ * signatures (enough to tell two apart, never enough to replay), and which headers are
+ * secrets (never stored, forwarded or logged).
  */
 
 /** What stands for a hidden part of a URL. */
@@ -53,4 +54,24 @@ export function truncateSignatures(value: string): string {
       return rest.length <= KEPT ? `${prefix}…` : `${prefix}…${rest.slice(-KEPT)}`;
     })
     .join(' ');
+}
+
+/** Credentials: never stored or logged, whatever a source or preset names. */
+export const CREDENTIAL_HEADERS: readonly string[] = ['authorization', 'proxy-authorization', 'cookie', 'set-cookie'];
+
+/**
+ * Every preset's signature headers (a unit test holds this list to the presets'
+ * `signatureHeaders`); any other name holding `signature` or `hmac` (a generic HMAC source's
+ * own header, Adyen's `HmacSignature`) is treated the same way.
+ */
+export const SIGNATURE_HEADERS: readonly string[] = [
+  'x-hub-signature', 'x-hub-signature-256', 'stripe-signature', 'webhook-signature', 'svix-signature',
+  'x-shopify-hmac-sha256', 'shopify-hmac-sha256', 'x-slack-signature', 'x-twilio-signature', 'hmacsignature',
+];
+const SIGNATURE_LIKE = /signature|hmac/i;
+
+/** A header that carries a credential or a signature: never stored on an event, so never forwarded. */
+export function isSecretHeader(name: string): boolean {
+  const lower = name.toLowerCase();
+  return CREDENTIAL_HEADERS.includes(lower) || SIGNATURE_HEADERS.includes(lower) || SIGNATURE_LIKE.test(lower);
 }

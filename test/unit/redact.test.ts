@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { maskUrl, truncateSignatures, withoutPassword } from '../../src/crypto/redact.js';
+import { isSecretHeader, maskUrl, SIGNATURE_HEADERS, truncateSignatures, withoutPassword } from '../../src/crypto/redact.js';
 import { presets } from '../../src/ingest/presets/index.js';
 import type { IngestSource } from '../../src/ingest/presets/preset.js';
-import { isSecretHeader, SIGNATURE_HEADERS } from '../../src/ingest/stored-headers.js';
 
 describe('maskUrl: what a READ token sees of a relay URL', () => {
   it.each([

@@ -2,7 +2,7 @@ import { Field, InputType, Int } from 'type-graphql';
 import type { SourcePreset } from '../../db/entities/source.js';
 import { parseFieldSpec } from '../../ingest/field-spec.js';
 import { HMAC_ALGORITHMS, HMAC_ENCODINGS } from '../../ingest/presets/hmac.js';
-import { isSecretHeader } from '../../ingest/stored-headers.js';
+import { isSecretHeader } from '../../crypto/redact.js';
 import { presets } from '../../ingest/presets/index.js';
 import { SourcePresetEnum } from '../types/enums.js';
 import { headerName, httpUrl, intIn, invalid, optional, text } from './validate.js';

@@ -1,6 +1,6 @@
 import { GraphQLJSON } from 'graphql-scalars';
 import { Field, ID, InputType } from 'type-graphql';
-import { isSecretHeader } from '../../ingest/stored-headers.js';
+import { isSecretHeader } from '../../crypto/redact.js';
 import { parseFilter } from '../../routing/filter.js';
 import { headerName, invalid } from './validate.js';
 
