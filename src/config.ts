@@ -126,6 +126,8 @@ export const settings = {
   disableAfterFailingHours: setting('HOOKYARD_DISABLE_AFTER_FAILING_HOURS', '24', 'hours of failing attempts without a success that disable a relay', integer(1, 24 * 365), () => 24),
   retentionHours: setting('HOOKYARD_RETENTION_HOURS', '72', 'how long finished deliveries, their attempts, events and rejected requests are kept', integer(1, 24 * 3650), () => 72),
   shutdownSeconds: setting('HOOKYARD_SHUTDOWN_SECONDS', '20', 'on SIGTERM, how long in-flight deliveries may finish before they are released back to the queue', integer(0, 3600), () => 20),
+  metricsToken: setting<string | undefined>('HOOKYARD_METRICS_TOKEN', '—', 'when set, `/metrics` answers only requests with `Authorization: Bearer <it>` (16+ characters), others get 401; unset, it is open like `/healthz`', minLength(16), unset),
+  metricsPort: setting<number | undefined>('HOOKYARD_METRICS_PORT', '—', 'serve `/metrics` on this port (all interfaces) instead of on `PORT`, to keep it off the public listener', integer(0, 65535), unset),
   logLevel: setting('LOG_LEVEL', 'info', 'pino level: fatal, error, warn, info, debug, trace or silent', logLevel, () => 'info' as const),
   nodeEnv: setting('NODE_ENV', 'development', '`production` requires HOOKYARD_ENCRYPTION_KEY and turns off Sandbox and introspection', oneOf('development', 'production', 'test'), () => 'development' as const),
 } as const;

@@ -2,7 +2,7 @@ import type { LookupFunction } from 'node:net';
 import { Agent, ProxyAgent, request } from 'undici';
 import { maskUrl } from '../crypto/redact.js';
 import { bypassesProxy } from './no-proxy.js';
-import { guardedLookup, type Resolver } from './ssrf-guard.js';
+import { guardedLookup, SsrfBlockedError, type Resolver } from './ssrf-guard.js';
 import type { AttemptErrorClass } from '../db/entities/attempt.js';
 
 export const RESPONSE_EXCERPT_BYTES = 4096;
@@ -30,6 +30,8 @@ export type SendOutcome =
       bodyExcerpt: string | null;
       retryAfter: string | undefined;
       durationMs: number;
+      /** For the log only (an SSRF refusal's resolved address); `message` is what callers see. */
+      detail?: string;
     };
 
 export interface HttpSenderOptions {
@@ -158,8 +160,9 @@ export class HttpSender {
       let errorClass = classifyError(error);
       // Through a proxy, a connection that cannot be made is the proxy's failure to report.
       if (proxied && (errorClass === 'CONNECTION_REFUSED' || errorClass === 'CONNECTION_RESET' || errorClass === 'DNS' || /proxy/i.test((error as Error).message))) errorClass = 'PROXY';
-      const message = errorClass === 'TIMEOUT' ? `no answer within ${outbound.timeoutMs} ms` : ((error as Error).message || String(error));
-      return { ok: false, errorClass, message, status: null, bodyExcerpt: null, retryAfter: undefined, durationMs: elapsed() };
+      const blocked = error instanceof SsrfBlockedError ? error : (error as { cause?: unknown }).cause instanceof SsrfBlockedError ? (error as { cause: SsrfBlockedError }).cause : undefined;
+      const message = errorClass === 'TIMEOUT' ? `no answer within ${outbound.timeoutMs} ms` : (blocked?.message ?? ((error as Error).message || String(error)));
+      return { ok: false, errorClass, message, status: null, bodyExcerpt: null, retryAfter: undefined, durationMs: elapsed(), detail: blocked?.detail };
     }
   }
 

@@ -105,7 +105,8 @@ export async function handleIngest(deps: IngestDeps, request: IncomingMessage, r
       throw new AppError('INVALID_CREDENTIALS', 'wrong or missing HTTP Basic credentials');
     }
     if (source.secrets.length === 0) {
-      throw new AppError('SECRET_UNAVAILABLE', source.secretError ?? `source "${slug}" has no live secret to verify with`);
+      // Which key is missing is the operator's business (SourceCache logs it), not the caller's.
+      throw new AppError('SECRET_UNAVAILABLE', source.secretError ? `source "${slug}" cannot verify requests: its secret is unavailable to this server` : `source "${slug}" has no live secret to verify with`);
     }
 
     const body = await readBody(request, source.maxBodyBytes);

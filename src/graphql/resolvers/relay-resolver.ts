@@ -52,10 +52,15 @@ export function toRelayType(relay: Relay, keyring: Keyring): RelayType {
   };
 }
 
-/** SSRF: a URL resolving to a private, loopback or metadata address is refused naming `url`. */
+/**
+ * SSRF: a URL resolving to a private, loopback or metadata address is refused naming `url`;
+ * the address it resolved to goes to the log, not to the caller.
+ */
 async function guardUrl(ctx: GraphQLContext, url: string): Promise<void> {
   const verdict = await ctx.checkRelayUrl(url);
-  if (!verdict.ok) invalid('url', verdict.reason);
+  if (verdict.ok) return;
+  if (verdict.detail) ctx.delivery.log.warn({ tokenId: ctx.principal.tokenId, host: new URL(url).host, detail: verdict.detail }, 'relay URL refused by the SSRF guard');
+  invalid('url', verdict.reason);
 }
 
 const SETTINGS = ['timeoutMs', 'retrySchedule', 'maxAgeSeconds', 'maxConcurrency', 'rateLimitPerSecond', 'proxyUrl'] as const;
