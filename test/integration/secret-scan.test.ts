@@ -299,6 +299,9 @@ describe('what a READ token and the logs show of a full scenario', () => {
     expect(all).toContain(`"url":"http://127.0.0.1:${new URL(sink.url).port}/***"`);
     expect(all).toMatch(/"webhook-signature":"v1,…[^ "]{4} v1,…[^ "]{4}"/);
     expect(leaks(all)).toEqual([]);
+    // ADMIN sees the URL it saved.
+    const admin = await gql('{ relays { name url } }');
+    expect(admin.data.relays.find((relay: { name: string }) => relay.name === 'vault').url).toContain(pathSecret);
   });
 
   it('no live update to a READ token carries a secret or a full signature', async () => {
