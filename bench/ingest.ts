@@ -27,7 +27,7 @@ export async function ingestAndE2e(plan: Plan, databaseUrl: string): Promise<{ i
   const sink = await forkServer('sink-server.js');
   const hookyard = await startHookyard(hookyardEnv(databaseUrl));
   try {
-    const sourceId = await createSource(hookyard.url, { name: 'bench', slug: 'bench', preset: 'GITHUB', secret: GITHUB_SECRET });
+    const sourceId = await createSource(hookyard.url, { name: 'bench', slug: 'bench', preset: 'GITHUB', secret: GITHUB_SECRET, keepHeaders: ['x-bench-seq'] });
     const relayId = await createRelay(hookyard.url, `http://127.0.0.1:${sink.port}/hooks`);
     await subscribeRelay(hookyard.url, relayId, ['push'], [sourceId]);
 

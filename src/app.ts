@@ -35,6 +35,7 @@ import { EventFeed } from './live/event-feed.js';
 import { buildHookyardSchema } from './graphql/schema.js';
 import { OperationLimits } from './graphql/operation-limits.js';
 import { startGraphQLRoute } from './http/graphql-route.js';
+import { metricsHandler } from './http/metrics-route.js';
 import { createHttpServer, json, type Route } from './http/server.js';
 import { handleIngest, INGEST_PATH } from './ingest/route.js';
 import { RateLimits } from './ingest/rate-limit.js';
@@ -44,7 +45,6 @@ import { RejectedLog } from './ingest/rejected-log.js';
 import type { Logger } from './log.js';
 import { startBoss } from './queue/boss.js';
 import { VERSION } from './version.js';
-import { liveSubscribers as liveSubscribersGauge, registry } from './metrics.js';
 
 export interface AppOptions {
   /** Test seam: DNS for outbound deliveries. */
@@ -57,6 +57,8 @@ export interface App {
   url: string;
   port: number;
   databaseUrl: string;
+  /** Where `/metrics` is served when HOOKYARD_METRICS_PORT is set. */
+  metricsUrl?: string;
   /** Ingest and workers. */
   pool: Pool;
   /** The GraphQL API's connections (the ORM's), with the statement timeout. */
@@ -106,23 +108,23 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
 
   try {
     // Health answers from the first moment; readiness only once everything below is up.
+    const metrics: Route = { path: /^\/metrics$/, handler: metricsHandler({ token: config.metricsToken, liveSubscribers: () => liveSubscribers() }) };
     const routes: Route[] = [
       { path: /^\/healthz$/, handler: async (_q, r) => json(r, 200, { status: 'ok' }) },
       { path: /^\/readyz$/, handler: async (_q, r) => json(r, ready ? 200 : 503, { status: ready ? 'ready' : 'starting' }) },
-      {
-        path: /^\/metrics$/,
-        handler: async (_q, r) => {
-          liveSubscribersGauge.set(liveSubscribers());
-          const body = await registry.metrics();
-          r.writeHead(200, { 'content-type': registry.contentType });
-          r.end(body);
-        },
-      },
+      ...(config.metricsPort === undefined ? [metrics] : []),
     ];
     const server = createHttpServer(routes, log);
     const clientAddress = clientAddressResolver(config.trustedProxies);
     await listen(server, config.port);
     cleanups.push(['http server', () => closeServer(server)]);
+    let metricsUrl: string | undefined;
+    if (config.metricsPort !== undefined) {
+      const metricsServer = createHttpServer([metrics], log);
+      await listen(metricsServer, config.metricsPort);
+      cleanups.push(['metrics server', () => closeServer(metricsServer)]);
+      metricsUrl = `http://127.0.0.1:${(metricsServer.address() as AddressInfo).port}`;
+    }
     const port = (server.address() as AddressInfo).port;
     const publicUrl = config.publicUrl ?? `http://localhost:${port}`;
 
@@ -170,7 +172,7 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
       const rejected = new RejectedLog(pool, log);
       const rateLimits = new RateLimits();
       const acceptor = new AcceptBatcher(pool, boss);
-      const sources = new SourceCache(pool, keyring);
+      const sources = new SourceCache(pool, keyring, log);
       sources.listen(bus);
       cleanups.push(['source cache', async () => sources.stop()]);
       routes.push({
@@ -232,7 +234,7 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
     ready = true;
     log.info({ url: `http://127.0.0.1:${port}`, role: config.role, embedded: Boolean(database.embedded) }, 'Hookyard is ready');
     liveSubscribers = () => (live?.subscriberCount ?? 0) + (relayStatus?.subscriberCount ?? 0) + (eventStream?.subscriberCount ?? 0);
-    return { url: `http://127.0.0.1:${port}`, port, databaseUrl: database.url, pool, apiPool, orm, boss, keyring, liveSubscribers, stop };
+    return { url: `http://127.0.0.1:${port}`, port, databaseUrl: database.url, metricsUrl, pool, apiPool, orm, boss, keyring, liveSubscribers, stop };
   } catch (error) {
     await stop();
     throw error;

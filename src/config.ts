@@ -175,6 +175,8 @@ export const settings = {
   wsTokenRecheckSeconds: setting('HOOKYARD_WS_TOKEN_RECHECK_SECONDS', '60', 'how often the tokens of open websockets are checked again (also after every reconnect of the LISTEN connection); a revoked or expired one closes its sockets (4403)', integer(1, 3600), () => 60),
   authFailuresPerAddress: setting('HOOKYARD_AUTH_FAILURES_PER_ADDRESS', '100', 'failed token authentications one client address may make per window; then it is refused (429, websockets 4429) without a look-up until the window ends', integer(1, 1_000_000), () => 100),
   authFailureWindowSeconds: setting('HOOKYARD_AUTH_FAILURE_WINDOW_SECONDS', '60', 'the window of HOOKYARD_AUTH_FAILURES_PER_ADDRESS, in seconds', integer(1, 86_400), () => 60),
+  metricsToken: setting<string | undefined>('HOOKYARD_METRICS_TOKEN', '—', 'when set, `/metrics` answers only requests with `Authorization: Bearer <it>` (16+ characters), others get 401; unset, it is open like `/healthz`', minLength(16), unset),
+  metricsPort: setting<number | undefined>('HOOKYARD_METRICS_PORT', '—', 'serve `/metrics` on this port (all interfaces) instead of on `PORT`, to keep it off the public listener', integer(0, 65535), unset),
   logLevel: setting('LOG_LEVEL', 'info', 'pino level: fatal, error, warn, info, debug, trace or silent', logLevel, () => 'info' as const),
   nodeEnv: setting('NODE_ENV', 'development', '`production` requires HOOKYARD_ENCRYPTION_KEY and turns off Sandbox and introspection', oneOf('development', 'production', 'test'), () => 'development' as const),
 } as const;

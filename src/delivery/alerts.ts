@@ -1,5 +1,6 @@
 import type { PoolClient } from 'pg';
 import type { PgBoss } from 'pg-boss';
+import { maskUrl } from '../crypto/redact.js';
 import { newId } from '../ids.js';
 import { notifyDeliveryChanges } from '../live/delivery-changes.js';
 import { deliveryJob, DELIVERY_QUEUE, onClient } from '../queue/boss.js';
@@ -7,7 +8,8 @@ import { deliveryJob, DELIVERY_QUEUE, onClient } from '../queue/boss.js';
 /**
  * A signed `relay.disabled` event for the alert relay (HOOKYARD_ALERT_RELAY_ID), on the
  * transaction that disabled the relay: the alert is as durable as the change it reports.
- * Delivered to that relay only, whatever the subscriptions say; never about itself.
+ * Delivered to that relay only, whatever the subscriptions say; never about itself. The
+ * relay's URL is masked (`https://host/***`) as READ tokens see it.
  */
 export async function alertRelayDisabled(client: PoolClient, boss: PgBoss, alertRelayId: string | undefined, relayId: string, reason: string): Promise<void> {
   if (!alertRelayId || alertRelayId === relayId) return;
@@ -19,7 +21,8 @@ export async function alertRelayDisabled(client: PoolClient, boss: PgBoss, alert
   const relay = rows[0];
   if (!relay || relay.alert_enabled === null) return;
   const eventId = newId();
-  const body = JSON.stringify({ type: 'relay.disabled', timestamp: new Date().toISOString(), data: { relayId, name: relay.name, url: relay.url, reason } });
+  // Stored as an event that READ tokens may read: the URL is masked as they see it.
+  const body = JSON.stringify({ type: 'relay.disabled', timestamp: new Date().toISOString(), data: { relayId, name: relay.name, url: maskUrl(relay.url), reason } });
   await client.query(
     `insert into event (id, source_id, type, idempotency_key, headers, content_type, body, received_at)
      values ($1, null, 'relay.disabled', null, '{}', 'application/json', $2, now())`,

@@ -1,4 +1,5 @@
 import type { Keyring } from '../crypto/keyring.js';
+import { truncateSignatures } from '../crypto/redact.js';
 import { unseal } from '../crypto/seal.js';
 import { signStandardWebhook } from './sign.js';
 
@@ -34,7 +35,9 @@ const REDACTED = '[redacted]';
 /**
  * The outbound headers: forwarded provider headers, the relay's extra headers (redacted in
  * the attempt log), then Hookyard's own, which nothing can override. During a signing-secret
- * rotation's grace period both secrets sign (`v1,<new> v1,<old>`).
+ * rotation's grace period both secrets sign (`v1,<new> v1,<old>`). The attempt log keeps each
+ * signature cut to its last characters (`v1,…a1b2`): readable enough to match a receiver's
+ * log, never a value that could be replayed.
  */
 export function buildRequest(row: ClaimedRow, keyring: Keyring, userAgent: string, deliveryId: string, now: Date): { headers: Record<string, string>; logged: Record<string, string> } {
   const headers: Record<string, string> = {};
@@ -64,6 +67,6 @@ export function buildRequest(row: ClaimedRow, keyring: Keyring, userAgent: strin
   };
   if (row.source_slug) fixed['hookyard-source'] = row.source_slug;
   Object.assign(headers, fixed);
-  Object.assign(logged, fixed);
+  Object.assign(logged, fixed, { 'webhook-signature': truncateSignatures(fixed['webhook-signature']!) });
   return { headers, logged };
 }

@@ -101,6 +101,7 @@ async function attemptOnce(deps: DispatchDeps, row: Claimed, job: DeliveryJob, s
     throw new ReleasedError(job.deliveryId);
   }
 
+  if (!outcome.ok && outcome.detail) deps.log.warn({ deliveryId: job.deliveryId, relayId: row.relay_id, errorClass: outcome.errorClass, detail: outcome.detail }, 'delivery refused');
   const attempt = { id: newId(), startedAt, outcome, logged };
   if (outcome.ok) {
     await transitions(deps).record({ row, job, next: { status: 'SUCCEEDED', attemptCount: job.attempt }, attempt, result: options.oneShot ? 'test' : 'succeeded' });

@@ -1,7 +1,8 @@
 import type { LookupFunction } from 'node:net';
 import { Agent, ProxyAgent, request } from 'undici';
+import { maskUrl } from '../crypto/redact.js';
 import { bypassesProxy } from './no-proxy.js';
-import { guardedLookup, type Resolver } from './ssrf-guard.js';
+import { guardedLookup, SsrfBlockedError, type Resolver } from './ssrf-guard.js';
 import type { AttemptErrorClass } from '../db/entities/attempt.js';
 
 export const RESPONSE_EXCERPT_BYTES = 4096;
@@ -29,6 +30,8 @@ export type SendOutcome =
       bodyExcerpt: string | null;
       retryAfter: string | undefined;
       durationMs: number;
+      /** For the log only (an SSRF refusal's resolved address); `message` is what callers see. */
+      detail?: string;
     };
 
 export interface HttpSenderOptions {
@@ -55,6 +58,20 @@ export function classifyError(error: unknown): AttemptErrorClass {
   if (code === 'UND_ERR_HEADERS_OVERFLOW' || code === 'HPE_HEADER_OVERFLOW') return 'RESPONSE_TOO_LARGE';
   if (TLS_CODES.test(code)) return 'TLS';
   return 'CONNECTION_RESET';
+}
+
+/**
+ * Where a redirect pointed, masked like a relay URL: an http → https redirect repeats the
+ * relay's path, and with it a credential the path may carry (Slack, Teams).
+ */
+function redirectTarget(from: URL, location: string | string[] | undefined): string {
+  const target = Array.isArray(location) ? location[0] : location;
+  if (!target) return '?';
+  try {
+    return maskUrl(new URL(target, from).toString());
+  } catch {
+    return '?';
+  }
 }
 
 async function readExcerpt(body: AsyncIterable<Buffer> & { destroy(): unknown }): Promise<string> {
@@ -133,7 +150,7 @@ export class HttpSender {
       return {
         ok: false,
         errorClass: status >= 300 && status < 400 ? 'REDIRECT' : 'HTTP_STATUS',
-        message: status >= 300 && status < 400 ? `redirect to ${String(response.headers.location ?? '?')} not followed` : `receiver answered ${status}`,
+        message: status >= 300 && status < 400 ? `redirect to ${redirectTarget(url, response.headers.location)} not followed` : `receiver answered ${status}`,
         status,
         bodyExcerpt,
         retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
@@ -143,8 +160,9 @@ export class HttpSender {
       let errorClass = classifyError(error);
       // Through a proxy, a connection that cannot be made is the proxy's failure to report.
       if (proxied && (errorClass === 'CONNECTION_REFUSED' || errorClass === 'CONNECTION_RESET' || errorClass === 'DNS' || /proxy/i.test((error as Error).message))) errorClass = 'PROXY';
-      const message = errorClass === 'TIMEOUT' ? `no answer within ${outbound.timeoutMs} ms` : ((error as Error).message || String(error));
-      return { ok: false, errorClass, message, status: null, bodyExcerpt: null, retryAfter: undefined, durationMs: elapsed() };
+      const blocked = error instanceof SsrfBlockedError ? error : (error as { cause?: unknown }).cause instanceof SsrfBlockedError ? (error as { cause: SsrfBlockedError }).cause : undefined;
+      const message = errorClass === 'TIMEOUT' ? `no answer within ${outbound.timeoutMs} ms` : (blocked?.message ?? ((error as Error).message || String(error)));
+      return { ok: false, errorClass, message, status: null, bodyExcerpt: null, retryAfter: undefined, durationMs: elapsed(), detail: blocked?.detail };
     }
   }
 

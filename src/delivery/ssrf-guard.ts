@@ -22,11 +22,17 @@ export interface GuardOptions {
   allowUnresolvable?: boolean;
 }
 
-export type RelayUrlCheck = { ok: true } | { ok: false; reason: string };
+/** `reason` is for the caller; `detail`, with the resolved address, only for the log. */
+export type RelayUrlCheck = { ok: true } | { ok: false; reason: string; detail?: string };
 
 export const DEFAULT_RESOLVE_TIMEOUT_MS = 5_000;
 
-/** A connection refused because the relay host resolves to an address deliveries may not reach. */
+/**
+ * A connection refused because the relay host resolves to an address deliveries may not reach.
+ * The message names the host and the kind of address, never the address a name resolved to:
+ * it reaches callers (the API's refusal, the attempt log), and internal addresses are a map of
+ * the network. `detail` has the address, for the log.
+ */
 export class SsrfBlockedError extends Error {
   readonly code = 'SSRF_BLOCKED';
 
@@ -35,8 +41,12 @@ export class SsrfBlockedError extends Error {
     readonly address: string,
     readonly range: string,
   ) {
-    super(host === address ? `${address} is ${range}` : `${host} resolves to ${address}, which is ${range}`);
+    super(host === address ? `${address} is ${range}` : `${host} resolves to a ${range} address`);
     this.name = 'SsrfBlockedError';
+  }
+
+  get detail(): string {
+    return this.host === this.address ? this.message : `${this.host} resolves to ${this.address}, which is ${this.range}`;
   }
 }
 
@@ -150,5 +160,7 @@ export async function checkRelayUrl(url: string, options: GuardOptions): Promise
     return { ok: false, reason: `could not resolve host ${host}${code ? ` (${code})` : ''}` };
   }
   const blocked = options.allowPrivate ? null : firstBlocked(host, addresses);
-  return blocked ? { ok: false, reason: blocked.message } : { ok: true };
+  if (!blocked) return { ok: true };
+  // An IP literal is the caller's own text; only a name's answer is kept from the caller.
+  return blocked.host === blocked.address ? { ok: false, reason: blocked.message } : { ok: false, reason: blocked.message, detail: blocked.detail };
 }

@@ -4,6 +4,7 @@ import type { PgBoss } from 'pg-boss';
 import type { Keyring } from '../crypto/keyring.js';
 import type { ApiTokenScope } from '../db/entities/api-token.js';
 import type { DispatchDeps } from '../delivery/dispatch.js';
+import type { RelayUrlCheck } from '../delivery/ssrf-guard.js';
 import type { DeliveryFeed } from '../live/delivery-feed.js';
 import type { EventFeed } from '../live/event-feed.js';
 import type { RelayFeed } from '../live/relay-feed.js';
@@ -41,7 +42,7 @@ export interface GraphQLContext {
   /** What a delivery needs (HTTP sender, signing, health policy): for `sendTestEvent`. */
   delivery: DispatchDeps;
   /** The SSRF guard's verdict on a relay URL, at save time. */
-  checkRelayUrl(url: string): Promise<{ ok: true } | { ok: false; reason: string }>;
+  checkRelayUrl(url: string): Promise<RelayUrlCheck>;
   /** A syntactically valid id, or the nil UUID (which matches nothing) for anything else. */
   uuid(id: string): string;
 }

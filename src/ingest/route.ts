@@ -14,6 +14,7 @@ import type { IngestSource, Preset } from './presets/preset.js';
 import { slackChallenge } from './presets/slack.js';
 import type { RateLimits } from './rate-limit.js';
 import { readBody } from './read-body.js';
+import { storedHeaders } from './stored-headers.js';
 import type { RejectedLog } from './rejected-log.js';
 import { createIngestRequest, header, type IngestRequest } from './request.js';
 import type { SourceCache } from './source-cache.js';
@@ -25,12 +26,6 @@ export const INGEST_PATH = /^\/ingest\/([^/?#]+)\/?$/;
 
 /** An acknowledged webhook must be committed; past this, answer 503 rather than hang. */
 const COMMIT_DEADLINE_MS = 4500;
-
-/** Headers never stored with an event: credentials, signatures and hop-by-hop noise. */
-const DROPPED_HEADERS = new Set([
-  'authorization', 'proxy-authorization', 'cookie', 'host', 'content-length', 'connection', 'keep-alive',
-  'transfer-encoding', 'expect', 'upgrade', 'te', 'trailer',
-]);
 
 export interface IngestDeps {
   pool: Pool;
@@ -44,15 +39,6 @@ export interface IngestDeps {
   /** Group commit: concurrent requests share transactions (events/accept-batcher.ts). */
   acceptor: AcceptBatcher;
   log: Logger;
-}
-
-function storedHeaders(request: IngestRequest, dropped: string[]): Record<string, string> {
-  const kept: Record<string, string> = {};
-  for (const [name, value] of Object.entries(request.headers)) {
-    if (value === undefined || DROPPED_HEADERS.has(name) || dropped.includes(name)) continue;
-    kept[name] = Array.isArray(value) ? value.join(', ') : value;
-  }
-  return kept;
 }
 
 function resolveEventType(preset: Preset, source: IngestSource, request: IngestRequest): string {
@@ -81,7 +67,7 @@ function resolveIdempotencyKey(preset: Preset, source: IngestSource, request: In
 
 /** The events one verified request becomes: one, except an Adyen notification's items. */
 function eventsOf(preset: Preset, source: IngestSource, request: IngestRequest, contentType: string | null): NewEvent[] {
-  const headers = storedHeaders(request, preset.signatureHeaders(source));
+  const headers = storedHeaders(request, preset, source);
   if (source.preset === 'ADYEN') {
     return splitAdyen(request).map((item) => ({
       sourceId: source.id,
@@ -122,7 +108,8 @@ export async function handleIngest(deps: IngestDeps, request: IncomingMessage, r
       throw new AppError('INVALID_CREDENTIALS', 'wrong or missing HTTP Basic credentials');
     }
     if (source.secrets.length === 0) {
-      throw new AppError('SECRET_UNAVAILABLE', source.secretError ?? `source "${slug}" has no live secret to verify with`);
+      // Which key is missing is the operator's business (SourceCache logs it), not the caller's.
+      throw new AppError('SECRET_UNAVAILABLE', source.secretError ? `source "${slug}" cannot verify requests: its secret is unavailable to this server` : `source "${slug}" has no live secret to verify with`);
     }
 
     const body = await readBody(request, source.maxBodyBytes);

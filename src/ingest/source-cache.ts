@@ -1,6 +1,7 @@
 import type { Pool } from 'pg';
 import type { Keyring } from '../crypto/keyring.js';
 import type { NotifyBus } from '../live/notify-bus.js';
+import type { Logger } from '../log.js';
 import type { IngestSource } from './presets/preset.js';
 import { findIngestSource } from './source-lookup.js';
 
@@ -22,6 +23,7 @@ export class SourceCache {
   constructor(
     private readonly pool: Pool,
     private readonly keyring: Keyring,
+    private readonly log?: Logger,
   ) {}
 
   listen(bus: NotifyBus): void {
@@ -42,7 +44,14 @@ export class SourceCache {
     if (this.entries.size > 10_000) this.entries.clear();
     this.entries.set(slug, { at: now.getTime(), source });
     // A failed look-up (database down) is not remembered.
-    source.catch(() => this.entries.delete(slug));
+    source.then(
+      (found) => {
+        // Said here, at most once per load, not per request: the caller only learns that the
+        // secret is unavailable; the key id it is sealed under is for the operator.
+        if (found?.secretError) this.log?.warn({ slug, sourceId: found.id, reason: found.secretError }, 'a source secret cannot be unsealed by this process');
+      },
+      () => this.entries.delete(slug),
+    );
     return source;
   }
 }

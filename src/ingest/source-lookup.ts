@@ -24,6 +24,7 @@ interface SourceRow {
   timestamp_header: string | null;
   event_type_from: string | null;
   idempotency_key_from: string | null;
+  keep_headers: string[] | null;
   public_url: string | null;
   basic_auth_username: string | null;
   basic_auth_password_sealed: string | null;
@@ -41,7 +42,7 @@ export async function findIngestSource(pool: Pool, keyring: Keyring, slug: strin
   const { rows } = await pool.query<SourceRow>(
     `select id, slug, preset, enabled, secrets, tolerance_seconds, max_body_bytes, require_idempotency_key,
             signature_header, signature_algorithm, signature_encoding, signature_prefix, timestamp_header,
-            event_type_from, idempotency_key_from, public_url, basic_auth_username, basic_auth_password_sealed,
+            event_type_from, idempotency_key_from, keep_headers, public_url, basic_auth_username, basic_auth_password_sealed,
             rate_limit_per_second
      from source where slug = $1`,
     [slug],
@@ -84,6 +85,7 @@ export async function findIngestSource(pool: Pool, keyring: Keyring, slug: strin
     timestampHeader: row.timestamp_header,
     eventTypeFrom: spec(row.event_type_from),
     idempotencyKeyFrom: spec(row.idempotency_key_from),
+    keepHeaders: row.keep_headers ?? [],
     publicUrl: row.public_url,
     basicAuth,
     rateLimitPerSecond: row.rate_limit_per_second,

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll } from 'vitest';
 import { startApp, type App, type AppOptions } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
-import { createLogger, type Logger } from '../../src/log.js';
+import { createLogger, type LogDestination } from '../../src/log.js';
 
 const started: App[] = [];
 
@@ -22,10 +22,10 @@ export const TEST_ADMIN_TOKEN = `test-admin-${randomBytes(12).toString('hex')}`;
 
 /**
  * Hookyard in this process on a free port against the given database, stopped when the file
- * ends. `env` overrides the variables a test cares about (role, retry poll, ...); `log` lets a
- * test read what the app logs.
+ * ends. `env` overrides the variables a test cares about (role, retry poll, ...); `logDestination`
+ * receives the app's log lines (stdout otherwise).
  */
-export async function startTestApp(databaseUrl: string, env: Record<string, string> = {}, options: AppOptions = {}, log?: Logger): Promise<App> {
+export async function startTestApp(databaseUrl: string, env: Record<string, string> = {}, options: AppOptions = {}, logDestination?: LogDestination): Promise<App> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'hookyard-test-data-'));
   const config = loadConfig({
     PORT: '0',
@@ -41,7 +41,7 @@ export async function startTestApp(databaseUrl: string, env: Record<string, stri
     NODE_ENV: 'test',
     ...env,
   });
-  const app = await startApp(config, log ?? createLogger(config.logLevel), { superviseIntervalSeconds: 2, ...options });
+  const app = await startApp(config, createLogger(config.logLevel, logDestination), { superviseIntervalSeconds: 2, ...options });
   let stopped = false;
   const stop = app.stop;
   app.stop = async () => {

@@ -91,7 +91,8 @@ describe('generic HMAC sources', () => {
 
   it('routes by payload filter on body and headers', async () => {
     const sink = await startSink();
-    const source = await fx.source({ slug: 'filtered', preset: 'HMAC', secret: 'f', eventTypeFrom: 'json:$.type' });
+    // Headers are stored by allow-list: a header a filter reads must be one the source keeps.
+    const source = await fx.source({ slug: 'filtered', preset: 'HMAC', secret: 'f', eventTypeFrom: 'json:$.type', keepHeaders: ['x-region'] });
     const big = await fx.relay({ url: `${sink.url}/big` });
     const eu = await fx.relay({ url: `${sink.url}/eu` });
     await fx.subscription({ relay: big.relay, sourceIds: [source.id], filter: { body: { data: { amount: { $gte: 1000 } } } } });

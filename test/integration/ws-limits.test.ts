@@ -1,6 +1,5 @@
 import { createHmac } from 'node:crypto';
 import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import type { App } from '../../src/app.js';
@@ -34,9 +33,10 @@ beforeAll(async () => {
       HOOKYARD_WS_SUBSCRIPTIONS_PER_SOCKET: String(SUBSCRIPTIONS_PER_SOCKET),
       HOOKYARD_WS_SUBSCRIPTIONS_PER_TOKEN: String(SUBSCRIPTIONS_PER_TOKEN),
       HOOKYARD_WS_MAX_BUFFERED_BYTES: String(MAX_BUFFERED_BYTES),
+      LOG_LEVEL: 'info',
     },
     {},
-    pino({ level: 'info' }, sink),
+    sink,
   );
   await execute(app.url, CreateSourceDocument, { input: { name: 'ws', slug: 'ws', preset: 'HMAC', secret: 'ws' } }, TEST_ADMIN_TOKEN);
 });

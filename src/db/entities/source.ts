@@ -79,6 +79,10 @@ export class Source {
   @Property({ type: 'text', nullable: true })
   idempotencyKeyFrom?: string | null;
 
+  /** Lower-case names of further headers to store on events, besides the preset's allow-list. */
+  @Property({ type: 'json', nullable: true })
+  keepHeaders?: string[] | null;
+
   @Property({ type: 'timestamptz', defaultRaw: 'now()' })
   createdAt: Date = new Date();
 

@@ -2,6 +2,7 @@ import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261123232418_initial } from './Migration20261123232418_initial.js';
 import { Migration20261124000000_retention_indexes } from './Migration20261124000000_retention_indexes.js';
 import { Migration20261124001000_relay_health } from './Migration20261124001000_relay_health.js';
+import { Migration20261130000000_scrub_signatures } from './Migration20261130000000_scrub_signatures.js';
 import { Migration20261130010000_token_expiry } from './Migration20261130010000_token_expiry.js';
 import { Migration20261130020000_audit_log } from './Migration20261130020000_audit_log.js';
 
@@ -10,6 +11,7 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261123232418_initial', class: Migration20261123232418_initial },
   { name: 'Migration20261124000000_retention_indexes', class: Migration20261124000000_retention_indexes },
   { name: 'Migration20261124001000_relay_health', class: Migration20261124001000_relay_health },
+  { name: 'Migration20261130000000_scrub_signatures', class: Migration20261130000000_scrub_signatures },
   { name: 'Migration20261130010000_token_expiry', class: Migration20261130010000_token_expiry },
   { name: 'Migration20261130020000_audit_log', class: Migration20261130020000_audit_log },
 ];

@@ -2,6 +2,7 @@ import { Field, InputType, Int } from 'type-graphql';
 import type { SourcePreset } from '../../db/entities/source.js';
 import { parseFieldSpec } from '../../ingest/field-spec.js';
 import { HMAC_ALGORITHMS, HMAC_ENCODINGS } from '../../ingest/presets/hmac.js';
+import { isSecretHeader } from '../../crypto/redact.js';
 import { presets } from '../../ingest/presets/index.js';
 import { SourcePresetEnum } from '../types/enums.js';
 import { headerName, httpUrl, intIn, invalid, optional, text } from './validate.js';
@@ -61,6 +62,9 @@ export class CreateSourceInput {
 
   @Field(() => String, { nullable: true, description: '"header:X-Name", "json:$.a.b" or "query:name"' })
   idempotencyKeyFrom?: string | null;
+
+  @Field(() => [String], { nullable: true, description: 'Further provider headers to store on events (for forwardHeaders and payload filters), besides the preset\'s own; never signatures or credentials' })
+  keepHeaders?: string[] | null;
 }
 
 @InputType({ description: 'Changes to a source; omitted fields stay as they are, null clears' })
@@ -118,6 +122,9 @@ export class UpdateSourceInput {
 
   @Field(() => String, { nullable: true })
   idempotencyKeyFrom?: string | null;
+
+  @Field(() => [String], { nullable: true })
+  keepHeaders?: string[] | null;
 }
 
 export const SLUG = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -145,7 +152,7 @@ export function checkSourceSettings(s: {
   name: string; slug: string; preset: SourcePreset; basicAuthUsername?: string | null; hasBasicAuthPassword: boolean;
   toleranceSeconds?: number | null; maxBodyBytes?: number | null; publicUrl?: string | null; rateLimitPerSecond?: number | null;
   signatureHeader?: string | null; signatureAlgorithm?: string | null; signatureEncoding?: string | null; timestampHeader?: string | null;
-  eventTypeFrom?: string | null; idempotencyKeyFrom?: string | null;
+  eventTypeFrom?: string | null; idempotencyKeyFrom?: string | null; keepHeaders?: string[] | null;
 }): void {
   text('name', s.name);
   if (!SLUG.test(s.slug)) invalid('slug', 'must match ^[a-z0-9][a-z0-9-]{0,62}$');
@@ -162,4 +169,16 @@ export function checkSourceSettings(s: {
   optional(s.signatureEncoding, (v) => (HMAC_ENCODINGS as readonly string[]).includes(v) || invalid('signatureEncoding', `must be one of ${HMAC_ENCODINGS.join(', ')}`));
   optional(s.eventTypeFrom, (v) => fieldSpec('eventTypeFrom', v));
   optional(s.idempotencyKeyFrom, (v) => fieldSpec('idempotencyKeyFrom', v));
+  optional(s.keepHeaders, (v) => keptHeaderNames(v, s.signatureHeader));
+}
+
+/** Header names a source keeps: valid, at most 50, and never a signature (its own included) or credential. */
+function keptHeaderNames(names: string[], signatureHeader: string | null | undefined): void {
+  if (names.length > 50) invalid('keepHeaders', 'at most 50 headers');
+  for (const name of names) {
+    headerName('keepHeaders', name);
+    if (isSecretHeader(name) || name.toLowerCase() === signatureHeader?.toLowerCase()) {
+      invalid('keepHeaders', `${name} carries a signature or credentials, which are never stored`);
+    }
+  }
 }

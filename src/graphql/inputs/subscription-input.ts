@@ -1,5 +1,6 @@
 import { GraphQLJSON } from 'graphql-scalars';
 import { Field, ID, InputType } from 'type-graphql';
+import { isSecretHeader } from '../../crypto/redact.js';
 import { parseFilter } from '../../routing/filter.js';
 import { headerName, invalid } from './validate.js';
 
@@ -54,9 +55,20 @@ export function checkEventTypes(patterns: string[]): string[] {
   return patterns;
 }
 
+/**
+ * Forwarded headers come from what the event stored; signatures and credentials never are,
+ * so naming one is refused rather than silently sending nothing (receivers verify Hookyard's
+ * own `webhook-signature`).
+ */
 export function checkForwardHeaders(names: string[]): string[] {
   if (names.length > 50) invalid('forwardHeaders', 'at most 50 headers');
-  return names.map((name) => headerName('forwardHeaders', name).toLowerCase());
+  return names.map((name) => {
+    const lower = headerName('forwardHeaders', name).toLowerCase();
+    if (isSecretHeader(lower)) {
+      invalid('forwardHeaders', `${name} carries a signature or credentials, which are never stored and so never forwarded; receivers verify Hookyard's webhook-signature instead`);
+    }
+    return lower;
+  });
 }
 
 /** A payload filter in the Hookdeck / Convoy JSON syntax; refused naming the bad path or operator. */

@@ -1,5 +1,6 @@
-import { Arg, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { Keyring } from '../../crypto/keyring.js';
+import { maskUrl, withoutPassword } from '../../crypto/redact.js';
 import { seal, unseal } from '../../crypto/seal.js';
 import { generateSigningSecret, secretHint } from '../../crypto/tokens.js';
 import { Relay } from '../../db/entities/relay.js';
@@ -26,13 +27,7 @@ function headerNames(relay: Relay, keyring: Keyring): string[] {
   }
 }
 
-function withoutPassword(url: string | null | undefined): string | null {
-  if (!url) return null;
-  const parsed = new URL(url);
-  if (parsed.password) parsed.password = '***';
-  return parsed.toString();
-}
-
+/** The stored relay; `url` and `proxyUrl` are as stored and shown through the field resolvers below. */
 export function toRelayType(relay: Relay, keyring: Keyring): RelayType {
   return {
     id: relay.id,
@@ -46,7 +41,7 @@ export function toRelayType(relay: Relay, keyring: Keyring): RelayType {
     maxAgeSeconds: relay.maxAgeSeconds ?? null,
     maxConcurrency: relay.maxConcurrency,
     rateLimitPerSecond: relay.rateLimitPerSecond ?? null,
-    proxyUrl: withoutPassword(relay.proxyUrl),
+    proxyUrl: relay.proxyUrl ?? null,
     headerNames: headerNames(relay, keyring),
     signingSecretHint: relay.signingSecretHint,
     previousSecretExpiresAt: relay.previousSigningSecretExpiresAt && relay.previousSigningSecretExpiresAt > new Date() ? relay.previousSigningSecretExpiresAt : null,
@@ -57,10 +52,15 @@ export function toRelayType(relay: Relay, keyring: Keyring): RelayType {
   };
 }
 
-/** SSRF: a URL resolving to a private, loopback or metadata address is refused naming `url`. */
+/**
+ * SSRF: a URL resolving to a private, loopback or metadata address is refused naming `url`;
+ * the address it resolved to goes to the log, not to the caller.
+ */
 async function guardUrl(ctx: GraphQLContext, url: string): Promise<void> {
   const verdict = await ctx.checkRelayUrl(url);
-  if (!verdict.ok) invalid('url', verdict.reason);
+  if (verdict.ok) return;
+  if (verdict.detail) ctx.delivery.log.warn({ tokenId: ctx.principal.tokenId, host: new URL(url).host, detail: verdict.detail }, 'relay URL refused by the SSRF guard');
+  invalid('url', verdict.reason);
 }
 
 const SETTINGS = ['timeoutMs', 'retrySchedule', 'maxAgeSeconds', 'maxConcurrency', 'rateLimitPerSecond', 'proxyUrl'] as const;
@@ -72,6 +72,19 @@ function sealHeaders(keyring: Keyring, headers: HeaderInput[] | null | undefined
 
 @Resolver(() => RelayType)
 export class RelayResolver {
+  // Every Relay a response carries (relays, delivery.relay, subscription.relay, the live
+  // relayStatusChanged) passes here, so a READ token never sees a URL's credentials.
+  @FieldResolver(() => String)
+  url(@Root() relay: RelayType, @Ctx() ctx: GraphQLContext): string {
+    return ctx.principal.scope === 'ADMIN' ? relay.url : maskUrl(relay.url);
+  }
+
+  @FieldResolver(() => String, { nullable: true })
+  proxyUrl(@Root() relay: RelayType, @Ctx() ctx: GraphQLContext): string | null {
+    if (!relay.proxyUrl) return null;
+    return ctx.principal.scope === 'ADMIN' ? withoutPassword(relay.proxyUrl) : maskUrl(relay.proxyUrl);
+  }
+
   @Query(() => [RelayType], { description: 'Every relay, newest first' })
   async relays(@Ctx() ctx: GraphQLContext): Promise<RelayType[]> {
     const rows = await ctx.em.find(Relay, {}, { orderBy: { createdAt: 'desc', id: 'desc' } });

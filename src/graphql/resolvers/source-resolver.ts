@@ -33,6 +33,7 @@ export function toSourceType(source: Source, publicUrl: string, now = new Date()
     timestampHeader: source.timestampHeader ?? null,
     eventTypeFrom: source.eventTypeFrom ?? null,
     idempotencyKeyFrom: source.idempotencyKeyFrom ?? null,
+    keepHeaders: source.keepHeaders ?? [],
     createdAt: source.createdAt,
     updatedAt: source.updatedAt,
   };
@@ -43,6 +44,11 @@ const SETTINGS = [
   'toleranceSeconds', 'maxBodyBytes', 'publicUrl', 'rateLimitPerSecond', 'signatureHeader', 'signatureAlgorithm',
   'signatureEncoding', 'signaturePrefix', 'timestampHeader', 'eventTypeFrom', 'idempotencyKeyFrom', 'basicAuthUsername',
 ] as const;
+
+/** Stored lower-case, as the ingest route looks headers up. */
+function keepHeaders(names: string[] | null | undefined): string[] | null {
+  return names && names.length > 0 ? [...new Set(names.map((name) => name.toLowerCase()))] : null;
+}
 
 /** Every API replica drops its cached copy of these slugs (ingest/source-cache.ts). */
 async function announce(ctx: GraphQLContext, ...slugs: string[]): Promise<void> {
@@ -80,6 +86,7 @@ export class SourceResolver {
       basicAuthPasswordSealed: input.basicAuthPassword ? seal(ctx.keyring, input.basicAuthPassword) : null,
     });
     for (const key of SETTINGS) if (input[key] !== undefined) (source[key] as unknown) = input[key];
+    if (input.keepHeaders !== undefined) source.keepHeaders = keepHeaders(input.keepHeaders);
     check(source);
     await ctx.em.persist(source).flush().catch(uniqueViolation('source_slug_unique', 'slug', `"${input.slug}" is already taken`));
     // A request to this slug just before may have cached "no such source".
@@ -101,6 +108,7 @@ export class SourceResolver {
     }
     if (input.basicAuthPassword !== undefined) source.basicAuthPasswordSealed = input.basicAuthPassword ? seal(ctx.keyring, input.basicAuthPassword) : null;
     for (const key of SETTINGS) if (input[key] !== undefined) (source[key] as unknown) = input[key];
+    if (input.keepHeaders !== undefined) source.keepHeaders = keepHeaders(input.keepHeaders);
     check(source);
     await ctx.em.flush().catch(uniqueViolation('source_slug_unique', 'slug', `"${source.slug}" is already taken`));
     await announce(ctx, previousSlug, source.slug);

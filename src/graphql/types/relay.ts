@@ -8,7 +8,7 @@ export class RelayType {
   @Field()
   name!: string;
 
-  @Field()
+  @Field({ description: 'The whole URL for ADMIN tokens; for READ tokens scheme, host and port only, with credentials, path and query masked (https://hooks.slack.com/***)' })
   url!: string;
 
   @Field()
@@ -35,7 +35,7 @@ export class RelayType {
   @Field(() => Int, { nullable: true })
   rateLimitPerSecond!: number | null;
 
-  @Field(() => String, { nullable: true, description: 'Without its password' })
+  @Field(() => String, { nullable: true, description: 'Never with its password; for READ tokens masked like url' })
   proxyUrl!: string | null;
 
   @Field(() => [String], { description: 'Names of the extra headers; their values are never shown' })

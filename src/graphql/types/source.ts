@@ -67,6 +67,9 @@ export class SourceType {
   @Field(() => String, { nullable: true })
   idempotencyKeyFrom!: string | null;
 
+  @Field(() => [String], { description: 'Headers stored on events besides the preset\'s allow-list (lower case)' })
+  keepHeaders!: string[];
+
   @Field()
   createdAt!: Date;
 

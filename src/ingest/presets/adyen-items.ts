@@ -39,6 +39,16 @@ export function signedData(item: NotificationItem): string {
   ].map(fieldText).join(':');
 }
 
+/**
+ * The item without its `additionalData.hmacSignature`: signatures are never stored (a stored
+ * one is a replayable one), and receivers verify Hookyard's own signature instead.
+ */
+function withoutSignature(item: NotificationItem): NotificationItem {
+  if (!isObject(item.additionalData) || !('hmacSignature' in item.additionalData)) return item;
+  const { hmacSignature: _dropped, ...additionalData } = item.additionalData;
+  return { ...item, additionalData };
+}
+
 export interface AdyenEvent {
   type: string;
   idempotencyKey: string | null;
@@ -48,8 +58,8 @@ export interface AdyenEvent {
 /**
  * The events a verified Adyen request becomes. A notification yields one per item: type
  * `eventCode`, key `pspReference:eventCode:success` (Adyen resends an item with the same
- * three), body that item re-serialised, which is safe because Adyen signs fields, not
- * bytes. A platform webhook is one event: type `type`, no key, the raw body.
+ * three), body that item re-serialised without its signature, which is safe because Adyen
+ * signs fields, not bytes. A platform webhook is one event: type `type`, no key, the raw body.
  */
 export function splitAdyen(request: IngestRequest): AdyenEvent[] {
   if (header(request, PLATFORM_SIGNATURE_HEADER) !== undefined) {
@@ -63,7 +73,7 @@ export function splitAdyen(request: IngestRequest): AdyenEvent[] {
       type: eventCode || 'webhook',
       // Without a pspReference the key would collide across unrelated items: no key instead.
       idempotencyKey: pspReference ? `${pspReference}:${eventCode}:${fieldText(item.success)}`.slice(0, 500) : null,
-      body: Buffer.from(JSON.stringify(item)),
+      body: Buffer.from(JSON.stringify(withoutSignature(item))),
     }];
   });
 }

@@ -63,6 +63,8 @@ function verifyNotification(request: IngestRequest, source: IngestSource): void 
 export const adyen: Preset = {
   requiresJson: true,
   signatureHeaders: () => [PLATFORM_SIGNATURE_HEADER],
+  // Adyen's fields are all in the body; its Basic credentials are never stored.
+  keptHeaders: [],
   verify(request, source) {
     const signature = header(request, PLATFORM_SIGNATURE_HEADER);
     if (signature !== undefined) verifyPlatform(request, source, signature);

@@ -10,7 +10,9 @@ const FORMAT = /^sha256=[0-9a-f]{64}$/;
 /** `X-Hub-Signature-256: sha256=<hex HMAC-SHA256(body)>`, no timestamp; dedupe on the delivery id. */
 export const github: Preset = {
   requiresJson: false,
-  signatureHeaders: () => [SIGNATURE_HEADER],
+  // GitHub also sends the legacy SHA-1 `X-Hub-Signature`: unchecked, and never stored either.
+  signatureHeaders: () => [SIGNATURE_HEADER, 'x-hub-signature'],
+  keptHeaders: ['x-github-event', 'x-github-delivery', 'x-github-hook-id', 'x-github-hook-installation-target-id', 'x-github-hook-installation-target-type'],
   verify(request, source) {
     const signature = header(request, SIGNATURE_HEADER);
     if (signature === undefined) throw new AppError('MISSING_SIGNATURE', 'missing X-Hub-Signature-256 header');

@@ -28,6 +28,8 @@ function settings(source: IngestSource) {
 export const genericHmac: Preset = {
   requiresJson: false,
   signatureHeaders: (source) => [settings(source).header],
+  // Nothing is known of a generic sender: it keeps what the source names (eventTypeFrom, ...).
+  keptHeaders: [],
   verify(request, source, nowSeconds) {
     const s = settings(source);
     const signature = header(request, s.header);

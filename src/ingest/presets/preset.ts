@@ -30,6 +30,8 @@ export interface IngestSource {
   rateLimitPerSecond: number | null;
   eventTypeFrom: FieldSpec | null;
   idempotencyKeyFrom: FieldSpec | null;
+  /** Lower-case names of further headers to store on events (the source's `keepHeaders`). */
+  keepHeaders: string[];
 }
 
 /**
@@ -42,6 +44,12 @@ export interface Preset {
   requiresJson: boolean;
   /** Lower-case names of headers that carry signatures: never stored or forwarded. */
   signatureHeaders(source: IngestSource): string[];
+  /**
+   * Lower-case names of the provider's headers worth keeping on an event (delivery id, topic,
+   * shop domain, API version, ...), besides Content-Type, User-Agent and the headers the event
+   * type and idempotency key come from: headers are stored by allow-list (ingest/stored-headers.ts).
+   */
+  keptHeaders: readonly string[];
   verify(request: IngestRequest, source: IngestSource, nowSeconds: number): void;
   eventType: FieldSpec | { fixed: string };
   /** A missing event type is a 400 naming the field, rather than the fixed fallback. */

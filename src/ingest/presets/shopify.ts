@@ -20,6 +20,8 @@ const FORMAT = base64Pattern(32);
 export const shopify: Preset = {
   requiresJson: false,
   signatureHeaders: () => [`x-${SIGNATURE}`, SIGNATURE],
+  keptHeaders: [TOPIC, WEBHOOK_ID, 'shopify-shop-domain', 'shopify-api-version', 'shopify-triggered-at', 'shopify-event-id', 'shopify-sub-topic', 'shopify-name']
+    .flatMap((name) => [`x-${name}`, name]),
   verify(request, source) {
     const signature = either(request, SIGNATURE);
     if (signature === undefined) throw new AppError('MISSING_SIGNATURE', 'missing X-Shopify-Hmac-Sha256 (or shopify-hmac-sha256) header');

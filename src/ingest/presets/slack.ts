@@ -34,6 +34,7 @@ function interactionType(request: IngestRequest): string | undefined {
 export const slack: Preset = {
   requiresJson: false,
   signatureHeaders: () => [SIGNATURE_HEADER],
+  keptHeaders: [TIMESTAMP_HEADER, 'x-slack-retry-num', 'x-slack-retry-reason'],
   verify(request, source, nowSeconds) {
     const signature = header(request, SIGNATURE_HEADER);
     const timestamp = header(request, TIMESTAMP_HEADER);

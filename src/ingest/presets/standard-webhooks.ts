@@ -40,6 +40,7 @@ function signatures(family: Family, value: string): Buffer[] {
 export const standardWebhooks: Preset = {
   requiresJson: false,
   signatureHeaders: () => FAMILIES.map((family) => family.signature),
+  keptHeaders: FAMILIES.flatMap((family) => [family.id, family.timestamp]),
   verify(request, source, nowSeconds) {
     const family = familyOf(request);
     if (!family) throw new AppError('MISSING_SIGNATURE', 'missing webhook-signature (or svix-signature) header');

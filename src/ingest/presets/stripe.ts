@@ -41,6 +41,8 @@ function parse(value: string): StripeHeader {
 export const stripe: Preset = {
   requiresJson: true,
   signatureHeaders: () => [SIGNATURE_HEADER],
+  // Stripe's only header of its own is the signature; the type and id live in the body.
+  keptHeaders: [],
   verify(request, source, nowSeconds) {
     const value = header(request, SIGNATURE_HEADER);
     if (value === undefined) throw new AppError('MISSING_SIGNATURE', 'missing Stripe-Signature header');

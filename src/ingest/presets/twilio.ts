@@ -60,6 +60,7 @@ function signedParams(body: Buffer): string {
 export const twilio: Preset = {
   requiresJson: false,
   signatureHeaders: () => [SIGNATURE_HEADER],
+  keptHeaders: ['i-twilio-idempotency-token', 'x-home-region', 'x-twilio-webhook-retry'],
   verify(request, source) {
     const signature = header(request, SIGNATURE_HEADER);
     if (signature === undefined) throw new AppError('MISSING_SIGNATURE', 'missing X-Twilio-Signature header');

@@ -1,0 +1,38 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { liveSubscribers as liveSubscribersGauge, registry } from '../metrics.js';
+import type { Handler } from './server.js';
+
+export interface MetricsOptions {
+  /** HOOKYARD_METRICS_TOKEN: when set, a scrape must send `Authorization: Bearer <it>`. */
+  token?: string;
+  liveSubscribers(): number;
+}
+
+const digest = (text: string) => createHash('sha256').update(text).digest();
+
+/** Compared as digests, so neither the length nor the content leaks through timing. */
+function authorized(request: IncomingMessage, token: string): boolean {
+  const header = request.headers.authorization ?? '';
+  const given = header.startsWith('Bearer ') ? header.slice('Bearer '.length) : '';
+  return timingSafeEqual(digest(given), digest(token));
+}
+
+/**
+ * `/metrics` in Prometheus text. Open (like `/healthz`) unless a token is configured; served
+ * on the main port or, with HOOKYARD_METRICS_PORT, on a port of its own (app.ts decides).
+ */
+export function metricsHandler(options: MetricsOptions): Handler {
+  return async (request, response) => {
+    if (options.token !== undefined && !authorized(request, options.token)) {
+      const body = JSON.stringify({ error: { code: 'UNAUTHENTICATED', message: 'metrics need Authorization: Bearer <HOOKYARD_METRICS_TOKEN>' } });
+      response.writeHead(401, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'www-authenticate': 'Bearer realm="metrics"' });
+      response.end(body);
+      return;
+    }
+    liveSubscribersGauge.set(options.liveSubscribers());
+    const body = await registry.metrics();
+    response.writeHead(200, { 'content-type': registry.contentType });
+    response.end(body);
+  };
+}
