@@ -1,4 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -113,6 +114,11 @@ describe('a data dir whose parents postgres can traverse', () => {
     dataDir = path.join(parent, '.hookyard');
     await mkdir(dataDir, { mode: 0o700 });
     const fallbackDir = path.join(sandbox, 'unused-fallback');
+    // What an earlier version's orphan sweep would have deleted: someone else's, in a shared place.
+    const hash = createHash('sha256').update(dataDir).digest('hex').slice(0, 12);
+    const notOurs = path.join(systemTmp, 'hookyard-embedded', `${hash}-someone`);
+    await mkdir(notOurs, { recursive: true });
+    await writeFile(path.join(notOurs, 'PG_VERSION'), '17\n');
     const watch = watchForStrayEntries([dataDir], [path.join(dataDir, 'pg'), path.join(dataDir, 'postgres.json')]);
     cluster = await startEmbeddedPostgres({ stateDir: dataDir, fallbackDir, settings: { fsync: 'off' } });
     started.push(cluster);
@@ -125,7 +131,9 @@ describe('a data dir whose parents postgres can traverse', () => {
     expect(mode(await stat(dataDir))).toBe(asRoot ? 0o711 : 0o700);
     expect(mode(await stat(path.join(dataDir, 'postgres.json')))).toBe(0o600);
     expect(JSON.parse(await readFile(path.join(dataDir, 'postgres.json'), 'utf8')).clusterDir).toBe(cluster.clusterDir);
-    expect(await readdir(systemTmp)).toEqual([]);
+    expect(await readdir(systemTmp)).toEqual(['hookyard-embedded']);
+    expect(await readdir(path.join(systemTmp, 'hookyard-embedded'))).toEqual([path.basename(notOurs)]);
+    expect(await readdir(notOurs)).toEqual(['PG_VERSION']);
     await expect(stat(fallbackDir)).rejects.toThrow(/ENOENT/);
 
     // The password file: seen while initdb ran, in a directory only postgres can read, 0600.
@@ -147,7 +155,7 @@ describe('a data dir whose parents postgres can traverse', () => {
     // recorded in postgres.json, still running (its process was killed).
     await cluster.stop();
     const legacyParent = path.join(systemTmp, 'hookyard-embedded');
-    await mkdir(legacyParent, { mode: 0o755 });
+    await mkdir(legacyParent, { recursive: true });
     const legacyDir = path.join(legacyParent, 'a1b2c3d4e5f6-0badcafe');
     const copied = spawnSync('cp', ['-a', cluster.clusterDir, legacyDir], { encoding: 'utf8' });
     expect(copied.status, copied.stderr).toBe(0);
