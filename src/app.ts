@@ -73,7 +73,7 @@ export interface App {
 
 async function resolveDatabase(config: Config, dataDir: string, log: Logger): Promise<{ url: string; embedded?: EmbeddedPostgres }> {
   if (config.databaseUrl) return { url: config.databaseUrl };
-  const embedded = await startEmbeddedPostgres({ stateDir: dataDir, log: (line) => log.info(line) });
+  const embedded = await startEmbeddedPostgres({ stateDir: dataDir, fallbackDir: config.embeddedFallbackDir, log: (line, level = 'info') => log[level](line) });
   await ensureDatabase(embedded.adminUrl, 'hookyard');
   return { url: embedded.url, embedded };
 }

@@ -5,6 +5,7 @@
  */
 
 import { parseKey } from './crypto/keyring.js';
+import { DEFAULT_FALLBACK_DIR } from './db/embedded-cluster-place.js';
 import proxyaddr from 'proxy-addr';
 
 type Parser<T> = (raw: string) => T;
@@ -65,6 +66,8 @@ const httpUrl: Parser<string> = (raw) => {
 };
 
 const nonEmpty: Parser<string> = (raw) => (raw.length > 0 ? raw : fail('must not be empty'));
+
+const absolutePath: Parser<string> = (raw) => (raw.startsWith('/') ? raw : fail(`must be an absolute path, got "${raw}"`));
 
 const minLength = (n: number): Parser<string> => (raw) =>
   raw.length >= n ? raw : fail(`must be at least ${n} characters`);
@@ -133,6 +136,7 @@ export const settings = {
   port: setting('PORT', '3000', 'HTTP port for ingest, GraphQL, websockets and health', integer(0, 65535), () => 3000),
   databaseUrl: setting<string | undefined>('DATABASE_URL', 'embedded', 'PostgreSQL (14+) connection string; unset starts an embedded PostgreSQL under the data directory', postgresUrl, unset),
   dataDir: setting('HOOKYARD_DATA_DIR', '.hookyard', 'embedded database, generated encryption key and admin token (relative to the working directory, or absolute)', nonEmpty, () => '.hookyard'),
+  embeddedFallbackDir: setting('HOOKYARD_EMBEDDED_FALLBACK_DIR', `\`${DEFAULT_FALLBACK_DIR}\``, 'where the embedded PostgreSQL goes, in a private `<id>` directory per data directory, when a root start\'s `postgres` OS user cannot traverse a directory above HOOKYARD_DATA_DIR (absolute path; never a shared temp dir)', absolutePath, () => DEFAULT_FALLBACK_DIR),
   role: setting('HOOKYARD_ROLE', 'all', '`api` (ingest + GraphQL), `worker` (deliveries) or `all`', oneOf('api', 'worker', 'all'), () => 'all' as const),
   trustedProxies: setting<readonly string[]>('HOOKYARD_TRUSTED_PROXIES', '—', 'comma-separated addresses or CIDRs (or `loopback`, `linklocal`, `uniquelocal`) of your reverse proxies: a request from one of them is taken to come from the address in its `X-Forwarded-For`, for per-address limits and logs. Unset: the peer address, and `X-Forwarded-For` is ignored', proxyList, () => []),
   publicUrl: setting<string | undefined>('HOOKYARD_PUBLIC_URL', 'http://localhost:$PORT', 'base of `Source.ingestUrl` and of links', httpUrl, unset),

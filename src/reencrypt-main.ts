@@ -45,6 +45,7 @@ async function openDatabase(config: Config, dataDir: string): Promise<{ url: str
   let startedHere = false;
   const embedded = await startEmbeddedPostgres({
     stateDir: dataDir,
+    fallbackDir: config.embeddedFallbackDir,
     log: (line) => {
       // The only signal of whether the cluster was already up, e.g. under a running app.
       if (line.startsWith('starting ')) startedHere = true;

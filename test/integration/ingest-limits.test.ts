@@ -1,4 +1,4 @@
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -105,7 +105,6 @@ describe('database outage', () => {
   it('answers 503 with Retry-After within 5 s while PostgreSQL is down, and 200 once it is back', async () => {
     // A cluster of this test's own, whatever DATABASE_URL says: this test stops it.
     stateDir = await mkdtemp(path.join(tmpdir(), 'hookyard-outage-'));
-    await chmod(stateDir, 0o755);
     cluster = await startEmbeddedPostgres({ stateDir, settings: { fsync: 'off' } });
     await ensureDatabase(cluster.adminUrl, 'hookyard');
     const outageApp = await startTestApp(cluster.url, { HOOKYARD_ROLE: 'api' });

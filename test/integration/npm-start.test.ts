@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { cp, mkdtemp, readFile, rm, stat, symlink } from 'node:fs/promises';
+import { chmod, cp, mkdtemp, readFile, rm, stat, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -21,6 +21,8 @@ async function portFree(port: number): Promise<boolean> {
 describe('npm start from a fresh copy', () => {
   it('becomes ready with no environment and writes its admin token and key under .hookyard/', async () => {
     copy = await mkdtemp(path.join(tmpdir(), 'hookyard-start-'));
+    // A checkout postgres can traverse (a root start runs PostgreSQL as that user), as most are.
+    await chmod(copy, 0o755);
     for (const entry of ['package.json', 'package-lock.json', 'tsconfig.json', 'mikro-orm.config.ts', 'src']) {
       await cp(path.join(REPO_ROOT, entry), path.join(copy, entry), { recursive: true });
     }
@@ -69,8 +71,12 @@ describe('npm start from a fresh copy', () => {
     expect(await graphql.json()).toEqual({ data: { sources: [] } });
     console.log(`npm start (tsc build included) ready in ${Date.now() - started} ms`);
 
-    // SIGTERM to the group (npm and node): node stops its embedded PostgreSQL on the way out.
+    // The cluster lives under the data dir, on a root start too (DESIGN.md "Running").
     const { clusterDir } = JSON.parse(await readFile(path.join(copy, '.hookyard', 'postgres.json'), 'utf8')) as { clusterDir: string };
+    expect(clusterDir).toBe(path.join(copy, '.hookyard', 'pg'));
+    if (process.getuid?.() === 0) expect((await stat(path.join(copy, '.hookyard'))).mode & 0o777).toBe(0o711);
+
+    // SIGTERM to the group (npm and node): node stops its embedded PostgreSQL on the way out.
     await stopGroup();
     stopGroup = undefined;
     await waitUntil(async () => (await stat(path.join(clusterDir, 'postmaster.pid')).then(() => undefined, () => true)), 20_000, 'the embedded PostgreSQL to stop');
