@@ -43,6 +43,8 @@ export interface GraphQLContext {
   delivery: DispatchDeps;
   /** The SSRF guard's verdict on a relay URL, at save time. */
   checkRelayUrl(url: string): Promise<RelayUrlCheck>;
+  /** Over websockets: closes this client's socket because it stopped reading (said once). */
+  notReading?: () => void;
   /** A syntactically valid id, or the nil UUID (which matches nothing) for anything else. */
   uuid(id: string): string;
 }

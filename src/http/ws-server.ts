@@ -94,6 +94,15 @@ export function startWsServer(server: Server, options: WsServerOptions): { revok
     if (open > limits.socketsPerAddress) socket.close(TOO_MANY, `Too many sockets from this address (limit ${limits.socketsPerAddress})`);
   });
 
+  /** Said once per socket, whatever else is sent to it meanwhile. */
+  const closeNotReading = (socket: WebSocket, sign: string) => {
+    const state = states.get(socket);
+    if (!state || state.notReading) return;
+    state.notReading = true;
+    log.warn({ sign, bufferedBytes: socket.bufferedAmount, limit: limits.maxBufferedBytes, tokenId: state.principal?.tokenId }, 'closing a websocket that is not reading');
+    socket.close(NOT_READING, 'Send buffer full: the client is not reading');
+  };
+
   const refuse = (message: string, limit: number) => [new GraphQLError(message, { extensions: { code: errorCodes.SUBSCRIPTION_LIMIT.graphql, limit } })];
 
   const disposable = useServer<Record<string, unknown>, { state?: SocketState }>(
@@ -135,16 +144,15 @@ export function startWsServer(server: Server, options: WsServerOptions): { revok
         // not reading. The close frame queues behind the buffer; ws cuts the socket after its
         // close timeout if it is never read.
         const socket = ctx.extra.socket;
-        if (socket.bufferedAmount <= limits.maxBufferedBytes) return undefined;
-        const state = states.get(socket);
-        if (state && !state.notReading) {
-          state.notReading = true;
-          log.warn({ bufferedBytes: socket.bufferedAmount, limit: limits.maxBufferedBytes, tokenId: state.principal?.tokenId }, 'closing a websocket that is not reading');
-          socket.close(NOT_READING, 'Send buffer full: the client is not reading');
-        }
+        if (socket.bufferedAmount > limits.maxBufferedBytes) closeNotReading(socket, 'send buffer');
         return undefined;
       },
-      context: (ctx) => options.context(states.get(ctx.extra.socket)!.principal!),
+      context: (ctx) => {
+        const socket = ctx.extra.socket;
+        // Small results never fill the send buffer: a stalled client shows instead as a live
+        // feed's values piling up behind the send graphql-ws awaits (graphql/live-iterator.ts).
+        return { ...options.context(states.get(socket)!.principal!), notReading: () => closeNotReading(socket, 'live feed backlog') };
+      },
     },
     wss,
   );

@@ -1,9 +1,9 @@
-import { Repeater } from '@repeaterjs/repeater';
 import { Arg, Ctx, ID, Resolver, Root, Subscription } from 'type-graphql';
 import { EventType } from '../types/event.js';
 import { loadEvent } from './event-resolver.js';
 import type { LiveDelivery } from '../../live/delivery-feed.js';
 import type { GraphQLContext } from '../context.js';
+import { liveIterator } from '../live-iterator.js';
 import { DeliveryFilter, DeliveryType } from '../types/delivery.js';
 import { toDeliveryType } from './delivery-resolver.js';
 import { Relay } from '../../db/entities/relay.js';
@@ -29,13 +29,9 @@ export class LiveResolver {
     subscribe: ({ args, context }) => {
       const ctx = context as GraphQLContext;
       const filter = (args as { filter?: DeliveryFilter | null }).filter;
-      return new Repeater<LiveDelivery>(async (push, stop) => {
-        const off = ctx.live.listen((delivery) => {
-          if (matches(filter, delivery)) void push(delivery);
-        });
-        await stop;
-        off();
-      });
+      return liveIterator<LiveDelivery>(ctx, (emit) => ctx.live.listen((delivery) => {
+        if (matches(filter, delivery)) emit(delivery);
+      }));
     },
   })
   deliveryUpdated(
@@ -51,13 +47,9 @@ export class LiveResolver {
     subscribe: ({ args, context }) => {
       const ctx = context as GraphQLContext;
       const sourceId = (args as { sourceId?: string | null }).sourceId?.toLowerCase() ?? null;
-      return new Repeater<string>(async (push, stop) => {
-        const off = ctx.eventFeed.listen((event) => {
-          if (sourceId === null || event.sourceId === sourceId) void push(event.id);
-        });
-        await stop;
-        off();
-      });
+      return liveIterator<string>(ctx, (emit) => ctx.eventFeed.listen((event) => {
+        if (sourceId === null || event.sourceId === sourceId) emit(event.id);
+      }));
     },
   })
   async eventReceived(
@@ -72,11 +64,7 @@ export class LiveResolver {
     description: 'A relay was disabled (automatically or by hand) or enabled, on any process',
     subscribe: ({ context }) => {
       const ctx = context as GraphQLContext;
-      return new Repeater<string>(async (push, stop) => {
-        const off = ctx.relayFeed.listen((relayId) => void push(relayId));
-        await stop;
-        off();
-      });
+      return liveIterator<string>(ctx, (emit) => ctx.relayFeed.listen(emit));
     },
   })
   async relayStatusChanged(@Root() relayId: string, @Ctx() ctx: GraphQLContext): Promise<RelayType> {
