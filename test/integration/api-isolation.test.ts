@@ -5,6 +5,7 @@ import type { App } from '../../src/app.js';
 import { startTestApp, TEST_ADMIN_TOKEN } from '../helpers/app.js';
 import { createTestDatabase } from '../helpers/database.js';
 import { fixtures } from '../helpers/fixtures.js';
+import { postGraphQL, type RawGraphQLResult } from '../helpers/graphql.js';
 
 /**
  * GraphQL reads run on connections of their own: however many clients hammer the API, and
@@ -19,16 +20,10 @@ const HEAVY_EVENTS = `query($after: String) { events(first: 100, after: $after) 
 const HEAVY_STATS = `{ stats(since: "1970-01-01T00:00:00Z") { events rejectedRequests deliveries { status count } } }`;
 const ATTEMPTS = `query($id: ID!) { attempts(deliveryId: $id, first: 100) { edges { node { id number responseStatus responseBodyExcerpt } } } }`;
 
-async function graphql(query: string, variables: Record<string, unknown> = {}): Promise<{ status: number; body: { data?: unknown; errors?: { message: string; extensions?: { code?: string } }[] } }> {
-  const response = await fetch(`${app.url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${TEST_ADMIN_TOKEN}` },
-    body: JSON.stringify({ query, variables }),
-    signal: AbortSignal.timeout(30_000),
-  }).catch(() => undefined);
+async function graphql(query: string, variables: Record<string, unknown> = {}): Promise<{ status: number; body: { data?: unknown; errors?: RawGraphQLResult['errors'] } }> {
   // No answer within 30 s: a hang, reported as status 0.
-  if (!response) return { status: 0, body: {} };
-  return { status: response.status, body: (await response.json()) as never };
+  const result = await postGraphQL(app.url, query, variables, TEST_ADMIN_TOKEN, AbortSignal.timeout(30_000)).catch(() => undefined);
+  return result ? { status: result.status, body: result } : { status: 0, body: {} };
 }
 
 let ingestCount = 0;
@@ -77,9 +72,9 @@ describe('API reads cannot starve ingest', () => {
     const client = async (n: number) => {
       let after: string | null = null;
       while (!stop) {
-        const { body } = n % 4 === 0 ? await graphql(HEAVY_STATS) : await graphql(HEAVY_EVENTS, { after });
+        const { body }: Awaited<ReturnType<typeof graphql>> = n % 4 === 0 ? await graphql(HEAVY_STATS) : await graphql(HEAVY_EVENTS, { after });
         if (body.errors) apiErrors.push(body.errors[0]!.extensions?.code ?? 'none');
-        const page = (body.data as { events?: { pageInfo: { endCursor: string | null; hasNextPage: boolean } } } | undefined)?.events;
+        const page: { pageInfo: { endCursor: string | null; hasNextPage: boolean } } | undefined = (body.data as { events?: { pageInfo: { endCursor: string | null; hasNextPage: boolean } } } | undefined)?.events;
         after = page?.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
       }
     };

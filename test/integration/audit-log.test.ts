@@ -6,7 +6,7 @@ import type { App } from '../../src/app.js';
 import { AuditLogDocument, type AuditLogQueryVariables } from '../generated/graphql.js';
 import { startTestApp, TEST_ADMIN_TOKEN } from '../helpers/app.js';
 import { createTestDatabase } from '../helpers/database.js';
-import { execute } from '../helpers/graphql.js';
+import { execute, postGraphQL } from '../helpers/graphql.js';
 import { startSink, waitUntil, type Sink } from '../helpers/sink.js';
 import { subscribe } from '../helpers/ws.js';
 
@@ -16,7 +16,7 @@ const MUTATIONS = Object.keys(schema.getMutationType()!.getFields());
 const ENV_TOKEN_NAME = 'environment admin token';
 
 interface Result {
-  data?: Record<string, any>;
+  data?: Record<string, any> | null;
   errors?: { message: string; extensions?: { code?: string } }[];
 }
 
@@ -52,14 +52,7 @@ afterAll(async () => {
   await sink.close();
 });
 
-async function gql(query: string, variables: Record<string, unknown> = {}, token = TEST_ADMIN_TOKEN): Promise<Result> {
-  const response = await fetch(`${app.url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    body: JSON.stringify({ query, variables }),
-  });
-  return (await response.json()) as Result;
-}
+const gql = (query: string, variables: Record<string, unknown> = {}, token = TEST_ADMIN_TOKEN): Promise<Result> => postGraphQL(app.url, query, variables, token);
 
 const outcomeOf = (result: Result) => result.errors?.[0]?.extensions?.code ?? 'OK';
 

@@ -5,6 +5,7 @@ import { SCRUB_SIGNATURES_SQL } from '../../src/db/migrations/Migration202611300
 import { startTestApp, TEST_ADMIN_TOKEN } from '../helpers/app.js';
 import { createTestDatabase } from '../helpers/database.js';
 import { fixtures } from '../helpers/fixtures.js';
+import { postGraphQL } from '../helpers/graphql.js';
 
 let app: App;
 
@@ -12,14 +13,7 @@ beforeAll(async () => {
   app = await startTestApp(await createTestDatabase());
 });
 
-async function gql(query: string, variables: Record<string, unknown> = {}) {
-  const response = await fetch(`${app.url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${TEST_ADMIN_TOKEN}` },
-    body: JSON.stringify({ query, variables }),
-  });
-  return (await response.json()) as { data?: Record<string, any>; errors?: { message: string; extensions: { code: string; field?: string } }[] };
-}
+const gql = (query: string, variables: Record<string, unknown> = {}) => postGraphQL(app.url, query, variables, TEST_ADMIN_TOKEN);
 
 async function storedHeaders(eventId: string): Promise<Record<string, string>> {
   const { rows } = await app.pool.query<{ headers: Record<string, string> }>('select headers from event where id = $1', [eventId]);

@@ -10,6 +10,7 @@ import { startTestApp, TEST_ADMIN_TOKEN } from '../helpers/app.js';
 import { createTestDatabase } from '../helpers/database.js';
 import { startSink, waitUntil, type Sink } from '../helpers/sink.js';
 import { subscribe, type LiveSubscription } from '../helpers/ws.js';
+import { postGraphQL } from '../helpers/graphql.js';
 
 /**
  * A full scenario with every kind of secret Hookyard is given, then everything a READ token
@@ -97,15 +98,9 @@ async function startProxy(): Promise<typeof proxy> {
 }
 
 async function gql<T = Record<string, any>>(query: string, variables: Record<string, unknown> = {}, token = TEST_ADMIN_TOKEN): Promise<{ data: T; text: string }> {
-  const response = await fetch(`${app.url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    body: JSON.stringify({ query, variables }),
-  });
-  const text = await response.text();
-  const body = JSON.parse(text) as { data: T; errors?: unknown };
-  expect(body.errors, text).toBeUndefined();
-  return { data: body.data, text };
+  const { data, errors, text } = await postGraphQL(app.url, query, variables, token);
+  expect(errors, text).toBeUndefined();
+  return { data: data as T, text };
 }
 
 async function ingest(slug: string, body: string, headers: Record<string, string>, query = ''): Promise<void> {

@@ -8,6 +8,7 @@ import { startTestApp, TEST_ADMIN_TOKEN } from '../helpers/app.js';
 import { createTestDatabase } from '../helpers/database.js';
 import { fixtures } from '../helpers/fixtures.js';
 import { startSink, waitUntil } from '../helpers/sink.js';
+import { postGraphQL } from '../helpers/graphql.js';
 
 /** Item 8: what callers learn that only the operator's log should say. */
 
@@ -40,14 +41,7 @@ beforeAll(async () => {
   );
 });
 
-async function gql(query: string, variables: Record<string, unknown> = {}) {
-  const response = await fetch(`${app.url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${TEST_ADMIN_TOKEN}` },
-    body: JSON.stringify({ query, variables }),
-  });
-  return (await response.json()) as { data?: Record<string, any>; errors?: { message: string; extensions: { code: string; field?: string } }[] };
-}
+const gql = (query: string, variables: Record<string, unknown> = {}) => postGraphQL(app.url, query, variables, TEST_ADMIN_TOKEN);
 
 describe('a source whose secret this process cannot unseal', () => {
   it('answers a generic 401: the key id is in the log only', async () => {
