@@ -26,18 +26,18 @@ export function nulInputRefusal(schema: GraphQLSchema, document: DocumentNode, v
     if (typeof value === 'string') return value.includes('\0') ? path : undefined;
     if (value === null || typeof value !== 'object') return undefined;
     const named = type && getNullableType(type);
-    if (Array.isArray(value)) {
-      // Inside a JSON value the path stops at the JSON argument or field.
-      const item = named && isListType(named) ? (named.ofType as GraphQLInputType) : named;
-      return first(value, (v, i) => inValue(v, item, named && isListType(named) ? `${path}[${i}]` : path));
+    if (named && isListType(named)) {
+      const item = named.ofType as GraphQLInputType;
+      // A single value where a list goes is coerced to a list of one.
+      return Array.isArray(value) ? first(value, (v, i) => inValue(v, item, `${path}[${i}]`)) : inValue(value, item, `${path}[0]`);
     }
-    if (named && isListType(named)) return inValue([value], named, path); // a single value where a list goes
-    if (named && isInputObjectType(named)) {
+    if (named && isInputObjectType(named) && !Array.isArray(value)) {
       const fields = named.getFields();
       // Unknown fields are refused by coercion, before anything runs.
       return first(Object.entries(value), ([key, v]) => (key in fields ? inValue(v, fields[key]!.type, `${path}.${key}`) : undefined));
     }
-    return first(Object.entries(value), ([key, v]) => (key.includes('\0') ? path : inValue(v, undefined, path)));
+    // A JSON value (or a shape coercion will refuse): named by its argument or field.
+    return jsonHoldsNul(value) ? path : undefined;
   };
 
   /** A literal in the document; variables inside it are looked up (or their defaults). */
@@ -53,6 +53,7 @@ export function nulInputRefusal(schema: GraphQLSchema, document: DocumentNode, v
         return fallback ? inNode(fallback, type, path) : undefined;
       }
       case Kind.LIST: {
+        // (A literal's depth is bounded by the token limit, checked before parsing.)
         const item = named && isListType(named) ? (named.ofType as GraphQLInputType) : named;
         return first(node.values, (v, i) => inNode(v, item, named && isListType(named) ? `${path}[${i}]` : path));
       }
@@ -78,6 +79,28 @@ export function nulInputRefusal(schema: GraphQLSchema, document: DocumentNode, v
     },
   }));
   return found === undefined ? undefined : new AppError('BAD_USER_INPUT', `${found}: must not contain NUL (U+0000)`, { field: found });
+}
+
+/**
+ * Any string or key holding NUL inside a JSON value from a variable, walked with a stack:
+ * a 1 MiB body can nest far deeper than recursion could follow.
+ */
+function jsonHoldsNul(root: unknown): boolean {
+  const pending: unknown[] = [root];
+  while (pending.length > 0) {
+    const value = pending.pop();
+    if (typeof value === 'string') {
+      if (value.includes('\0')) return true;
+    } else if (Array.isArray(value)) {
+      for (const v of value) pending.push(v);
+    } else if (value !== null && typeof value === 'object') {
+      for (const [key, v] of Object.entries(value)) {
+        if (key.includes('\0')) return true;
+        pending.push(v);
+      }
+    }
+  }
+  return false;
 }
 
 function first<T>(items: readonly T[], check: (item: T, index: number) => string | undefined): string | undefined {

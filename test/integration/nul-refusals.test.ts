@@ -156,6 +156,14 @@ describe('NUL in GraphQL inputs', () => {
     expect(await Promise.all(tables.map(count))).toEqual(before);
   });
 
+  it('finds a NUL at any depth of a JSON variable, however deep a 1 MiB body nests it', async () => {
+    const depth = 200_000;
+    const query = 'mutation($p: JSON!) { publishEvent(type: "ok", payload: $p) { id } }';
+    const body = `{"query":${JSON.stringify(query)},"variables":{"p":${'['.repeat(depth)}"a\\u0000"${']'.repeat(depth)}}}`;
+    const response = await fetch(`${app.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${TEST_ADMIN_TOKEN}` }, body });
+    expect({ status: response.status, body: await response.json() }).toEqual({ status: 400, body: { errors: [nulError('payload')] } });
+  });
+
   it.each([
     ['a subscription argument in a variable', 'subscription($id: ID) { eventReceived(sourceId: $id) { id } }', { id: '\0' }, 'sourceId'],
     ['a literal query argument', `query { events(filter: { type: "a\\u0000b" }) ${EDGES} }`, {}, 'filter.type'],
