@@ -1,6 +1,7 @@
 import type { Keyring } from '../crypto/keyring.js';
 import { truncateSignatures } from '../crypto/redact.js';
 import { unseal } from '../crypto/seal.js';
+import { eventTypeHeader } from './event-type-header.js';
 import { signStandardWebhook } from './sign.js';
 
 /** The columns the claim loads for one delivery (see dispatch.ts). */
@@ -37,7 +38,8 @@ const REDACTED = '[redacted]';
  * the attempt log), then Hookyard's own, which nothing can override. During a signing-secret
  * rotation's grace period both secrets sign (`v1,<new> v1,<old>`). The attempt log keeps each
  * signature cut to its last characters (`v1,…a1b2`): readable enough to match a receiver's
- * log, never a value that could be replayed.
+ * log, never a value that could be replayed. The event type is percent-encoded when a header
+ * could not carry it unchanged (event-type-header.ts).
  */
 export function buildRequest(row: ClaimedRow, keyring: Keyring, userAgent: string, deliveryId: string, now: Date): { headers: Record<string, string>; logged: Record<string, string> } {
   const headers: Record<string, string> = {};
@@ -62,7 +64,7 @@ export function buildRequest(row: ClaimedRow, keyring: Keyring, userAgent: strin
     'webhook-id': row.event_id,
     'webhook-timestamp': String(timestamp),
     'webhook-signature': signStandardWebhook(secrets, row.event_id, timestamp, row.body),
-    'hookyard-event-type': row.type,
+    'hookyard-event-type': eventTypeHeader(row.type),
     'hookyard-delivery-id': deliveryId,
   };
   if (row.source_slug) fixed['hookyard-source'] = row.source_slug;

@@ -6,6 +6,7 @@ import {
 } from 'graphql';
 import type { Config } from '../config.js';
 import { AppError, type ErrorCode } from '../errors.js';
+import { nulInputRefusal } from './nul-inputs.js';
 import { operationCost } from './operation-cost.js';
 
 export type OperationLimitsConfig = Pick<
@@ -19,9 +20,12 @@ const MAX_COST_NODES = 10_000;
 /** The same mask as graphql-armor's block-field-suggestions (used over HTTP), for websockets. */
 const SUGGESTION = /\s*Did you mean ".+"\?/g;
 
-/** A refusal as GraphQL carries it; the AppError inside gives formatError its registry code. */
+/**
+ * A refusal as GraphQL carries it; the AppError inside gives formatError its registry code.
+ * Its details (the `field` of a NUL refusal) go along: websockets send this error as it is.
+ */
 function limitError(error: AppError): GraphQLError {
-  return new GraphQLError(error.message, { extensions: { code: error.graphqlCode }, originalError: error });
+  return new GraphQLError(error.message, { extensions: { code: error.graphqlCode, ...error.details }, originalError: error });
 }
 
 /** graphql-armor's onReject: report the refusal under our code (armor's own is BAD_USER_INPUT). */
@@ -34,7 +38,8 @@ const reportAs = (code: ErrorCode) => (context: ValidationContext | null, error:
  * validation rules), and a cost where `first` multiplies (graphql-query-complexity). Each
  * refusal carries its own code: TOKEN_LIMIT, ALIAS_LIMIT, DEPTH_LIMIT, DIRECTIVE_LIMIT,
  * COST_LIMIT. Introspection and "did you mean" hints go together: off in production unless
- * HOOKYARD_GRAPHQL_INTROSPECTION turns them on.
+ * HOOKYARD_GRAPHQL_INTROSPECTION turns them on. The same gate refuses a NUL in any input
+ * (BAD_USER_INPUT naming it, nul-inputs.ts), so no resolver can hand one to PostgreSQL.
  */
 export class OperationLimits {
   readonly introspection: boolean;
@@ -65,7 +70,7 @@ export class OperationLimits {
       async requestDidStart() {
         return {
           async didResolveOperation({ document, request }) {
-            const refusal = limits.costRefusal(document, request.variables, request.operationName);
+            const refusal = nulInputRefusal(limits.schema, document, request.variables) ?? limits.costRefusal(document, request.variables, request.operationName);
             // Thrown here, the error is the response (HTTP 400) and nothing executes.
             if (refusal) throw new GraphQLError(refusal.message, { extensions: { code: refusal.graphqlCode, http: { status: refusal.status } }, originalError: refusal });
           },
@@ -121,6 +126,8 @@ export class OperationLimits {
     if (invalid.length > 0) return this.introspection ? [...invalid] : invalid.map((error) => withoutSuggestion(error));
     const variables = payload.variables ?? undefined;
     const operationName = payload.operationName ?? undefined;
+    const nul = nulInputRefusal(this.schema, document, variables);
+    if (nul) return [limitError(nul)];
     const tooCostly = this.costRefusal(document, variables, operationName);
     if (tooCostly) return [limitError(tooCostly)];
     return { schema: this.schema, document, variableValues: variables, operationName };

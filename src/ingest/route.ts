@@ -8,7 +8,9 @@ import type { AcceptBatcher } from '../events/accept-batcher.js';
 import type { Logger } from '../log.js';
 import { answerError, sendJson, sendText } from './answer.js';
 import { describeField, readField } from './field-spec.js';
+import { refuseNul } from './refuse-nul.js';
 import { splitAdyen } from './presets/adyen.js';
+import { PLATFORM_SIGNATURE_HEADER } from './presets/adyen-items.js';
 import { presets } from './presets/index.js';
 import type { IngestSource, Preset } from './presets/preset.js';
 import { slackChallenge } from './presets/slack.js';
@@ -65,20 +67,30 @@ function resolveIdempotencyKey(preset: Preset, source: IngestSource, request: In
   return null;
 }
 
+/** Where a source's event type and key come from, for a refusal's message (a preset reading several places names none). */
+function origins(preset: Preset, source: IngestSource): { type?: string; key?: string } {
+  const type = source.eventTypeFrom ?? (preset.readEventType || 'fixed' in preset.eventType ? null : preset.eventType);
+  const key = source.idempotencyKeyFrom ?? (preset.readIdempotencyKey ? null : preset.idempotencyKey);
+  return { type: type ? describeField(type) : undefined, key: key ? describeField(key) : undefined };
+}
+
 /** The events one verified request becomes: one, except an Adyen notification's items. */
 function eventsOf(preset: Preset, source: IngestSource, request: IngestRequest, contentType: string | null): NewEvent[] {
   const headers = storedHeaders(request, preset, source);
   if (source.preset === 'ADYEN') {
-    return splitAdyen(request).map((item) => ({
-      sourceId: source.id,
-      type: item.type,
-      idempotencyKey: item.idempotencyKey,
-      headers,
-      contentType: 'application/json',
-      body: item.body,
-    }));
+    const platform = header(request, PLATFORM_SIGNATURE_HEADER) !== undefined;
+    return splitAdyen(request).map((item, i) => {
+      refuseNul('event type', item.type, platform ? 'JSON field $.type' : `eventCode of notificationItems[${i}]`);
+      refuseNul('idempotency key', item.idempotencyKey, `pspReference:eventCode:success of notificationItems[${i}]`);
+      return { sourceId: source.id, type: item.type, idempotencyKey: item.idempotencyKey, headers, contentType: 'application/json', body: item.body };
+    });
   }
-  return [{ sourceId: source.id, type: resolveEventType(preset, source, request), idempotencyKey: resolveIdempotencyKey(preset, source, request), headers, contentType, body: request.body }];
+  const type = resolveEventType(preset, source, request);
+  const idempotencyKey = resolveIdempotencyKey(preset, source, request);
+  const from = origins(preset, source);
+  refuseNul('event type', type, from.type);
+  refuseNul('idempotency key', idempotencyKey, from.key);
+  return [{ sourceId: source.id, type, idempotencyKey, headers, contentType, body: request.body }];
 }
 
 function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {

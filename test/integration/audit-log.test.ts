@@ -150,8 +150,9 @@ describe('the audit log', () => {
     await mutate('deleteRelay', `mutation ($id: ID!) { deleteRelay(id: $id) }`, { id: relayId }, { target: () => relayId });
     await mutate('deleteSource', `mutation ($id: ID!) { deleteSource(id: $id) }`, { id: sourceId }, { target: () => sourceId });
     await mutate('deleteSource', `mutation ($id: ID!) { deleteSource(id: $id) }`, { id: sourceId }, { target: () => sourceId, outcome: 'NOT_FOUND' });
-    // A malformed id is "not found" and names no target (it is never stored as given).
-    await mutate('deleteRelay', `mutation ($id: ID!) { deleteRelay(id: $id) }`, { id: 'not-a-uuid\u0000' }, { target: () => null, outcome: 'NOT_FOUND' });
+    // A malformed id is "not found" and names no target (it is never stored as given). One
+    // holding NUL is refused before anything runs, like a syntax error (nul-refusals.test.ts).
+    await mutate('deleteRelay', `mutation ($id: ID!) { deleteRelay(id: $id) }`, { id: 'not-a-uuid' }, { target: () => null, outcome: 'NOT_FOUND' });
 
     // Over a websocket, with an API token: recorded the same way.
     const admin = await mutate('createApiToken', `mutation ($input: CreateApiTokenInput!) { createApiToken(input: $input) { apiToken { id } token } }`, {

@@ -82,6 +82,7 @@ export class UpdateRelayInput {
 const METHODS = ['POST', 'PUT', 'PATCH'];
 /** Headers Hookyard sets itself; a relay may not override them. */
 const RESERVED = /^(webhook-|hookyard-|content-length$|host$|transfer-encoding$|connection$)/i;
+const HEADER_VALUE = /^[\t\x20-\x7e]*$/;
 
 export function checkSigningSecret(secret: string): string {
   const match = /^whsec_([A-Za-z0-9+/]+={0,2})$/.exec(secret);
@@ -97,7 +98,8 @@ export function checkHeaders(headers: HeaderInput[]): HeaderInput[] {
   for (const h of headers) {
     headerName('headers', h.name);
     if (RESERVED.test(h.name)) invalid('headers', `${h.name} is set by Hookyard and cannot be overridden`);
-    if (/[\r\n\0]/.test(h.value)) invalid('headers', `the value of ${h.name} contains a line break`);
+    // Anything else fails every delivery on the header (or reaches receivers as Latin-1 bytes).
+    if (!HEADER_VALUE.test(h.value)) invalid('headers', `the value of ${h.name} must be printable ASCII (tabs allowed): no line breaks, control characters or non-ASCII text; percent-encode those`);
   }
   return headers;
 }
