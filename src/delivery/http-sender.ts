@@ -265,7 +265,7 @@ export class HttpSender {
       const proxied = route.via !== 'direct';
       // Through a proxy, a connection that cannot be made is the proxy's failure to report.
       const unresolved = errorClass === 'DNS' && (error as { hostname?: string }).hostname !== url.hostname.replace(/^\[|\]$/g, '');
-      if (proxied && (errorClass === 'CONNECTION_REFUSED' || errorClass === 'CONNECTION_RESET' || unresolved || /proxy/i.test((error as Error).message))) errorClass = 'PROXY';
+      if (proxied && errorClass !== 'SSRF_BLOCKED' && (errorClass === 'CONNECTION_REFUSED' || errorClass === 'CONNECTION_RESET' || unresolved || /proxy/i.test((error as Error).message))) errorClass = 'PROXY';
       const blocked = error instanceof SsrfBlockedError ? error : (error as { cause?: unknown }).cause instanceof SsrfBlockedError ? (error as { cause: SsrfBlockedError }).cause : undefined;
       const message = errorClass === 'TIMEOUT' ? `no answer within ${outbound.timeoutMs} ms` : (blocked?.message ?? ((error as Error).message || String(error)));
       return { ok: false, errorClass, message, status: null, bodyExcerpt: null, retryAfter: undefined, durationMs: elapsed(), detail: blocked?.detail };
