@@ -12,6 +12,7 @@ import { bootstrapAdminToken } from './auth/bootstrap-token.js';
 import type { Config } from './config.js';
 import { loadOrCreateKeyFile } from './crypto/encryption-key-file.js';
 import { keyringFromConfig } from './crypto/keyring-from-config.js';
+import { sealPlaintextProxyUrls } from './crypto/reencrypt.js';
 import { parseKey, type Keyring } from './crypto/keyring.js';
 import { ensureDatabase, startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded-postgres.js';
 import { migrate } from './db/migrate.js';
@@ -21,6 +22,7 @@ import { HttpSender, type HttpSenderOptions } from './delivery/http-sender.js';
 import type { DispatchDeps } from './delivery/dispatch.js';
 import { RelayRates } from './delivery/relay-rates.js';
 import { checkRelayUrl } from './delivery/ssrf-guard.js';
+import { parseAllowedProxies } from './delivery/allowed-proxies.js';
 import { startDeliveryWorkers } from './delivery/worker.js';
 import { startRetention } from './maintenance/retention-job.js';
 import { TOKEN_CHANNEL } from './auth/revocations.js';
@@ -138,6 +140,9 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
     const sizes = poolSizes(config.dbPoolSize, config.apiDbConnections, serveApi);
     const pool = createCorePool(database.url, sizes.core, log);
     cleanups.push(['core pool', () => pool.end()]);
+    // Proxy URLs stored in plaintext before they were sealed (a migration holds no key).
+    const sealedProxies = await sealPlaintextProxyUrls(pool, keyring);
+    if (sealedProxies > 0) log.info({ relays: sealedProxies }, 'sealed relay proxy URLs stored in plaintext');
     const orm = await MikroORM.init({
       ...ormConfig(database.url, sizes.api),
       driverOptions: { connectionTimeoutMillis: 3000, application_name: 'hookyard-api', statement_timeout: config.apiStatementTimeoutMs },
@@ -158,7 +163,10 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
     if (token) process.stderr.write(`\nHookyard admin token (shown once, also in ${path.join(dataDir, 'admin-token')}):\n  ${token}\n\n`);
 
     // What sending a delivery needs: the workers, and the API for sendTestEvent.
-    const sender = new HttpSender({ allowPrivate: config.allowPrivateTargets, egressProxy: config.egressProxy, noProxy: config.noProxy, ...options.sender });
+    const sender = new HttpSender({
+      allowPrivate: config.allowPrivateTargets, egressProxy: config.egressProxy, noProxy: config.noProxy, egressProxySendsNames: config.egressProxySendsNames,
+      allowedPrivateProxies: parseAllowedProxies(config.allowedPrivateProxies), dnsTimeoutMs: config.dnsTimeoutMs, ...options.sender,
+    });
     cleanups.push(['http sender', () => sender.close()]);
     const deps: DispatchDeps = {
       pool, boss, keyring, sender, log, userAgent: `Hookyard/${VERSION}`, rates: new RelayRates(), alertRelayId: config.alertRelayId,
@@ -194,7 +202,11 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
       cleanups.push(['relay feed', async () => relayFeed.stop()]);
 
       const schema = await buildHookyardSchema({ log });
-      const relayUrlCheck = (url: string) => checkRelayUrl(url, { allowPrivate: config.allowPrivateTargets, resolve: options.sender?.resolve, allowUnresolvable: true, timeoutMs: 2000 });
+      const allowedProxies = parseAllowedProxies(config.allowedPrivateProxies);
+      const relayUrlCheck = (url: string, kind: 'target' | 'proxy') => checkRelayUrl(url, {
+        allowPrivate: config.allowPrivateTargets, resolve: sender.resolve, allowUnresolvable: true, timeoutMs: 2000,
+        exempt: kind === 'proxy' ? (host, port, address) => allowedProxies.allows(host, port, address) : undefined,
+      }, kind);
       const apiDelivery: DispatchDeps = { ...deps, pool: apiPool };
       const context = (principal: Principal, sharedEvents?: SharedEventLoader): GraphQLContext => {
         const em = orm.em.fork();
@@ -225,7 +237,7 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
     }
 
     if (runWorkers) {
-      const workers = await startDeliveryWorkers(boss, bus, deps, { concurrency: config.workerConcurrency, retryPollSeconds: config.retryPollSeconds });
+      const workers = await startDeliveryWorkers(boss, bus, deps, { concurrency: config.workerConcurrency, reservePercent: config.laneReservePercent, retryPollSeconds: config.retryPollSeconds });
       // Stops first on shutdown: no new claims; in-flight deliveries finish or are released.
       cleanups.push(['delivery workers', () => workers.stop(config.shutdownSeconds * 1000)]);
       await startRetention(boss, pool, { retentionHours: config.retentionHours, auditRetentionDays: config.auditRetentionDays, log });

@@ -7,6 +7,7 @@
 import { parseKey } from './crypto/keyring.js';
 import { DEFAULT_FALLBACK_DIR } from './db/embedded-cluster-place.js';
 import proxyaddr from 'proxy-addr';
+import { parseAllowedProxies } from './delivery/allowed-proxies.js';
 
 type Parser<T> = (raw: string) => T;
 
@@ -123,6 +124,17 @@ const proxyList: Parser<readonly string[]> = (raw) => {
   return Object.freeze(entries);
 };
 
+/** HOOKYARD_ALLOWED_PRIVATE_PROXIES: `host`, `host:port` or CIDR entries, checked here so a typo stops the start. */
+const allowedProxyList: Parser<readonly string[]> = (raw) => {
+  const entries = raw.split(',').map((entry) => entry.trim()).filter((entry) => entry.length > 0);
+  try {
+    parseAllowedProxies(entries);
+  } catch (error) {
+    fail(`must list host, host:port or CIDR entries: ${(error as Error).message}`);
+  }
+  return Object.freeze(entries);
+};
+
 const logLevel = oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent');
 
 function setting<T>(env: string, defaultText: string, description: string, parse: Parser<T>, fallback: () => T): Setting<T> {
@@ -156,7 +168,8 @@ export const settings = {
   dbPoolSize: setting('HOOKYARD_DB_POOL_SIZE', '10', 'PostgreSQL connections per process, in total, for ingest, the GraphQL API and workers (pg-boss\'s queue pool of 4 and one LISTEN connection come on top)', integer(2, 500), () => 10),
   apiDbConnections: setting('HOOKYARD_API_DB_CONNECTIONS', '3', 'how many of HOOKYARD_DB_POOL_SIZE the GraphQL API may use; the rest are reserved for ingest and workers, so API reads can never take them (must be less than the pool size)', integer(1, 499), () => 3),
   apiStatementTimeoutMs: setting('HOOKYARD_API_STATEMENT_TIMEOUT_MS', '5000', 'longest a GraphQL API statement may run (PostgreSQL `statement_timeout`); a query past it fails with `QUERY_TIMEOUT`', integer(100, 600_000), () => 5000),
-  workerConcurrency: setting('HOOKYARD_WORKER_CONCURRENCY', '50', 'deliveries one worker process sends at once, per lane (first tries, retries)', integer(1, 10000), () => 50),
+  workerConcurrency: setting('HOOKYARD_WORKER_CONCURRENCY', '128', 'deliveries one worker process sends at once, per lane (first tries, retries)', integer(1, 10000), () => 128),
+  laneReservePercent: setting('HOOKYARD_LANE_RESERVE_PERCENT', '20', 'share of each lane\'s slots (rounded up, at least 1) that no single relay may take, so other relays always have room: a relay alone holds at most the rest (102 of 128)', integer(1, 90), () => 20),
   retryPollSeconds: setting('HOOKYARD_RETRY_POLL_SECONDS', '0.5', 'how often the retry lane looks for retries that came due (seconds, ≥ 0.5)', (raw) => {
     const value = Number(raw);
     if (!Number.isFinite(value) || value < 0.5 || value > 60) fail(`must be a number between 0.5 and 60, got "${raw}"`);
@@ -164,6 +177,9 @@ export const settings = {
   }, () => 0.5),
   allowPrivateTargets: setting('HOOKYARD_ALLOW_PRIVATE_TARGETS', 'false', '`true` lets relays target private and loopback addresses (the SSRF guard is off)', boolean, () => false),
   egressProxy: setting<string | undefined>('HOOKYARD_EGRESS_PROXY', '—', 'proxy URL for outbound deliveries, so receivers can allow-list its addresses (`NO_PROXY` honoured); a relay\'s own `proxyUrl` wins', httpUrl, unset),
+  egressProxySendsNames: setting('HOOKYARD_EGRESS_PROXY_SENDS_NAMES', 'false', '`true` asks HOOKYARD_EGRESS_PROXY to `CONNECT` to the receiver\'s name, for proxies that enforce egress rules by name; by default it is asked for the address Hookyard resolved and checked (no second resolution)', boolean, () => false),
+  allowedPrivateProxies: setting<readonly string[]>('HOOKYARD_ALLOWED_PRIVATE_PROXIES', '—', 'comma-separated `host`, `host:port` or CIDR entries a relay\'s `proxyUrl` may name although private or loopback; any other private, loopback, link-local or metadata proxy is refused like a target', allowedProxyList, () => []),
+  dnsTimeoutMs: setting('HOOKYARD_DNS_TIMEOUT_MS', '5000', 'how long one DNS query for a receiver (or a relay\'s proxy) may take; resolved with c-ares after the hosts file, never on libuv\'s thread pool', integer(100, 60_000), () => 5000),
   noProxy: setting<string | undefined>('NO_PROXY', '—', 'comma-separated hosts (and `.domain` suffixes) that bypass the egress proxy', nonEmpty, unset),
   alertRelayId: setting<string | undefined>('HOOKYARD_ALERT_RELAY_ID', '—', 'a relay that receives a signed `relay.disabled` event whenever a relay is disabled', uuid, unset),
   disableAfterDead: setting('HOOKYARD_DISABLE_AFTER_DEAD', '5', 'consecutive DEAD deliveries that disable a relay', integer(1, 1_000_000), () => 5),

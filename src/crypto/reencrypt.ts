@@ -1,7 +1,9 @@
 import pg from 'pg';
 import { inTransaction } from '../db/transaction.js';
 import type { Keyring } from './keyring.js';
-import { seal, sealedKeyId, unseal, UnsealError } from './seal.js';
+import { withoutPassword } from './redact.js';
+import { currentSealPattern, isCurrentSeal, seal, unseal, UnsealError } from './seal.js';
+import { sealedAt } from './sealed-at.js';
 
 export interface ReencryptOptions {
   /** Rows per transaction (default 200): short transactions keep row locks brief for the app. */
@@ -62,7 +64,7 @@ async function tableShapes(pool: pg.Pool): Promise<TableShape[]> {
   ];
 }
 
-/** SQL true for a row holding any value not under the key id pattern `$1` (`v1:<id>:%`). */
+/** SQL true for a row holding any value not matching `$1` (`v2:<id>:%`: current key, bound to its place). */
 function stalePredicate(shape: TableShape): string {
   const parts = shape.textColumns.map((column) => {
     const name = pg.escapeIdentifier(column);
@@ -76,14 +78,21 @@ function stalePredicate(shape: TableShape): string {
 
 /** The row's new column values in `textColumns, secretsColumn` order; throws UnsealError if any value cannot be opened. */
 function resealRow(keyring: Keyring, shape: TableShape, row: Row): unknown[] {
-  const reseal = (sealed: string) => (sealedKeyId(sealed) === keyring.current.id ? sealed : seal(keyring, unseal(keyring, sealed)));
+  // A value under an older key, or sealed before values were bound to their place (`v1`),
+  // is opened and sealed again, bound to the row and column it is in.
+  const reseal = (sealed: string, column: string) => {
+    if (isCurrentSeal(sealed, keyring.current.id)) return sealed;
+    const where = { table: shape.table, column, id: row.id };
+    return seal(keyring, unseal(keyring, sealed, where), where);
+  };
   const values: unknown[] = shape.textColumns.map((column) => {
     const value = row[column] as string | null;
-    return value === null ? null : reseal(value);
+    return value === null ? null : reseal(value, column);
   });
   if (shape.secretsColumn) {
-    const secrets = row[shape.secretsColumn] as { sealed: string }[];
-    values.push(JSON.stringify(secrets.map((secret) => ({ ...secret, sealed: reseal(secret.sealed) }))));
+    const column = shape.secretsColumn;
+    const secrets = row[column] as { sealed: string }[];
+    values.push(JSON.stringify(secrets.map((secret) => ({ ...secret, sealed: reseal(secret.sealed, column) }))));
   }
   return values;
 }
@@ -96,7 +105,7 @@ async function reencryptTable(pool: pg.Pool, keyring: Keyring, shape: TableShape
   const update = `update ${table} set ${columns
     .map((c, i) => `${pg.escapeIdentifier(c)} = $${i + 2}${c === shape.secretsColumn ? '::jsonb' : ''}`)
     .join(', ')} where id = $1`;
-  const currentPattern = `v1:${keyring.current.id}:%`;
+  const currentPattern = currentSealPattern(keyring.current.id);
 
   let after = BEFORE_ALL;
   let resealed = 0;
@@ -141,13 +150,34 @@ export async function reencryptAll(pool: pg.Pool, keyring: Keyring, options: Ree
   const log = options.log ?? (() => {});
   const unreadable: UnreadableRow[] = [];
   const counts: Record<SealedTable, number> = { source: 0, relay: 0 };
+  counts.relay += await sealPlaintextProxyUrls(pool, keyring);
   let remaining = 0;
   for (const shape of await tableShapes(pool)) {
-    counts[shape.table] = await reencryptTable(pool, keyring, shape, batchSize, log, unreadable);
+    counts[shape.table] += await reencryptTable(pool, keyring, shape, batchSize, log, unreadable);
     const { rows } = await pool.query<{ n: number }>(`select count(*)::int as n from ${pg.escapeIdentifier(shape.table)} where ${stalePredicate(shape)}`, [
-      `v1:${keyring.current.id}:%`,
+      currentSealPattern(keyring.current.id),
     ]);
     remaining += rows[0]!.n;
   }
   return { sources: counts.source, relays: counts.relay, remaining, unreadable };
+}
+
+/**
+ * Relay proxy URLs stored before they were sealed: each is sealed into `proxy_url_sealed` and
+ * `proxy_url` keeps it with the password masked. Run at every start (a migration holds no key)
+ * and by `npm run reencrypt`; rows locked meanwhile are left for the next run. Returns how
+ * many were sealed.
+ */
+export async function sealPlaintextProxyUrls(pool: pg.Pool, keyring: Keyring): Promise<number> {
+  return inTransaction(pool, async (client) => {
+    const { rows } = await client.query<{ id: string; proxy_url: string }>(
+      'select id, proxy_url from relay where proxy_url is not null and proxy_url_sealed is null for update skip locked',
+    );
+    for (const row of rows) {
+      await client.query('update relay set proxy_url = $2, proxy_url_sealed = $3 where id = $1', [
+        row.id, withoutPassword(row.proxy_url), seal(keyring, row.proxy_url, sealedAt.relayProxyUrl(row.id)),
+      ]);
+    }
+    return rows.length;
+  });
 }

@@ -30,7 +30,7 @@ const CLAIM = `
   select c.id, c.status, c.attempt, c.created_at, c.relay_id, e.id as event_id, e.type, e.body, e.content_type, e.headers as event_headers,
          src.slug as source_slug, r.url, r.method, r.headers_sealed, r.signing_secret_sealed, r.previous_signing_secret_sealed,
          r.previous_signing_secret_expires_at, r.timeout_ms, r.retry_schedule, r.max_age_seconds, r.max_concurrency,
-         r.rate_limit_per_second, r.proxy_url, s.forward_headers
+         r.rate_limit_per_second, r.proxy_url, r.proxy_url_sealed, s.forward_headers
   from claimed c
   cross join notified
   join event e on e.id = c.event_id

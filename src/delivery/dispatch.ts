@@ -1,6 +1,8 @@
 import type { Pool } from 'pg';
 import type { PgBoss } from 'pg-boss';
 import type { Keyring } from '../crypto/keyring.js';
+import { unseal, UnsealError } from '../crypto/seal.js';
+import { sealedAt } from '../crypto/sealed-at.js';
 import type { DeliveryStatus } from '../db/entities/delivery.js';
 import { inTransaction } from '../db/transaction.js';
 import { newId } from '../ids.js';
@@ -87,14 +89,17 @@ async function attemptOnce(deps: DispatchDeps, row: Claimed, job: DeliveryJob, s
     await deps.rates.wait(row.relay_id, row.rate_limit_per_second, signal);
     const request = buildRequest(row, deps.keyring, deps.userAgent, job.deliveryId, new Date());
     logged = request.logged;
-    outcome = await deps.sender.send({ url: row.url, method: row.method, headers: request.headers, body: row.body, timeoutMs: row.timeout_ms, proxyUrl: row.proxy_url, signal });
+    const proxyUrl = row.proxy_url_sealed ? unseal(deps.keyring, row.proxy_url_sealed, sealedAt.relayProxyUrl(row.relay_id)) : row.proxy_url;
+    outcome = await deps.sender.send({ url: row.url, method: row.method, headers: request.headers, body: row.body, timeoutMs: row.timeout_ms, proxyUrl, relayId: row.relay_id, signal });
   } catch (error) {
     if (signal.aborted) {
       await release(deps, job);
       throw new ReleasedError(job.deliveryId);
     }
-    // A secret sealed under a key this process does not hold: the relay reports it when used.
-    outcome = { ok: false, errorClass: 'CONNECTION_RESET', message: (error as Error).message, status: null, bodyExcerpt: null, retryAfter: undefined, durationMs: 0 };
+    // Nothing was sent: a secret this process cannot open (a key it does not hold, a value
+    // altered or moved from another row) is the relay's to report, as a failed attempt.
+    const message = error instanceof UnsealError ? `cannot open the relay's secrets: ${error.message}` : (error as Error).message;
+    outcome = { ok: false, errorClass: 'LOCAL', message, status: null, bodyExcerpt: null, retryAfter: undefined, durationMs: 0 };
   }
   if (signal.aborted && !outcome.ok && outcome.errorClass === 'TIMEOUT') {
     await release(deps, job);

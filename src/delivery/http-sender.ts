@@ -1,8 +1,12 @@
-import type { LookupFunction } from 'node:net';
+import { isIP } from 'node:net';
+import { LRUCache } from 'lru-cache';
 import { Agent, ProxyAgent, request } from 'undici';
 import { maskUrl } from '../crypto/redact.js';
+import type { AllowedProxies } from './allowed-proxies.js';
+import { KeyedLimit } from './keyed-limit.js';
 import { bypassesProxy } from './no-proxy.js';
-import { guardedLookup, SsrfBlockedError, type Resolver } from './ssrf-guard.js';
+import { ReceiverDns } from './receiver-dns.js';
+import { DEFAULT_RESOLVE_TIMEOUT_MS, firstBlocked, isLocalhost, resolveWithin, SsrfBlockedError, type ResolvedAddress, type Resolver } from './ssrf-guard.js';
 import type { AttemptErrorClass } from '../db/entities/attempt.js';
 
 export const RESPONSE_EXCERPT_BYTES = 4096;
@@ -17,6 +21,8 @@ export interface OutboundRequest {
   proxyUrl?: string | null;
   /** Aborts the request (graceful shutdown); reported as TIMEOUT. */
   signal?: AbortSignal;
+  /** Caps this relay's concurrent DNS queries. */
+  relayId?: string;
 }
 
 /** Expected outcomes are values, not exceptions: a receiver failing is normal business. */
@@ -35,15 +41,31 @@ export type SendOutcome =
     };
 
 export interface HttpSenderOptions {
-  /** HOOKYARD_ALLOW_PRIVATE_TARGETS: the SSRF guard is off. */
+  /** HOOKYARD_ALLOW_PRIVATE_TARGETS: the SSRF guard is off (targets and relay proxies). */
   allowPrivate?: boolean;
-  /** DNS resolution, injectable so tests never depend on real DNS. */
+  /** DNS resolution, injectable so tests never depend on real DNS; the hosts file and c-ares otherwise. */
   resolve?: Resolver;
+  /** c-ares servers (`ip` or `ip:port`) instead of the system's; for tests. */
+  dnsServers?: string[];
+  /** One DNS query's timeout (default 5 s). */
+  dnsTimeoutMs?: number;
   /** HOOKYARD_EGRESS_PROXY and NO_PROXY. */
   egressProxy?: string;
   noProxy?: string;
+  /** HOOKYARD_EGRESS_PROXY_SENDS_NAMES: ask the operator's proxy for the name, not the checked address. */
+  egressProxySendsNames?: boolean;
+  /** HOOKYARD_ALLOWED_PRIVATE_PROXIES, parsed. */
+  allowedPrivateProxies?: AllowedProxies;
   connectionsPerOrigin?: number;
 }
+
+/** One relay's DNS queries in flight at once; more wait (within their attempt's timeout). */
+const LOOKUPS_PER_RELAY = 4;
+/** Proxy agents kept (each holds its keep-alive connections); the least recently used is closed. */
+const PROXY_AGENTS = 100;
+
+/** How one request leaves: straight to the receiver, or through a proxy (a relay's own, or the operator's). */
+type Route = { via: 'direct' } | { via: 'relay-proxy' | 'egress-proxy'; proxy: URL };
 
 const TLS_CODES = /^(ERR_TLS|ERR_SSL|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED|ERR_OSSL|HOSTNAME_MISMATCH)/;
 
@@ -91,55 +113,137 @@ async function readExcerpt(body: AsyncIterable<Buffer> & { destroy(): unknown })
 
 /**
  * A keep-alive HTTP client that never follows redirects and never throws for a failed try.
- * Every connection goes through the SSRF guard: the host is checked before the request (which
- * covers IP literals, which never reach a lookup, and hosts handed to a proxy) and again by the
- * connect-time lookup, which catches a DNS answer that changed since (rebinding).
+ *
+ * Every name is resolved once, here, and checked by the SSRF guard; the request then goes to
+ * the checked address, so nothing resolves the name a second time (DNS rebinding): directly
+ * to that address, or through a proxy asked to `CONNECT` to that address. The Host header and
+ * TLS SNI keep the name (undici takes the SNI from the Host header). Proxies always tunnel,
+ * `http:` targets too: a forwarded absolute-form request would have the proxy resolve the name.
+ * A relay's own proxy is resolved and checked like a target (private proxies only when the
+ * operator lists them), and is connected to at its checked address. The operator's
+ * HOOKYARD_EGRESS_PROXY is trusted configuration: not checked, and asked for the target's name
+ * instead of its address when HOOKYARD_EGRESS_PROXY_SENDS_NAMES is set.
  */
 export class HttpSender {
   private readonly agent: Agent;
-  private readonly proxies = new Map<string, ProxyAgent>();
-  private readonly lookup: LookupFunction;
+  private readonly proxies: LRUCache<string, ProxyAgent>;
+  private readonly lookups = new KeyedLimit(LOOKUPS_PER_RELAY);
+  private readonly dnsTimeoutMs: number;
+  /** The resolver deliveries use; the API's save-time check uses it too. */
+  readonly resolve: Resolver;
 
   constructor(private readonly options: HttpSenderOptions = {}) {
-    this.lookup = guardedLookup({ allowPrivate: options.allowPrivate ?? false, resolve: options.resolve });
+    this.dnsTimeoutMs = options.dnsTimeoutMs ?? DEFAULT_RESOLVE_TIMEOUT_MS;
+    this.resolve = options.resolve ?? new ReceiverDns({ timeoutMs: this.dnsTimeoutMs, servers: options.dnsServers }).resolve;
     this.agent = new Agent({
       connections: options.connectionsPerOrigin ?? 64,
       keepAliveTimeout: 30_000,
       maxHeaderSize: 16 * 1024,
-      connect: { lookup: this.lookup },
+    });
+    this.proxies = new LRUCache<string, ProxyAgent>({
+      max: PROXY_AGENTS,
+      // Closing lets requests already on the agent finish; new ones get a new agent.
+      dispose: (agent) => void agent.close().catch(() => {}),
     });
   }
 
-  private checkHost(hostname: string): Promise<void> {
-    if (this.options.allowPrivate) return Promise.resolve();
-    const host = hostname.replace(/^\[|\]$/g, '');
-    return new Promise((resolve, reject) => this.lookup(host, { all: true }, (error) => (error ? reject(error) : resolve())));
+  private route(url: URL, proxyUrl: string | null | undefined): Route {
+    if (bypassesProxy(url, this.options.noProxy)) return { via: 'direct' };
+    if (proxyUrl) return { via: 'relay-proxy', proxy: new URL(proxyUrl) };
+    if (this.options.egressProxy) return { via: 'egress-proxy', proxy: new URL(this.options.egressProxy) };
+    return { via: 'direct' };
   }
 
-  private dispatcherFor(url: URL, proxyUrl: string | null | undefined): { dispatcher: Agent | ProxyAgent; proxied: boolean } {
-    const proxy = proxyUrl ?? this.options.egressProxy;
-    if (!proxy || bypassesProxy(url, this.options.noProxy)) return { dispatcher: this.agent, proxied: false };
-    let agent = this.proxies.get(proxy);
-    if (!agent) {
-      agent = new ProxyAgent({ uri: proxy, keepAliveTimeout: 30_000, maxHeaderSize: 16 * 1024 });
-      this.proxies.set(proxy, agent);
+  /** Resolves within the attempt's signal and the DNS timeout, at most LOOKUPS_PER_RELAY at once per relay. */
+  private lookup(host: string, relayId: string | undefined, signal: AbortSignal): Promise<ResolvedAddress[]> {
+    const query = () => resolveWithin(host, this.resolve, this.dnsTimeoutMs);
+    return relayId ? this.lookups.run(relayId, signal, query) : query();
+  }
+
+  /**
+   * The address to ask for, checked; `undefined` to ask for the URL's own host (an IP literal
+   * already checked, or a name the operator's proxy is to resolve).
+   */
+  private async targetAddress(url: URL, route: Route, relayId: string | undefined, signal: AbortSignal): Promise<string | undefined> {
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    const guard = !this.options.allowPrivate;
+    if (guard && isLocalhost(host)) throw new SsrfBlockedError(host, host, 'loopback');
+    if (isIP(host) !== 0) {
+      const blocked = guard ? firstBlocked(host, [{ address: host, family: isIP(host) === 6 ? 6 : 4 }]) : null;
+      if (blocked) throw blocked;
+      return undefined;
     }
-    return { dispatcher: agent, proxied: true };
+    if (route.via === 'egress-proxy' && this.options.egressProxySendsNames) {
+      // The proxy resolves and enforces its own rules; a name we can see is private is still refused here.
+      if (!guard) return undefined;
+      const addresses = await this.lookup(host, relayId, signal).catch(() => []);
+      const blocked = firstBlocked(host, addresses);
+      if (blocked) throw blocked;
+      return undefined;
+    }
+    const addresses = await this.lookup(host, relayId, signal);
+    const blocked = guard ? firstBlocked(host, addresses) : null;
+    if (blocked) throw blocked;
+    return addresses[0]!.address;
+  }
+
+  /** The proxy's agent; a relay's proxy is checked and connected to at its checked address. */
+  private async proxyAgent(route: Route & { proxy: URL }, relayId: string | undefined, signal: AbortSignal): Promise<ProxyAgent> {
+    const proxy = new URL(route.proxy);
+    let servername: string | undefined;
+    if (route.via === 'relay-proxy') {
+      const host = proxy.hostname.replace(/^\[|\]$/g, '');
+      const port = proxy.port || (proxy.protocol === 'https:' ? '443' : '80');
+      const listed = this.options.allowedPrivateProxies;
+      const exempt = (address?: string) => listed?.allows(host, port, address) ?? false;
+      const guard = !this.options.allowPrivate && !exempt();
+      if (guard && isLocalhost(host)) throw new SsrfBlockedError(host, host, 'loopback', 'proxy');
+      if (isIP(host) === 0) {
+        const addresses = await this.lookup(host, relayId, signal);
+        const blocked = guard ? firstBlocked(host, addresses, exempt, 'proxy') : null;
+        if (blocked) throw blocked;
+        const address = addresses[0]!;
+        proxy.hostname = address.family === 6 ? `[${address.address}]` : address.address;
+        if (proxy.protocol === 'https:') servername = host;
+      } else {
+        const blocked = guard ? firstBlocked(host, [{ address: host, family: isIP(host) === 6 ? 6 : 4 }], exempt, 'proxy') : null;
+        if (blocked) throw blocked;
+      }
+    }
+    const key = `${proxy.href} ${servername ?? ''}`;
+    let agent = this.proxies.get(key);
+    if (!agent) {
+      agent = new ProxyAgent({
+        uri: proxy.href,
+        proxyTunnel: true,
+        keepAliveTimeout: 30_000,
+        maxHeaderSize: 16 * 1024,
+        ...(servername ? { proxyTls: { servername } } : {}),
+      });
+      this.proxies.set(key, agent);
+    }
+    return agent;
   }
 
   async send(outbound: OutboundRequest): Promise<SendOutcome> {
     const started = performance.now();
     const elapsed = () => Math.round(performance.now() - started);
     const url = new URL(outbound.url);
-    const { dispatcher, proxied } = this.dispatcherFor(url, outbound.proxyUrl);
+    // One deadline for the whole attempt, DNS included.
+    const signal = outbound.signal ? AbortSignal.any([AbortSignal.timeout(outbound.timeoutMs), outbound.signal]) : AbortSignal.timeout(outbound.timeoutMs);
+    const route = this.route(url, outbound.proxyUrl);
     try {
-      await this.checkHost(url.hostname);
-      const response = await request(url, {
+      const address = await abortable(this.targetAddress(url, route, outbound.relayId, signal), signal);
+      const dispatcher = route.via === 'direct' ? this.agent : await abortable(this.proxyAgent(route, outbound.relayId, signal), signal);
+      const target = new URL(url);
+      if (address !== undefined) target.hostname = isIP(address) === 6 ? `[${address}]` : address;
+      const response = await request(target, {
         method: outbound.method as 'POST',
-        headers: outbound.headers,
+        // The name the receiver serves (virtual hosts, TLS SNI and certificate check), whatever address carries it.
+        headers: { ...outbound.headers, host: url.host },
         body: outbound.body,
         dispatcher,
-        signal: outbound.signal ? AbortSignal.any([AbortSignal.timeout(outbound.timeoutMs), outbound.signal]) : AbortSignal.timeout(outbound.timeoutMs),
+        signal,
         headersTimeout: outbound.timeoutMs,
         bodyTimeout: outbound.timeoutMs,
       });
@@ -158,8 +262,10 @@ export class HttpSender {
       };
     } catch (error) {
       let errorClass = classifyError(error);
+      const proxied = route.via !== 'direct';
       // Through a proxy, a connection that cannot be made is the proxy's failure to report.
-      if (proxied && (errorClass === 'CONNECTION_REFUSED' || errorClass === 'CONNECTION_RESET' || errorClass === 'DNS' || /proxy/i.test((error as Error).message))) errorClass = 'PROXY';
+      const unresolved = errorClass === 'DNS' && (error as { hostname?: string }).hostname !== url.hostname.replace(/^\[|\]$/g, '');
+      if (proxied && errorClass !== 'SSRF_BLOCKED' && (errorClass === 'CONNECTION_REFUSED' || errorClass === 'CONNECTION_RESET' || unresolved || /proxy/i.test((error as Error).message))) errorClass = 'PROXY';
       const blocked = error instanceof SsrfBlockedError ? error : (error as { cause?: unknown }).cause instanceof SsrfBlockedError ? (error as { cause: SsrfBlockedError }).cause : undefined;
       const message = errorClass === 'TIMEOUT' ? `no answer within ${outbound.timeoutMs} ms` : (blocked?.message ?? ((error as Error).message || String(error)));
       return { ok: false, errorClass, message, status: null, bodyExcerpt: null, retryAfter: undefined, durationMs: elapsed(), detail: blocked?.detail };
@@ -167,6 +273,18 @@ export class HttpSender {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.agent.close(), ...[...this.proxies.values()].map((p) => p.close())]);
+    const proxies = [...this.proxies.values()];
+    this.proxies.clear();
+    await Promise.all([this.agent.close(), ...proxies.map((p) => p.close().catch(() => {}))]);
   }
+}
+
+/** Stops waiting when the attempt's deadline passes (a DNS query keeps running, on the event loop, until its own timeout). */
+function abortable<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const abort = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', abort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', abort));
+  });
 }

@@ -6,6 +6,8 @@ export interface LaneOptions {
   queue: string;
   /** Deliveries this process runs at once in this lane. */
   capacity: number;
+  /** Slots of the lane no single relay may take (at least 1, less than capacity unless capacity is 1). */
+  reserve: number;
   /** Fallback poll when nothing wakes the pump (retries come due without any NOTIFY). */
   pollMs: number;
   /** The lane: jobs of exactly this priority. */
@@ -25,9 +27,19 @@ const MAX_FETCH = 50;
  * on its own. A slow relay therefore only ever holds its own slots, never a batch of other
  * relays' jobs, and one pump's single fetch query replaces dozens of competing pollers.
  * Completions of the same tick are acknowledged in one statement.
+ *
+ * One relay holds at most `capacity - reserve` slots of the lane, whatever its
+ * `maxConcurrency`: the reserve (HOOKYARD_LANE_RESERVE_PERCENT) goes only to relays holding
+ * few slots, so a relay that hangs with `maxConcurrency: 1000` (or several of them) fills the
+ * rest and waits there while every other relay still gets in. The reserve is never lent to
+ * a relay that holds many, even on an idle lane: a lent slot comes back only when its request
+ * ends, which for a hanging receiver is its whole timeout.
  */
 export class LanePump {
   private readonly inFlight = new Map<string, Promise<void>>();
+  /** Slots each relay holds in this lane, and its `maxConcurrency` (its pg-boss tier). */
+  private readonly held = new Map<string, number>();
+  private readonly tiers = new Map<string, number>();
   private readonly controllers = new Map<string, AbortController>();
   private readonly completed: string[] = [];
   private wakeUp: (() => void) | undefined;
@@ -97,7 +109,7 @@ export class LanePump {
 
   private async run(): Promise<void> {
     while (!this.stopping) {
-      const free = Math.min(this.options.capacity - this.inFlight.size, MAX_FETCH);
+      const { batchSize: free, ignoreGroups } = this.nextFetch();
       if (free > 0) {
         try {
           const jobs = await this.boss.fetch<DeliveryJob>(this.options.queue, {
@@ -105,6 +117,7 @@ export class LanePump {
             minPriority: this.options.priority,
             maxPriority: this.options.priority,
             groupConcurrency: { default: 10, tiers: CONCURRENCY_TIERS },
+            ...(ignoreGroups.length > 0 ? { ignoreGroups } : {}),
           });
           if (jobs.length > 0) this.runBatch(jobs);
           this.backlog = jobs.length === free;
@@ -123,10 +136,32 @@ export class LanePump {
     }
   }
 
+  /**
+   * How many jobs to claim next, and which relays to leave out. The lane's first
+   * `capacity - reserve` slots go to any relay (pg-boss holds each to its maxConcurrency);
+   * the reserve only to relays holding fewer than half of it, so relays that already hold
+   * many (a hanging one with `maxConcurrency: 1000`, or several) can never take the last
+   * slots. A reserve fetch claims no more than the fullest relay in it may still take.
+   */
+  private nextFetch(): { batchSize: number; ignoreGroups: string[] } {
+    const { capacity, reserve } = this.options;
+    const used = this.inFlight.size;
+    const open = capacity - reserve - used;
+    if (open > 0) return { batchSize: Math.min(open, MAX_FETCH), ignoreGroups: [] };
+    const small = Math.max(1, Math.floor(reserve / 2));
+    const ignoreGroups = [...this.held].filter(([, count]) => count >= small).map(([relayId]) => relayId);
+    // A relay whose own limit is below `small` is held by pg-boss; only the others could overshoot.
+    const fullest = Math.max(0, ...[...this.held].filter(([relayId, count]) => count < small && (this.tiers.get(relayId) ?? Infinity) > count).map(([, count]) => count));
+    return { batchSize: Math.min(capacity - used, MAX_FETCH, small - fullest), ignoreGroups };
+  }
+
   private runBatch(jobs: Job<DeliveryJob>[]): void {
     const controllers = jobs.map(() => new AbortController());
     const runs = this.handle(jobs.map((job, i) => ({ job: job.data, signal: controllers[i]!.signal })));
     jobs.forEach((job, i) => {
+      const relayId = job.groupId ?? '';
+      this.held.set(relayId, (this.held.get(relayId) ?? 0) + 1);
+      if (job.groupTier) this.tiers.set(relayId, Number(job.groupTier));
       this.controllers.set(job.id, controllers[i]!);
       const done = runs[i]!
         .then(
@@ -138,6 +173,12 @@ export class LanePump {
         )
         .catch((error: unknown) => this.log.warn({ err: (error as Error).message }, 'could not settle a delivery job'))
         .finally(() => {
+          const left = (this.held.get(relayId) ?? 1) - 1;
+          if (left > 0) this.held.set(relayId, left);
+          else {
+            this.held.delete(relayId);
+            this.tiers.delete(relayId);
+          }
           this.inFlight.delete(job.id);
           this.controllers.delete(job.id);
           this.wakeSoon();

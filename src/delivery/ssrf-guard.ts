@@ -20,6 +20,8 @@ export interface GuardOptions {
   timeoutMs?: number;
   /** checkRelayUrl: accept a host that does not resolve (the connect-time check still runs). */
   allowUnresolvable?: boolean;
+  /** An exception the operator listed (HOOKYARD_ALLOWED_PRIVATE_PROXIES): `address` undefined asks about the name alone. */
+  exempt?: (host: string, port: string, address?: string) => boolean;
 }
 
 /** `reason` is for the caller; `detail`, with the resolved address, only for the log. */
@@ -40,13 +42,15 @@ export class SsrfBlockedError extends Error {
     readonly host: string,
     readonly address: string,
     readonly range: string,
+    /** What was refused: the relay's host, or its proxy. */
+    readonly role: 'target' | 'proxy' = 'target',
   ) {
-    super(host === address ? `${address} is ${range}` : `${host} resolves to a ${range} address`);
+    super(`${role === 'proxy' ? 'proxy ' : ''}${host === address ? `${address} is ${range}` : `${host} resolves to a ${range} address`}`);
     this.name = 'SsrfBlockedError';
   }
 
   get detail(): string {
-    return this.host === this.address ? this.message : `${this.host} resolves to ${this.address}, which is ${this.range}`;
+    return this.host === this.address ? this.message : `${this.role === 'proxy' ? 'proxy ' : ''}${this.host} resolves to ${this.address}, which is ${this.range}`;
   }
 }
 
@@ -61,7 +65,7 @@ function dnsError(code: 'EAI_AGAIN' | 'ENOTFOUND', hostname: string, message: st
 }
 
 /** IP literals answer for themselves: no DNS, so nothing to rebind and nothing to hang on. */
-async function resolveWithin(hostname: string, resolve: Resolver, timeoutMs: number): Promise<ResolvedAddress[]> {
+export async function resolveWithin(hostname: string, resolve: Resolver, timeoutMs: number): Promise<ResolvedAddress[]> {
   const family = isIP(hostname);
   if (family !== 0) return [{ address: hostname, family: family === 6 ? 6 : 4 }];
   let timer: NodeJS.Timeout | undefined;
@@ -79,10 +83,10 @@ async function resolveWithin(hostname: string, resolve: Resolver, timeoutMs: num
 }
 
 /** Any blocked answer refuses the host: with several A records, the one we would skip is the one an attacker picks. */
-function firstBlocked(host: string, addresses: ResolvedAddress[]): SsrfBlockedError | null {
+export function firstBlocked(host: string, addresses: ResolvedAddress[], exempt?: (address: string) => boolean, role: 'target' | 'proxy' = 'target'): SsrfBlockedError | null {
   for (const { address } of addresses) {
     const verdict = isBlockedAddress(address);
-    if (verdict.blocked) return new SsrfBlockedError(host, address, verdict.range);
+    if (verdict.blocked && !exempt?.(address)) return new SsrfBlockedError(host, address, verdict.range, role);
   }
   return null;
 }
@@ -124,7 +128,7 @@ export function guardedLookup(options: GuardOptions): LookupFunction {
   };
 }
 
-function isLocalhost(host: string): boolean {
+export function isLocalhost(host: string): boolean {
   const name = host.replace(/\.$/, '');
   return name === 'localhost' || name.endsWith('.localhost');
 }
@@ -133,7 +137,7 @@ function isLocalhost(host: string): boolean {
  * Save-time check for a relay URL (create and update). A host that does not resolve is refused
  * too: saving an unreachable URL is almost always a typo, and the reason says so apart from SSRF.
  */
-export async function checkRelayUrl(url: string, options: GuardOptions): Promise<RelayUrlCheck> {
+export async function checkRelayUrl(url: string, options: GuardOptions, role: 'target' | 'proxy' = 'target'): Promise<RelayUrlCheck> {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -145,8 +149,10 @@ export async function checkRelayUrl(url: string, options: GuardOptions): Promise
   }
   // WHATWG URL has already turned 0x7f000001, 2130706433 and 127.1 into 127.0.0.1; IPv6 keeps brackets.
   const host = parsed.hostname.replace(/^\[(.*)\]$/, '$1');
+  const port = parsed.port || (parsed.protocol === 'https:' ? '443' : '80');
+  if (options.exempt?.(host, port)) return { ok: true };
   // RFC 6761: *.localhost is loopback whatever a resolver says, and many resolvers say nothing.
-  if (isLocalhost(host)) return options.allowPrivate ? { ok: true } : { ok: false, reason: `${host} is loopback` };
+  if (isLocalhost(host)) return options.allowPrivate ? { ok: true } : { ok: false, reason: `${role === 'proxy' ? 'proxy ' : ''}${host} is loopback` };
   // With the guard off there is nothing to check, and no reason to wait for DNS.
   if (options.allowPrivate) return { ok: true };
   let addresses: ResolvedAddress[];
@@ -159,7 +165,7 @@ export async function checkRelayUrl(url: string, options: GuardOptions): Promise
     const code = (error as NodeJS.ErrnoException).code;
     return { ok: false, reason: `could not resolve host ${host}${code ? ` (${code})` : ''}` };
   }
-  const blocked = options.allowPrivate ? null : firstBlocked(host, addresses);
+  const blocked = options.allowPrivate ? null : firstBlocked(host, addresses, (address) => options.exempt?.(host, port, address) ?? false, role);
   if (!blocked) return { ok: true };
   // An IP literal is the caller's own text; only a name's answer is kept from the caller.
   return blocked.host === blocked.address ? { ok: false, reason: blocked.message } : { ok: false, reason: blocked.message, detail: blocked.detail };

@@ -8,6 +8,8 @@ import { LanePump } from './lane-pump.js';
 export interface WorkerOptions {
   /** Deliveries in flight at once, per lane. */
   concurrency: number;
+  /** HOOKYARD_LANE_RESERVE_PERCENT: the part of each lane one relay may not take (default 20). */
+  reservePercent?: number;
   /** How soon a retry that came due is picked up: no NOTIFY marks the moment a job becomes due. */
   retryPollSeconds: number;
 }
@@ -25,8 +27,9 @@ export interface DeliveryWorkers {
  */
 export async function startDeliveryWorkers(boss: PgBoss, bus: NotifyBus, deps: DispatchDeps, options: WorkerOptions): Promise<DeliveryWorkers> {
   const handle = (items: DispatchItem[]) => dispatchBatch(deps, items);
-  const first = new LanePump(boss, { queue: DELIVERY_QUEUE, priority: FIRST_TRY_PRIORITY, capacity: options.concurrency, pollMs: 2000 }, handle, deps.log);
-  const retry = new LanePump(boss, { queue: DELIVERY_QUEUE, priority: RETRY_PRIORITY, capacity: options.concurrency, pollMs: options.retryPollSeconds * 1000 }, handle, deps.log);
+  const reserve = Math.max(1, Math.ceil((options.concurrency * (options.reservePercent ?? 20)) / 100));
+  const first = new LanePump(boss, { queue: DELIVERY_QUEUE, priority: FIRST_TRY_PRIORITY, capacity: options.concurrency, reserve, pollMs: 2000 }, handle, deps.log);
+  const retry = new LanePump(boss, { queue: DELIVERY_QUEUE, priority: RETRY_PRIORITY, capacity: options.concurrency, reserve, pollMs: options.retryPollSeconds * 1000 }, handle, deps.log);
   const unsubscribe = bus.subscribe(DELIVERY_CHANNEL, (payload) => {
     // New work is announced as `<id>:PENDING:…` (or RETRYING when a held relay is enabled again).
     if (payload.includes(':PENDING:') || payload.includes(':RETRYING:')) first.wake();

@@ -41,8 +41,8 @@ export interface GraphQLContext {
   eventFeed: EventFeed;
   /** What a delivery needs (HTTP sender, signing, health policy): for `sendTestEvent`. */
   delivery: DispatchDeps;
-  /** The SSRF guard's verdict on a relay URL, at save time. */
-  checkRelayUrl(url: string): Promise<RelayUrlCheck>;
+  /** The SSRF guard's verdict on a relay URL or a relay's proxy URL, at save time. */
+  checkRelayUrl(url: string, kind: 'target' | 'proxy'): Promise<RelayUrlCheck>;
   /** Over websockets: closes this client's socket because it stopped reading (said once). */
   notReading?: () => void;
   /** A syntactically valid id, or the nil UUID (which matches nothing) for anything else. */

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Pool } from 'pg';
-import { UnsealError, unseal } from '../crypto/seal.js';
+import { UnsealError, unseal, type SealContext } from '../crypto/seal.js';
+import { sealedAt } from '../crypto/sealed-at.js';
 import type { Keyring } from '../crypto/keyring.js';
 import type { SourcePreset, SourceSecret } from '../db/entities/source.js';
 import { parseFieldSpec, type FieldSpec } from './field-spec.js';
@@ -51,9 +52,9 @@ export async function findIngestSource(pool: Pool, keyring: Keyring, slug: strin
   if (!row) return undefined;
   const secrets: string[] = [];
   let secretError: string | null = null;
-  const open = (sealed: string): string | undefined => {
+  const open = (sealed: string, where: SealContext): string | undefined => {
     try {
-      return unseal(keyring, sealed);
+      return unseal(keyring, sealed, where);
     } catch (error) {
       if (!(error instanceof UnsealError)) throw error;
       secretError = error.message;
@@ -62,10 +63,10 @@ export async function findIngestSource(pool: Pool, keyring: Keyring, slug: strin
   };
   for (const secret of row.secrets) {
     if (secret.expiresAt !== null && new Date(secret.expiresAt) <= now) continue;
-    const opened = open(secret.sealed);
+    const opened = open(secret.sealed, sealedAt.sourceSecrets(row));
     if (opened !== undefined) secrets.push(opened);
   }
-  const password = row.basic_auth_password_sealed ? open(row.basic_auth_password_sealed) : undefined;
+  const password = row.basic_auth_password_sealed ? open(row.basic_auth_password_sealed, sealedAt.sourcePassword(row)) : undefined;
   // Credentials that cannot be opened must refuse everything, never let everything through.
   const basicAuth = row.basic_auth_username ? { username: row.basic_auth_username, password: password ?? randomBytes(32).toString('hex') } : null;
   return {

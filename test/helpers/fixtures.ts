@@ -1,5 +1,6 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { seal } from '../../src/crypto/seal.js';
+import { sealedAt } from '../../src/crypto/sealed-at.js';
 import type { Keyring } from '../../src/crypto/keyring.js';
 import { generateSigningSecret, secretHint } from '../../src/crypto/tokens.js';
 import { EventSubscription, Relay, Source } from '../../src/db/entities/index.js';
@@ -10,35 +11,26 @@ import type { SourcePreset } from '../../src/db/entities/source.js';
  * the next issue); secrets sealed exactly as the app seals them.
  */
 export interface Fixtures {
-  source(input: { slug: string; preset: SourcePreset; secret: string } & Partial<Omit<Source, 'secrets'>>): Promise<Source>;
+  source(input: { slug: string; preset: SourcePreset; secret: string; basicAuthPassword?: string } & Partial<Omit<Source, 'secrets' | 'basicAuthPasswordSealed'>>): Promise<Source>;
   relay(input: { url: string } & Partial<Omit<Relay, 'signingSecretSealed'>>): Promise<{ relay: Relay; signingSecret: string }>;
   subscription(input: { relay: Relay; eventTypes?: string[]; sourceIds?: string[] | null; forwardHeaders?: string[]; filter?: unknown }): Promise<EventSubscription>;
 }
 
 export function fixtures(orm: MikroORM, keyring: Keyring): Fixtures {
   return {
-    async source({ slug, preset, secret, ...rest }) {
+    async source({ slug, preset, secret, basicAuthPassword, ...rest }) {
       const em = orm.em.fork();
-      const source = em.create(Source, {
-        name: slug,
-        slug,
-        preset,
-        secrets: [{ sealed: seal(keyring, secret), createdAt: new Date().toISOString(), expiresAt: null }],
-        ...rest,
-      });
+      const source = em.create(Source, { name: slug, slug, preset, secrets: [], ...rest });
+      source.secrets = [{ sealed: seal(keyring, secret, sealedAt.sourceSecrets(source)), createdAt: new Date().toISOString(), expiresAt: null }];
+      if (basicAuthPassword !== undefined) source.basicAuthPasswordSealed = seal(keyring, basicAuthPassword, sealedAt.sourcePassword(source));
       await em.persist(source).flush();
       return source;
     },
     async relay({ url, ...rest }) {
       const em = orm.em.fork();
       const signingSecret = generateSigningSecret();
-      const relay = em.create(Relay, {
-        name: url,
-        url,
-        signingSecretSealed: seal(keyring, signingSecret),
-        signingSecretHint: secretHint(signingSecret),
-        ...rest,
-      });
+      const relay = em.create(Relay, { name: url, url, signingSecretSealed: '', signingSecretHint: secretHint(signingSecret), ...rest });
+      relay.signingSecretSealed = seal(keyring, signingSecret, sealedAt.relaySigningSecret(relay.id));
       await em.persist(relay).flush();
       return { relay, signingSecret };
     },

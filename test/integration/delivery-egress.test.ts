@@ -4,7 +4,9 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.js';
 import type { Resolver } from '../../src/delivery/ssrf-guard.js';
-import { CreateRelayDocument, CreateSubscriptionDocument, PublishEventDocument, type CreateRelayInput } from '../generated/graphql.js';
+import { seal } from '../../src/crypto/seal.js';
+import { sealedAt } from '../../src/crypto/sealed-at.js';
+import { CreateRelayDocument, CreateSubscriptionDocument, PublishEventDocument, UpdateRelayDocument, type CreateRelayInput } from '../generated/graphql.js';
 import { startTestApp, TEST_ADMIN_TOKEN } from '../helpers/app.js';
 import { createTestDatabase } from '../helpers/database.js';
 import { fixtures } from '../helpers/fixtures.js';
@@ -21,7 +23,8 @@ interface TestProxy {
   close(): Promise<void>;
 }
 
-async function startProxy(): Promise<TestProxy> {
+/** `fakeInternet`: every tunnel goes to 127.0.0.1 at the port asked for, whatever host was asked (the test's public addresses exist nowhere). */
+async function startProxy(options: { fakeInternet?: boolean } = {}): Promise<TestProxy> {
   const requests: string[] = [];
   const tunnels: string[] = [];
   const tunnelSockets = new Set<Socket>();
@@ -48,7 +51,7 @@ async function startProxy(): Promise<TestProxy> {
   server.on('connect', (request, client: Socket, head: Buffer) => {
     tunnels.push(request.url ?? '');
     const { hostname, port } = new URL(`http://${request.url ?? ''}`);
-    const upstream = netConnect(Number(port || 443), hostname.replace(/^\[|\]$/g, ''), () => {
+    const upstream = netConnect(Number(port || 443), options.fakeInternet ? '127.0.0.1' : hostname.replace(/^\[|\]$/g, ''), () => {
       client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
       upstream.write(head);
       upstream.pipe(client);
@@ -162,7 +165,9 @@ describe('egress proxy', () => {
 
     const [received] = await receiver.waitFor(1);
     expect(await settled(proxied, deliveryId)).toMatchObject({ status: 'SUCCEEDED', errorClasses: [null] });
-    expect(globalProxy.requests).toContain(target);
+    // Tunnelled (CONNECT), http target or not: a forwarded request would have the proxy resolve the name.
+    expect(globalProxy.tunnels).toContain(new URL(receiver.url).host);
+    expect(globalProxy.requests).toEqual([]);
     expect(received!.url).toBe('/through-proxy');
     expect(received!.headers['webhook-id']).toBe(eventId);
     expect(received!.headers['webhook-timestamp']).toMatch(/^\d+$/);
@@ -194,8 +199,9 @@ describe('egress proxy', () => {
 
     await receiver.waitFor(1);
     expect(await settled(proxied, deliveryId)).toMatchObject({ status: 'SUCCEEDED', errorClasses: [null] });
-    expect(own.requests).toEqual([target]);
-    expect(globalProxy.requests).not.toContain(target);
+    expect(own.tunnels).toEqual([new URL(receiver.url).host]);
+    expect(own.requests).toEqual([]);
+    expect(globalProxy.tunnels).not.toContain(new URL(receiver.url).host);
   });
 });
 
@@ -231,5 +237,124 @@ describe('egress proxy with the SSRF guard on', () => {
     expect(guardProxy.requests).toEqual([]);
     expect(guardProxy.tunnels).toEqual([]);
     expect(receiver.received).toHaveLength(0);
+  });
+});
+
+/** Answers public first, then private: what a rebinding attacker's DNS does on the second query. */
+function rebinding(first: string, then: string): { resolve: Resolver; calls: () => number } {
+  let calls = 0;
+  return {
+    resolve: async () => [{ address: ++calls === 1 ? first : then, family: 4 }],
+    calls: () => calls,
+  };
+}
+
+describe('proxies with the SSRF guard on', () => {
+  let recording: TestProxy;
+  let namesProxy: TestProxy;
+  let relayProxies: App;
+  let names: App;
+  /** Per test: what each name resolves to, in order of the questions asked. */
+  const answers = new Map<string, { resolve: Resolver; calls: () => number }>();
+  const byName: Resolver = (hostname) => {
+    const entry = answers.get(hostname);
+    if (!entry) return Promise.reject(Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND', hostname }));
+    return entry.resolve(hostname);
+  };
+
+  beforeAll(async () => {
+    [recording, namesProxy] = await Promise.all([startProxy({ fakeInternet: true }), startProxy({ fakeInternet: true })]);
+    const guardOn = { HOOKYARD_ALLOW_PRIVATE_TARGETS: 'false', HOOKYARD_ALLOWED_PRIVATE_PROXIES: `${new URL(recording.url).host},192.0.2.0/24` };
+    [relayProxies, names] = await Promise.all([
+      startTestApp(await createTestDatabase(), guardOn, { sender: { resolve: byName } }),
+      startTestApp(await createTestDatabase(), { ...guardOn, HOOKYARD_EGRESS_PROXY: namesProxy.url, HOOKYARD_EGRESS_PROXY_SENDS_NAMES: 'true' }, { sender: { resolve: byName } }),
+    ]);
+  });
+
+  afterAll(async () => {
+    await Promise.all([recording, namesProxy].map((proxy) => proxy?.close()));
+  });
+
+  it('asks a relay\'s proxy for the address it checked, never the name, so a rebinding answer is never used', async () => {
+    const receiver = await sink();
+    const port = new URL(receiver.url).port;
+    answers.set('rebind.test', { resolve: async () => [{ address: PUBLIC_ADDRESS, family: 4 }], calls: () => 0 });
+    const { eventType } = await relayFor(relayProxies, `http://rebind.test:${port}/hook`, { proxyUrl: recording.url });
+    // From now on: one public answer, then private ones.
+    const dns = rebinding(PUBLIC_ADDRESS, '10.0.0.5');
+    answers.set('rebind.test', dns);
+    const { deliveryId } = await publish(relayProxies, eventType);
+
+    expect(await settled(relayProxies, deliveryId)).toMatchObject({ status: 'SUCCEEDED', errorClasses: [null] });
+    expect(recording.tunnels).toEqual([`${PUBLIC_ADDRESS}:${port}`]);
+    expect(recording.requests).toEqual([]);
+    expect(dns.calls()).toBe(1);
+    const [received] = receiver.received;
+    expect(received!.headers.host).toBe(`rebind.test:${port}`);
+    expect(received!.url).toBe('/hook');
+  });
+
+  it('asks HOOKYARD_EGRESS_PROXY for the name when HOOKYARD_EGRESS_PROXY_SENDS_NAMES is set', async () => {
+    const receiver = await sink();
+    const port = new URL(receiver.url).port;
+    answers.set('named.test', { resolve: async () => [{ address: PUBLIC_ADDRESS, family: 4 }], calls: () => 0 });
+    const { eventType } = await relayFor(names, `http://named.test:${port}/`);
+    const { deliveryId } = await publish(names, eventType);
+
+    expect(await settled(names, deliveryId)).toMatchObject({ status: 'SUCCEEDED', errorClasses: [null] });
+    expect(namesProxy.tunnels).toEqual([`named.test:${port}`]);
+    expect(receiver.received[0]!.headers.host).toBe(`named.test:${port}`);
+  });
+
+  it('asks HOOKYARD_EGRESS_PROXY for the checked address by default', async () => {
+    const receiver = await sink();
+    const port = new URL(receiver.url).port;
+    dnsAnswers.set('default.test', PUBLIC_ADDRESS);
+    const { eventType } = await relayFor(guarded, `http://default.test:${port}/`);
+    const { deliveryId } = await publish(guarded, eventType);
+
+    expect(await settled(guarded, deliveryId)).toMatchObject({ status: 'DEAD' });
+    // The guarded app's proxy is a real one: asked for 93.184.215.14, it cannot reach it here.
+    expect(guardProxy.tunnels).toContain(`${PUBLIC_ADDRESS}:${port}`);
+    expect(guardProxy.tunnels.some((t) => t.startsWith('default.test'))).toBe(false);
+  });
+
+  it.each([
+    ['loopback', 'http://127.0.0.1:3128', 'proxy 127.0.0.1 is loopback'],
+    ['cloud metadata', 'http://169.254.169.254:80', 'proxy 169.254.169.254 is cloud metadata'],
+    ['localhost', 'http://localhost:3128', 'proxy localhost is loopback'],
+  ])('refuses a %s proxyUrl at save with BAD_USER_INPUT naming proxyUrl', async (_kind, proxyUrl, reason) => {
+    const created = await execute(relayProxies.url, CreateRelayDocument, { input: { name: 'p', url: 'http://93.184.215.14/', proxyUrl } }, TEST_ADMIN_TOKEN);
+    expect(created.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'proxyUrl' });
+    expect(created.errors![0]!.message).toContain(reason);
+
+    const ok = await execute(relayProxies.url, CreateRelayDocument, { input: { name: 'p', url: 'http://93.184.215.14/' } }, TEST_ADMIN_TOKEN);
+    const updated = await execute(relayProxies.url, UpdateRelayDocument, { id: ok.data!.createRelay.relay.id, input: { proxyUrl } }, TEST_ADMIN_TOKEN);
+    expect(updated.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'proxyUrl' });
+  });
+
+  it('accepts a private proxy the operator listed, by host:port or by CIDR', async () => {
+    for (const proxyUrl of [recording.url, 'http://192.0.2.10:3128']) {
+      const created = await execute(relayProxies.url, CreateRelayDocument, { input: { name: 'listed', url: 'http://93.184.215.14/', proxyUrl } }, TEST_ADMIN_TOKEN);
+      expect(created.errors).toBeUndefined();
+    }
+  });
+
+  it.each([
+    ['169.254.169.254', 'http://169.254.169.254:3128', 'proxy 169.254.169.254 is cloud metadata'],
+    ['a name that now resolves to 127.0.0.1', 'http://proxy.rebind.test:3128', 'proxy proxy.rebind.test resolves to a loopback address'],
+  ])('refuses a proxy at connect time: %s', async (_kind, proxyUrl, message) => {
+    answers.set('proxy.rebind.test', { resolve: async () => [{ address: '127.0.0.1', family: 4 }], calls: () => 0 });
+    answers.set('target.test', { resolve: async () => [{ address: PUBLIC_ADDRESS, family: 4 }], calls: () => 0 });
+    // Straight into the table, sealed as the API seals it: the API refuses this proxy now.
+    const make = fixtures(relayProxies.orm, relayProxies.keyring);
+    const { relay } = await make.relay({ url: 'http://target.test/', retrySchedule: [] });
+    await relayProxies.pool.query('update relay set proxy_url = $2, proxy_url_sealed = $3 where id = $1', [relay.id, proxyUrl, seal(relayProxies.keyring, proxyUrl, sealedAt.relayProxyUrl(relay.id))]);
+    const eventType = `egress.case${++cases}`;
+    await make.subscription({ relay, eventTypes: [eventType] });
+    const { deliveryId } = await publish(relayProxies, eventType);
+
+    const outcome = await settled(relayProxies, deliveryId);
+    expect(outcome).toMatchObject({ status: 'DEAD', errorClasses: ['SSRF_BLOCKED'], messages: [message] });
   });
 });

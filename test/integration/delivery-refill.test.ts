@@ -23,7 +23,7 @@ describe('a relay at its concurrency limit', () => {
       setTimeout(() => open--, 100);
       return { status: 200, delayMs: 100 };
     };
-    // Default maxConcurrency (10) is below the worker's 50 slots per lane: the fetch comes back
+    // Default maxConcurrency (10) is below the worker's slots per lane: the fetch comes back
     // short because of the relay's limit, and only a freed slot can start the next round.
     const relay = await execute(app.url, CreateRelayDocument, { input: { name: 'refill', url: sink.url } }, TEST_ADMIN_TOKEN);
     await execute(app.url, CreateSubscriptionDocument, { input: { relayId: relay.data!.createRelay.relay.id, eventTypes: ['refill.*'] } }, TEST_ADMIN_TOKEN);

@@ -6,7 +6,6 @@ import Stripe from 'stripe';
 import twilioSdk from 'twilio';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.js';
-import { seal } from '../../src/crypto/seal.js';
 import type { Source, SourcePreset } from '../../src/db/entities/source.js';
 import { startTestApp } from '../helpers/app.js';
 import { createTestDatabase } from '../helpers/database.js';
@@ -213,7 +212,7 @@ beforeAll(async () => {
   app = await startTestApp(await createTestDatabase(), { HOOKYARD_ROLE: 'api' });
   fx = fixtures(app.orm, app.keyring);
   for (const c of CASES) await fx.source({ slug: c.slug, secret: c.secret, ...c.settings });
-  await fx.source({ slug: 'adyen-basic', preset: 'ADYEN', secret: ADYEN_KEY, basicAuthUsername: 'adyen', basicAuthPasswordSealed: seal(app.keyring, 'pw') });
+  await fx.source({ slug: 'adyen-basic', preset: 'ADYEN', secret: ADYEN_KEY, basicAuthUsername: 'adyen', basicAuthPassword: 'pw' });
   // A catch-all subscription, so every accepted event also makes one delivery (the api role runs no worker).
   const { relay } = await fx.relay({ url: 'http://127.0.0.1:9/never-called' });
   await fx.subscription({ relay, eventTypes: ['*'] });

@@ -3,7 +3,6 @@ import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.js';
-import { seal } from '../../src/crypto/seal.js';
 import { startTestApp } from '../helpers/app.js';
 import { createTestDatabase } from '../helpers/database.js';
 import { fixtures } from '../helpers/fixtures.js';
@@ -24,7 +23,7 @@ beforeAll(async () => {
   await fx.source({ slug: 'shopify', preset: 'SHOPIFY', secret: 'my-shopify-secret' });
   await fx.source({
     slug: 'adyen', preset: 'ADYEN', secret: '44782DEF547AAA06C910C43932B1EB0C71FC68D9D0C057550C48EC2ACF6BA056',
-    basicAuthUsername: 'adyen', basicAuthPasswordSealed: seal(app.keyring, 'adyen-password'),
+    basicAuthUsername: 'adyen', basicAuthPassword: 'adyen-password',
   });
   await fx.source({ slug: 'slack', preset: 'SLACK', secret: 'my-slack-signing-secret' });
   await fx.source({ slug: 'twilio', preset: 'TWILIO', secret: 'my-twilio-auth-token', publicUrl: `${app.url}/ingest/twilio` });

@@ -1,11 +1,12 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createCipheriv, randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { InvalidConfigError, loadConfig } from '../../src/config.js';
 import { keyringFromConfig } from '../../src/crypto/keyring-from-config.js';
 import { createKeyring, parseKey, type Key, type Keyring } from '../../src/crypto/keyring.js';
 import { reencryptAll } from '../../src/crypto/reencrypt.js';
-import { seal, sealedKeyId, unseal, UnsealError } from '../../src/crypto/seal.js';
+import { seal, sealedKeyId, unseal, UnsealError, type SealContext } from '../../src/crypto/seal.js';
+import { sealedAt } from '../../src/crypto/sealed-at.js';
 import { findIngestSource } from '../../src/ingest/source-lookup.js';
 import { createTestDatabase } from '../helpers/database.js';
 
@@ -40,11 +41,11 @@ interface SourceValues {
 
 async function insertSource(values: SourceValues): Promise<string> {
   const id = randomUUID();
-  const secrets = values.secrets.map((s, i) => ({ sealed: seal(s.keyring, s.plain), createdAt: `2026-01-0${i + 1}T00:00:00.000Z`, expiresAt: i === 0 ? null : '2030-01-01T00:00:00.000Z' }));
+  const secrets = values.secrets.map((s, i) => ({ sealed: seal(s.keyring, s.plain, sealedAt.sourceSecrets({ id })), createdAt: `2026-01-0${i + 1}T00:00:00.000Z`, expiresAt: i === 0 ? null : '2030-01-01T00:00:00.000Z' }));
   await pool.query(
     `insert into source (id, name, slug, preset, secrets, basic_auth_username, basic_auth_password_sealed)
      values ($1, $2, $2, 'HMAC', $3::jsonb, $4, $5)`,
-    [id, `s-${id}`, JSON.stringify(secrets), values.password ? 'user' : null, values.password ? seal(values.password.keyring, values.password.plain) : null],
+    [id, `s-${id}`, JSON.stringify(secrets), values.password ? 'user' : null, values.password ? seal(values.password.keyring, values.password.plain, sealedAt.sourcePassword({ id })) : null],
   );
   return id;
 }
@@ -57,11 +58,11 @@ interface RelayValues {
 
 async function insertRelay(values: RelayValues): Promise<string> {
   const id = randomUUID();
-  const sealed = (v?: { keyring: Keyring; plain: string }) => (v ? seal(v.keyring, v.plain) : null);
+  const sealed = (column: string, v?: { keyring: Keyring; plain: string }) => (v ? seal(v.keyring, v.plain, { table: 'relay', column, id }) : null);
   await pool.query(
     `insert into relay (id, name, url, headers_sealed, signing_secret_sealed, signing_secret_hint, previous_signing_secret_sealed)
      values ($1, $2, 'https://example.com/hook', $3, $4, 'whsec_…', $5)`,
-    [id, `r-${id}`, sealed(values.headers), sealed(values.signing), sealed(values.previous)],
+    [id, `r-${id}`, sealed('headers_sealed', values.headers), sealed('signing_secret_sealed', values.signing), sealed('previous_signing_secret_sealed', values.previous)],
   );
   return id;
 }
@@ -83,7 +84,21 @@ async function sealedValues(): Promise<Map<string, string>> {
   return values;
 }
 
-const opened = (values: Map<string, string>, keyring: Keyring) => new Map([...values].map(([where, sealed]) => [where, unseal(keyring, sealed)]));
+/** Where a value of sealedValues() lives, from its `<table> <id> <column>` label. */
+function placeOf(label: string): SealContext {
+  const [table, id, column] = label.split(' ') as ['source' | 'relay', string, string];
+  return { table, id, column: column === 'password' ? 'basic_auth_password_sealed' : column.startsWith('secrets[') ? 'secrets' : column };
+}
+
+const opened = (values: Map<string, string>, keyring: Keyring) => new Map([...values].map(([where, sealed]) => [where, unseal(keyring, sealed, placeOf(where))]));
+
+/** A value as sealed before values were bound to their place: `v1`, no associated data. */
+function sealV1(key: Key, plaintext: string): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key.bytes, iv);
+  const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+  return ['v1', key.id, iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), ciphertext.toString('base64url')].join(':');
+}
 
 describe('re-encrypting under the current key', () => {
   it('re-seals every value not under the current key, keeps the rest verbatim, and a second run does nothing', async () => {
@@ -186,6 +201,35 @@ describe('re-encrypting under the current key', () => {
   });
 });
 
+describe('binding sealed values to their place', () => {
+  it('rewrites values sealed without associated data (v1), even under the current key, bound to their row and column', async () => {
+    const id = randomUUID();
+    const v1 = { signing: sealV1(B, 'whsec_legacy'), headers: sealV1(A, '[]') };
+    await pool.query(
+      `insert into relay (id, name, url, headers_sealed, signing_secret_sealed, signing_secret_hint) values ($1, $2, 'https://example.com/hook', $3, $4, 'whsec_…')`,
+      [id, `r-${id}`, v1.headers, v1.signing],
+    );
+    expect(await reencryptAll(pool, rotated)).toEqual({ sources: 0, relays: 1, remaining: 0, unreadable: [] });
+    const after = await sealedValues();
+    const signing = after.get(`relay ${id} signing_secret_sealed`)!;
+    expect(signing.startsWith(`v2:${B.id}:`)).toBe(true);
+    expect(unseal(rotated, signing, sealedAt.relaySigningSecret(id))).toBe('whsec_legacy');
+    // Bound now: the same value does not open as another relay's.
+    expect(() => unseal(rotated, signing, sealedAt.relaySigningSecret(randomUUID()))).toThrow(/copied from another row/);
+    expect(await reencryptAll(pool, rotated)).toEqual({ sources: 0, relays: 0, remaining: 0, unreadable: [] });
+  });
+
+  it('seals a proxy URL stored in plaintext and keeps it shown without its password', async () => {
+    const id = await insertRelay({ signing: { keyring: ring(B), plain: 'whsec_p' } });
+    await pool.query(`update relay set proxy_url = 'http://squid:s3cret-pw@proxy.example.com:3128' where id = $1`, [id]);
+    expect(await reencryptAll(pool, rotated)).toMatchObject({ relays: 1, remaining: 0 });
+    const { rows } = await pool.query<{ proxy_url: string; proxy_url_sealed: string }>('select proxy_url, proxy_url_sealed from relay where id = $1', [id]);
+    expect(rows[0]!.proxy_url).toBe('http://squid:***@proxy.example.com:3128/');
+    expect(rows[0]!.proxy_url_sealed).not.toContain('s3cret');
+    expect(unseal(rotated, rows[0]!.proxy_url_sealed, sealedAt.relayProxyUrl(id))).toBe('http://squid:s3cret-pw@proxy.example.com:3128');
+  });
+});
+
 describe('HOOKYARD_ENCRYPTION_KEYS_OLD', () => {
   it('parses a comma-separated list of keys in either format', () => {
     const [a, b] = [keyText(), randomBytes(32).toString('hex')];
@@ -217,7 +261,7 @@ describe('HOOKYARD_ENCRYPTION_KEYS_OLD', () => {
     const keyring = keyringFromConfig(config, parseKey(config.encryptionKey!));
 
     expect(keyring.current.id).toBe(parseKey(env.HOOKYARD_ENCRYPTION_KEY).id);
-    expect(sealedKeyId(seal(keyring, 'new value'))).toBe(keyring.current.id);
+    expect(sealedKeyId(seal(keyring, 'new value', sealedAt.sourceSecrets({ id })))).toBe(keyring.current.id);
     const source = await findIngestSource(pool, keyring, slug, new Date());
     expect(source).toMatchObject({ secrets: ['sealed-before-rotation'], secretError: null });
 
@@ -227,6 +271,6 @@ describe('HOOKYARD_ENCRYPTION_KEYS_OLD', () => {
     expect(broken?.secrets).toEqual([]);
     expect(broken?.secretError).toContain(oldKey.id);
     const sealed = (await pool.query<{ secrets: { sealed: string }[] }>('select secrets from source where id = $1', [id])).rows[0]!.secrets[0]!.sealed;
-    expect(() => unseal(withoutOld, sealed)).toThrow(UnsealError);
+    expect(() => unseal(withoutOld, sealed, sealedAt.sourceSecrets({ id }))).toThrow(UnsealError);
   });
 });

@@ -4,7 +4,7 @@ import { Delivery } from './delivery.js';
 
 export const ATTEMPT_ERROR_CLASSES = [
   'HTTP_STATUS', 'TIMEOUT', 'CONNECTION_REFUSED', 'CONNECTION_RESET', 'DNS', 'TLS',
-  'REDIRECT', 'RESPONSE_TOO_LARGE', 'SSRF_BLOCKED', 'PROXY',
+  'REDIRECT', 'RESPONSE_TOO_LARGE', 'SSRF_BLOCKED', 'PROXY', 'LOCAL',
 ] as const;
 export type AttemptErrorClass = (typeof ATTEMPT_ERROR_CLASSES)[number];
 

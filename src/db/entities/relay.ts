@@ -45,8 +45,13 @@ export class Relay {
   @Property({ type: 'integer', nullable: true })
   rateLimitPerSecond?: number | null;
 
+  /** The proxy URL as shown: its password masked. */
   @Property({ type: 'text', nullable: true })
   proxyUrl?: string | null;
+
+  /** The whole proxy URL, sealed: it carries the proxy's password. */
+  @Property({ type: 'text', nullable: true })
+  proxyUrlSealed?: string | null;
 
   @Property({ type: 'boolean', default: true })
   enabled: boolean = true;

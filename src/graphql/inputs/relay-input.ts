@@ -83,6 +83,13 @@ const METHODS = ['POST', 'PUT', 'PATCH'];
 /** Headers Hookyard sets itself; a relay may not override them. */
 const RESERVED = /^(webhook-|hookyard-|content-length$|host$|transfer-encoding$|connection$)/i;
 const HEADER_VALUE = /^[\t\x20-\x7e]*$/;
+/**
+ * Headers that change how the connection or a proxy behaves rather than what the receiver
+ * reads: `Expect` and `Upgrade` hold or switch the connection, `Keep-Alive` and `TE` are
+ * hop-by-hop, and `Proxy-Authorization` would hand a credential to whichever proxy is on the
+ * way (undici also refuses it, failing every delivery).
+ */
+const HOP_BY_HOP = /^(expect|upgrade|keep-alive|te|proxy-authorization)$/i;
 
 export function checkSigningSecret(secret: string): string {
   const match = /^whsec_([A-Za-z0-9+/]+={0,2})$/.exec(secret);
@@ -98,6 +105,7 @@ export function checkHeaders(headers: HeaderInput[]): HeaderInput[] {
   for (const h of headers) {
     headerName('headers', h.name);
     if (RESERVED.test(h.name)) invalid('headers', `${h.name} is set by Hookyard and cannot be overridden`);
+    if (HOP_BY_HOP.test(h.name)) invalid('headers', `${h.name} controls the connection or a proxy, not the request, and cannot be sent`);
     // Anything else fails every delivery on the header (or reaches receivers as Latin-1 bytes).
     if (!HEADER_VALUE.test(h.value)) invalid('headers', `the value of ${h.name} must be printable ASCII (tabs allowed): no line breaks, control characters or non-ASCII text; percent-encode those`);
   }

@@ -1,7 +1,8 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { Keyring } from '../../crypto/keyring.js';
 import { maskUrl, withoutPassword } from '../../crypto/redact.js';
-import { seal, unseal } from '../../crypto/seal.js';
+import { seal, unseal, UnsealError, type SealContext } from '../../crypto/seal.js';
+import { sealedAt } from '../../crypto/sealed-at.js';
 import { generateSigningSecret, secretHint } from '../../crypto/tokens.js';
 import { Relay } from '../../db/entities/relay.js';
 import { DEFAULT_SCHEDULE_SECONDS } from '../../delivery/retry-policy.js';
@@ -17,10 +18,19 @@ import { disableRelay, enableRelay } from '../../delivery/relay-state.js';
 import { sendTestEvent } from '../../delivery/test-event.js';
 import { intIn, invalid, text } from '../inputs/validate.js';
 
+function openOrNull(keyring: Keyring, sealed: string, where: SealContext): string | null {
+  try {
+    return unseal(keyring, sealed, where);
+  } catch (error) {
+    if (error instanceof UnsealError) return null;
+    throw error;
+  }
+}
+
 function headerNames(relay: Relay, keyring: Keyring): string[] {
   if (!relay.headersSealed) return [];
   try {
-    return (JSON.parse(unseal(keyring, relay.headersSealed)) as HeaderInput[]).map((h) => h.name);
+    return (JSON.parse(unseal(keyring, relay.headersSealed, sealedAt.relayHeaders(relay.id))) as HeaderInput[]).map((h) => h.name);
   } catch {
     // Sealed under a key this process does not hold: the relay reports it when used.
     return [];
@@ -53,21 +63,27 @@ export function toRelayType(relay: Relay, keyring: Keyring): RelayType {
 }
 
 /**
- * SSRF: a URL resolving to a private, loopback or metadata address is refused naming `url`;
- * the address it resolved to goes to the log, not to the caller.
+ * SSRF: a URL (or proxy URL) resolving to a private, loopback or metadata address is refused
+ * naming its field; the address it resolved to goes to the log, not to the caller.
  */
-async function guardUrl(ctx: GraphQLContext, url: string): Promise<void> {
-  const verdict = await ctx.checkRelayUrl(url);
+async function guardUrl(ctx: GraphQLContext, url: string, field: 'url' | 'proxyUrl' = 'url'): Promise<void> {
+  const verdict = await ctx.checkRelayUrl(url, field === 'proxyUrl' ? 'proxy' : 'target');
   if (verdict.ok) return;
-  if (verdict.detail) ctx.delivery.log.warn({ tokenId: ctx.principal.tokenId, host: new URL(url).host, detail: verdict.detail }, 'relay URL refused by the SSRF guard');
-  invalid('url', verdict.reason);
+  if (verdict.detail) ctx.delivery.log.warn({ tokenId: ctx.principal.tokenId, host: new URL(url).host, field, detail: verdict.detail }, 'relay URL refused by the SSRF guard');
+  invalid(field, verdict.reason);
 }
 
-const SETTINGS = ['timeoutMs', 'retrySchedule', 'maxAgeSeconds', 'maxConcurrency', 'rateLimitPerSecond', 'proxyUrl'] as const;
+const SETTINGS = ['timeoutMs', 'retrySchedule', 'maxAgeSeconds', 'maxConcurrency', 'rateLimitPerSecond'] as const;
 
-function sealHeaders(keyring: Keyring, headers: HeaderInput[] | null | undefined): string | null {
+function sealHeaders(keyring: Keyring, relayId: string, headers: HeaderInput[] | null | undefined): string | null {
   if (!headers || headers.length === 0) return null;
-  return seal(keyring, JSON.stringify(checkHeaders(headers).map(({ name, value }) => ({ name, value }))));
+  return seal(keyring, JSON.stringify(checkHeaders(headers).map(({ name, value }) => ({ name, value }))), sealedAt.relayHeaders(relayId));
+}
+
+/** The proxy URL sealed whole (it carries a password), and shown with the password masked. */
+function setProxyUrl(relay: Relay, keyring: Keyring, proxyUrl: string | null): void {
+  relay.proxyUrl = proxyUrl === null ? null : withoutPassword(proxyUrl);
+  relay.proxyUrlSealed = proxyUrl === null ? null : seal(keyring, proxyUrl, sealedAt.relayProxyUrl(relay.id));
 }
 
 @Resolver(() => RelayType)
@@ -104,13 +120,19 @@ export class RelayResolver {
       name: input.name.trim(),
       url: input.url,
       method: (input.method ?? 'POST').toUpperCase(),
-      headersSealed: sealHeaders(ctx.keyring, input.headers),
-      signingSecretSealed: seal(ctx.keyring, signingSecret),
+      signingSecretSealed: '',
       signingSecretHint: secretHint(signingSecret),
     });
+    // Sealed once the row has its id: each value is bound to its row and column.
+    relay.signingSecretSealed = seal(ctx.keyring, signingSecret, sealedAt.relaySigningSecret(relay.id));
+    relay.headersSealed = sealHeaders(ctx.keyring, relay.id, input.headers);
     for (const key of SETTINGS) if (input[key] !== undefined && input[key] !== null) (relay[key] as unknown) = input[key];
-    checkRelaySettings(relay);
+    checkRelaySettings({ ...relay, proxyUrl: input.proxyUrl });
     await guardUrl(ctx, relay.url);
+    if (input.proxyUrl) {
+      await guardUrl(ctx, input.proxyUrl, 'proxyUrl');
+      setProxyUrl(relay, ctx.keyring, input.proxyUrl);
+    }
     await ctx.em.persist(relay).flush();
     return { relay: toRelayType(relay, ctx.keyring), signingSecret };
   }
@@ -121,14 +143,16 @@ export class RelayResolver {
     if (input.name !== undefined && input.name !== null) relay.name = input.name.trim();
     if (input.url !== undefined && input.url !== null) relay.url = input.url;
     if (input.method !== undefined && input.method !== null) relay.method = input.method.toUpperCase();
-    if (input.headers !== undefined) relay.headersSealed = sealHeaders(ctx.keyring, input.headers);
+    if (input.headers !== undefined) relay.headersSealed = sealHeaders(ctx.keyring, relay.id, input.headers);
     if (input.timeoutMs !== undefined && input.timeoutMs !== null) relay.timeoutMs = input.timeoutMs;
     if (input.maxConcurrency !== undefined && input.maxConcurrency !== null) relay.maxConcurrency = input.maxConcurrency;
-    for (const key of ['retrySchedule', 'maxAgeSeconds', 'rateLimitPerSecond', 'proxyUrl'] as const) {
+    for (const key of ['retrySchedule', 'maxAgeSeconds', 'rateLimitPerSecond'] as const) {
       if (input[key] !== undefined) (relay[key] as unknown) = input[key];
     }
-    checkRelaySettings(relay);
+    checkRelaySettings({ ...relay, proxyUrl: input.proxyUrl });
     if (input.url !== undefined && input.url !== null) await guardUrl(ctx, relay.url);
+    if (input.proxyUrl) await guardUrl(ctx, input.proxyUrl, 'proxyUrl');
+    if (input.proxyUrl !== undefined) setProxyUrl(relay, ctx.keyring, input.proxyUrl);
     await ctx.em.flush();
     return toRelayType(relay, ctx.keyring);
   }
@@ -142,9 +166,12 @@ export class RelayResolver {
     intIn('graceSeconds', graceSeconds, 0, 30 * 86_400);
     const relay = (await ctx.em.findOne(Relay, { id: ctx.uuid(id) })) ?? notFound('relay', id);
     const signingSecret = generateSigningSecret();
-    relay.previousSigningSecretSealed = graceSeconds > 0 ? relay.signingSecretSealed : null;
-    relay.previousSigningSecretExpiresAt = graceSeconds > 0 ? new Date(Date.now() + graceSeconds * 1000) : null;
-    relay.signingSecretSealed = seal(ctx.keyring, signingSecret);
+    // Re-sealed, not copied: a value is bound to its column. One this process cannot open
+    // could not sign anyway.
+    const previous = graceSeconds > 0 ? openOrNull(ctx.keyring, relay.signingSecretSealed, sealedAt.relaySigningSecret(relay.id)) : null;
+    relay.previousSigningSecretSealed = previous === null ? null : seal(ctx.keyring, previous, sealedAt.relayPreviousSigningSecret(relay.id));
+    relay.previousSigningSecretExpiresAt = previous === null ? null : new Date(Date.now() + graceSeconds * 1000);
+    relay.signingSecretSealed = seal(ctx.keyring, signingSecret, sealedAt.relaySigningSecret(relay.id));
     relay.signingSecretHint = secretHint(signingSecret);
     await ctx.em.flush();
     return { relay: toRelayType(relay, ctx.keyring), signingSecret };

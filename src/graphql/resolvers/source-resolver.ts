@@ -1,5 +1,6 @@
 import { Arg, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
 import { seal } from '../../crypto/seal.js';
+import { sealedAt } from '../../crypto/sealed-at.js';
 import { Source } from '../../db/entities/source.js';
 import { DEFAULT_MAX_BODY_BYTES } from '../../ingest/source-lookup.js';
 import { SOURCE_CHANNEL } from '../../ingest/source-cache.js';
@@ -81,10 +82,12 @@ export class SourceResolver {
       name: input.name.trim(),
       slug: input.slug,
       preset: input.preset,
-      secrets: [{ sealed: seal(ctx.keyring, input.secret), createdAt: new Date().toISOString(), expiresAt: null }],
+      secrets: [],
       requireIdempotencyKey: input.requireIdempotencyKey ?? false,
-      basicAuthPasswordSealed: input.basicAuthPassword ? seal(ctx.keyring, input.basicAuthPassword) : null,
     });
+    // Sealed once the row has its id: each value is bound to its row and column.
+    source.secrets = [{ sealed: seal(ctx.keyring, input.secret, sealedAt.sourceSecrets(source)), createdAt: new Date().toISOString(), expiresAt: null }];
+    source.basicAuthPasswordSealed = input.basicAuthPassword ? seal(ctx.keyring, input.basicAuthPassword, sealedAt.sourcePassword(source)) : null;
     for (const key of SETTINGS) if (input[key] !== undefined) (source[key] as unknown) = input[key];
     if (input.keepHeaders !== undefined) source.keepHeaders = keepHeaders(input.keepHeaders);
     check(source);
@@ -104,9 +107,9 @@ export class SourceResolver {
     if (input.requireIdempotencyKey !== undefined && input.requireIdempotencyKey !== null) source.requireIdempotencyKey = input.requireIdempotencyKey;
     if (input.secret !== undefined && input.secret !== null) {
       checkSecret(source.preset, input.secret);
-      source.secrets = [{ sealed: seal(ctx.keyring, input.secret), createdAt: new Date().toISOString(), expiresAt: null }];
+      source.secrets = [{ sealed: seal(ctx.keyring, input.secret, sealedAt.sourceSecrets(source)), createdAt: new Date().toISOString(), expiresAt: null }];
     }
-    if (input.basicAuthPassword !== undefined) source.basicAuthPasswordSealed = input.basicAuthPassword ? seal(ctx.keyring, input.basicAuthPassword) : null;
+    if (input.basicAuthPassword !== undefined) source.basicAuthPasswordSealed = input.basicAuthPassword ? seal(ctx.keyring, input.basicAuthPassword, sealedAt.sourcePassword(source)) : null;
     for (const key of SETTINGS) if (input[key] !== undefined) (source[key] as unknown) = input[key];
     if (input.keepHeaders !== undefined) source.keepHeaders = keepHeaders(input.keepHeaders);
     check(source);
@@ -131,7 +134,7 @@ export class SourceResolver {
     if (live.length >= 10) invalid('secret', 'a source holds at most 10 live secrets; let older ones expire first');
     source.secrets = [
       ...live.map((s) => ({ ...s, expiresAt: s.expiresAt !== null && new Date(s.expiresAt) < expiry ? s.expiresAt : expiry.toISOString() })),
-      { sealed: seal(ctx.keyring, secret), createdAt: now.toISOString(), expiresAt: null },
+      { sealed: seal(ctx.keyring, secret, sealedAt.sourceSecrets(source)), createdAt: now.toISOString(), expiresAt: null },
     ];
     await ctx.em.flush();
     await announce(ctx, source.slug);
