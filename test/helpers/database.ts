@@ -14,9 +14,26 @@ afterAll(async () => {
   await stopStartedApps();
   const client = new pg.Client({ connectionString: inject('adminUrl') });
   await client.connect();
-  for (const name of created.splice(0)) await client.query(`drop database if exists ${name} with (force)`).catch(() => {});
+  for (const name of created.splice(0)) {
+    await untilDisconnected(client, name);
+    await client.query(`drop database if exists ${name} with (force)`).catch(() => {});
+  }
   await client.end();
 });
+
+/**
+ * `pool.end()` resolves before its sockets have closed: a forced drop then sends those
+ * clients a FATAL they no longer listen for, an uncaught error that fails the run. Wait (a
+ * few seconds at most) for the file's connections to go; the drop forces any that remain.
+ */
+async function untilDisconnected(client: pg.Client, database: string): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (Date.now() < deadline) {
+    const { rows } = await client.query<{ n: number }>('select count(*)::int as n from pg_stat_activity where datname = $1', [database]);
+    if (rows[0]!.n === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
 
 /**
  * A database of this test file's own, cloned from the migrated template and dropped when the
