@@ -40,6 +40,7 @@ import { startGraphQLRoute } from './http/graphql-route.js';
 import { metricsHandler } from './http/metrics-route.js';
 import { createHttpServer, json, type Route } from './http/server.js';
 import { handleIngest, INGEST_PATH } from './ingest/route.js';
+import { BodyBudget } from './ingest/body-budget.js';
 import { RateLimits } from './ingest/rate-limit.js';
 import { AcceptBatcher } from './events/accept-batcher.js';
 import { SourceCache } from './ingest/source-cache.js';
@@ -116,7 +117,7 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
       { path: /^\/readyz$/, handler: async (_q, r) => json(r, ready ? 200 : 503, { status: ready ? 'ready' : 'starting' }) },
       ...(config.metricsPort === undefined ? [metrics] : []),
     ];
-    const server = createHttpServer(routes, log);
+    const server = createHttpServer(routes, log, { headersTimeoutMs: config.httpHeadersTimeoutMs, requestTimeoutMs: config.httpRequestTimeoutMs, maxConnections: config.httpMaxConnections });
     const clientAddress = clientAddressResolver(config.trustedProxies);
     await listen(server, config.port);
     cleanups.push(['http server', () => closeServer(server)]);
@@ -177,15 +178,18 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
     let relayStatus: RelayFeed | undefined;
     let eventStream: EventFeed | undefined;
     if (serveApi) {
-      const rejected = new RejectedLog(pool, log);
-      const rateLimits = new RateLimits();
-      const acceptor = new AcceptBatcher(pool, boss);
+      const rejected = new RejectedLog(pool, log, { rowsPerSecond: config.rejectedLogRowsPerSecond, maxBuckets: config.rejectedLogQueue });
+      rejected.start();
+      cleanups.push(['rejected-request log', () => rejected.stop()]);
+      const rateLimits = new RateLimits(config.ingestFailuresPerAddress);
+      const bodyBudget = new BodyBudget(config.ingestInflightBytes);
+      const acceptor = new AcceptBatcher(pool, boss, { maxQueue: config.ingestAcceptQueue, timeoutMs: config.ingestCommitTimeoutMs });
       const sources = new SourceCache(pool, keyring, log);
       sources.listen(bus);
       cleanups.push(['source cache', async () => sources.stop()]);
       routes.push({
         path: INGEST_PATH,
-        handler: (request, response, url, match) => handleIngest({ pool, boss, keyring, rejected, rateLimits, acceptor, sources, log, clientAddress }, request, response, safeDecode(match[1]!), url),
+        handler: (request, response, url, match) => handleIngest({ pool, boss, keyring, rejected, rateLimits, bodyBudget, acceptor, sources, log, clientAddress }, request, response, safeDecode(match[1]!), url),
       });
 
       const feed = new DeliveryFeed(pool, bus, log);

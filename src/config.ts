@@ -163,6 +163,15 @@ export const settings = {
   graphqlMaxCost: setting('HOOKYARD_GRAPHQL_MAX_COST', '150000', 'estimated cost per GraphQL operation (`COST_LIMIT`): 1 per field, `first` (default 20) multiplies a connection\'s fields, bodies and stats weigh 100, headers 10', integer(1, 1_000_000_000), () => 150_000),
   apiRateLimitPerSecond: setting('HOOKYARD_API_RATE_LIMIT_PER_SECOND', '50', 'GraphQL HTTP requests per second per API token, per process (`RATE_LIMITED`, 429 with Retry-After); 0 = off', integer(0, 1_000_000), () => 50),
   apiRateLimitBurst: setting('HOOKYARD_API_RATE_LIMIT_BURST', '100', 'extra requests a token may make above that rate, refilled over 10 seconds', integer(0, 1_000_000), () => 100),
+  httpHeadersTimeoutMs: setting('HOOKYARD_HTTP_HEADERS_TIMEOUT_MS', '30000', 'longest a client may take to send a request\'s headers; then 408 and the connection closes (node:http `headersTimeout`)', integer(500, 3_600_000), () => 30_000),
+  httpRequestTimeoutMs: setting('HOOKYARD_HTTP_REQUEST_TIMEOUT_MS', '120000', 'longest a client may take to send a whole request, body included; then 408 and the connection closes (node:http `requestTimeout`; not smaller than the headers timeout)', integer(500, 3_600_000), () => 120_000),
+  httpMaxConnections: setting('HOOKYARD_HTTP_MAX_CONNECTIONS', '10000', 'open connections the HTTP server holds at once (websockets included); one more is closed at once. Providers send from few addresses over many connections, so keep it generous', integer(1, 1_000_000), () => 10_000),
+  ingestInflightBytes: setting('HOOKYARD_INGEST_INFLIGHT_BYTES', '268435456', 'request bodies ingest may hold in memory at once, over all requests (declared lengths are reserved up front); past it `503 INGEST_BUSY` with Retry-After', integer(65_536, 64 * 1024 * 1024 * 1024), () => 256 * 1024 * 1024),
+  ingestAcceptQueue: setting('HOOKYARD_INGEST_ACCEPT_QUEUE', '2048', 'verified requests waiting for a commit; one more is answered `503 INGEST_BUSY` at once and never stored', integer(1, 1_000_000), () => 2048),
+  ingestCommitTimeoutMs: setting('HOOKYARD_INGEST_COMMIT_TIMEOUT_MS', '4500', 'how long a verified request waits for its commit: still queued then, it is dropped; in a transaction, the statement is cancelled. Either way `503 INGEST_BUSY` and nothing stored', integer(100, 60_000), () => 4500),
+  ingestFailuresPerAddress: setting('HOOKYARD_INGEST_FAILURES_PER_ADDRESS', '120', 'refused requests (bad signature or credentials, unknown slug, oversized or compressed body) one client address (IPv4 /32, IPv6 /64) may make per source per minute; then 429 with Retry-After until the minute ends. Other addresses are never affected', integer(1, 1_000_000), () => 120),
+  rejectedLogRowsPerSecond: setting('HOOKYARD_REJECTED_LOG_ROWS_PER_SECOND', '50', 'rows the rejected-request log writes per second at most (new buckets and count updates alike); the rest wait in its queue', integer(1, 100_000), () => 50),
+  rejectedLogQueue: setting('HOOKYARD_REJECTED_LOG_QUEUE', '10000', 'rejected-request buckets waiting to be written; refusals past it are dropped from the log and counted in `hookyard_rejected_log_dropped_total`', integer(10, 10_000_000), () => 10_000),
   encryptionKey: setting<string | undefined>('HOOKYARD_ENCRYPTION_KEY', 'generated in development', '32 bytes as standard base64 (64 hex also accepted) sealing secrets at rest; key id = first 8 hex of its SHA-256. Required when NODE_ENV=production or roles are split', encryptionKey, unset),
   encryptionKeysOld: setting<readonly string[]>('HOOKYARD_ENCRYPTION_KEYS_OLD', '—', 'comma-separated earlier keys (same formats), readable but never used for new values', encryptionKeyList, () => []),
   dbPoolSize: setting('HOOKYARD_DB_POOL_SIZE', '10', 'PostgreSQL connections per process, in total, for ingest, the GraphQL API and workers (pg-boss\'s queue pool of 4 and one LISTEN connection come on top)', integer(2, 500), () => 10),
@@ -239,6 +248,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (problems.length === 0 && (result.apiDbConnections as number) >= (result.dbPoolSize as number)) {
     problems.push(`HOOKYARD_API_DB_CONNECTIONS (${String(result.apiDbConnections)}) must be less than HOOKYARD_DB_POOL_SIZE (${String(result.dbPoolSize)}): ingest and workers need connections of their own`);
+  }
+  if (problems.length === 0 && (result.httpRequestTimeoutMs as number) < (result.httpHeadersTimeoutMs as number)) {
+    problems.push(`HOOKYARD_HTTP_REQUEST_TIMEOUT_MS (${String(result.httpRequestTimeoutMs)}) must not be smaller than HOOKYARD_HTTP_HEADERS_TIMEOUT_MS (${String(result.httpHeadersTimeoutMs)})`);
   }
   if (problems.length > 0) throw new InvalidConfigError(problems);
   return Object.freeze(result) as Config;

@@ -14,10 +14,12 @@ export const errorCodes = {
   SECRET_UNAVAILABLE: { status: 401, graphql: 'UNAUTHENTICATED' },
   INVALID_CREDENTIALS: { status: 401, graphql: 'UNAUTHENTICATED' },
   FORBIDDEN: { status: 403, graphql: 'FORBIDDEN' },
+  ADDRESS_NOT_ALLOWED: { status: 403, graphql: 'FORBIDDEN' },
   NOT_FOUND: { status: 404, graphql: 'NOT_FOUND' },
   SOURCE_NOT_FOUND: { status: 404, graphql: 'NOT_FOUND' },
   METHOD_NOT_ALLOWED: { status: 405, graphql: 'BAD_REQUEST' },
   PAYLOAD_TOO_LARGE: { status: 413, graphql: 'BAD_USER_INPUT' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, graphql: 'BAD_USER_INPUT' },
   // GraphQL operation limits (src/graphql/operation-limits.ts): refused before any resolver runs.
   ALIAS_LIMIT: { status: 400, graphql: 'ALIAS_LIMIT' },
   DEPTH_LIMIT: { status: 400, graphql: 'DEPTH_LIMIT' },
@@ -28,6 +30,8 @@ export const errorCodes = {
   SUBSCRIPTION_LIMIT: { status: 429, graphql: 'SUBSCRIPTION_LIMIT' },
   INTERNAL: { status: 500, graphql: 'INTERNAL_SERVER_ERROR' },
   DATABASE_UNAVAILABLE: { status: 503, graphql: 'SERVICE_UNAVAILABLE' },
+  // Ingest resources (body budget, accept queue) are full: retry later; not the sender's fault.
+  INGEST_BUSY: { status: 503, graphql: 'SERVICE_UNAVAILABLE' },
   QUERY_TIMEOUT: { status: 503, graphql: 'QUERY_TIMEOUT' },
 } as const;
 

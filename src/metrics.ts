@@ -14,6 +14,12 @@ export const ingestRequests = new Counter({
   registers: [registry],
 });
 
+export const rejectedLogDropped = new Counter({
+  name: 'hookyard_rejected_log_dropped_total',
+  help: 'Ingest refusals left out of the rejected-request log because its queue was full',
+  registers: [registry],
+});
+
 export const deliveryAttempts = new Counter({
   name: 'hookyard_delivery_attempts_total',
   help: 'Delivery attempts by resulting status and error class',

@@ -3,6 +3,7 @@ import type { PgBoss } from 'pg-boss';
 import { inTransaction } from '../db/transaction.js';
 import { newId } from '../ids.js';
 import { notifyNewEvents } from '../live/event-feed.js';
+import { findContentDuplicates, type ContentDedupe } from './content-dedupe.js';
 import { FanOutBatch, planFanOut, type FannedOut } from './fan-out.js';
 
 export interface NewEvent {
@@ -12,6 +13,8 @@ export interface NewEvent {
   headers: Record<string, string>;
   contentType: string | null;
   body: Buffer;
+  /** Set for sources with content dedupe: a body accepted within the window is a duplicate. */
+  dedupe?: ContentDedupe;
 }
 
 export type AcceptResult = { id: string; duplicate: false; deliveries: FannedOut[] } | { id: string; duplicate: true };
@@ -33,10 +36,10 @@ export async function acceptEvent(pool: Pool, boss: PgBoss, event: NewEvent): Pr
 }
 
 const INSERT_EVENTS = `
-  insert into event (id, source_id, type, idempotency_key, headers, content_type, body, received_at)
-  select e.id, e.source_id, e.type, e.idempotency_key, e.headers, e.content_type, e.body, now()
-  from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::jsonb[], $6::text[], $7::bytea[])
-    as e(id, source_id, type, idempotency_key, headers, content_type, body)
+  insert into event (id, source_id, type, idempotency_key, headers, content_type, body, body_sha256, received_at)
+  select e.id, e.source_id, e.type, e.idempotency_key, e.headers, e.content_type, e.body, e.body_sha256, now()
+  from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::jsonb[], $6::text[], $7::bytea[], $8::bytea[])
+    as e(id, source_id, type, idempotency_key, headers, content_type, body, body_sha256)
   on conflict (coalesce(source_id, '${NO_SOURCE}'::uuid), idempotency_key) where idempotency_key is not null do nothing
   returning id`;
 
@@ -48,18 +51,21 @@ const FIND_DUPLICATES = `
  * Several requests' events in one transaction, in a fixed number of statements however many
  * there are: one multi-row event insert (repeated keys, also within the batch, are skipped by
  * ON CONFLICT and answered with the first event's id), one delivery insert, one pg-boss insert
- * and one NOTIFY.
+ * and one NOTIFY; two more when a source checks for repeated bodies (content-dedupe.ts).
  */
 export async function insertAll(client: PoolClient, boss: PgBoss, requests: readonly (readonly NewEvent[])[]): Promise<AcceptResult[][]> {
   const events = requests.flat();
   const ids = events.map(() => newId());
+  const repeats = await findContentDuplicates(client, events);
+  const stored = events.flatMap((_, i) => (repeats.has(i) ? [] : [i]));
+  const column = <T>(read: (e: NewEvent) => T): T[] => stored.map((i) => read(events[i]!));
   const inserted = await client.query<{ id: string }>(INSERT_EVENTS, [
-    ids, events.map((e) => e.sourceId), events.map((e) => e.type), events.map((e) => e.idempotencyKey),
-    events.map((e) => JSON.stringify(e.headers)), events.map((e) => e.contentType), events.map((e) => e.body),
+    stored.map((i) => ids[i]), column((e) => e.sourceId), column((e) => e.type), column((e) => e.idempotencyKey),
+    column((e) => JSON.stringify(e.headers)), column((e) => e.contentType), column((e) => e.body), column((e) => e.dedupe?.sha256 ?? null),
   ]);
   const fresh = new Set(inserted.rows.map((r) => r.id));
   const duplicates = new Map<number, string>();
-  const missing = events.flatMap((_, i) => (fresh.has(ids[i]!) ? [] : [i]));
+  const missing = stored.filter((i) => !fresh.has(ids[i]!));
   if (missing.length > 0) {
     const found = await client.query<{ n: string; id: string }>(FIND_DUPLICATES, [missing.map((i) => events[i]!.sourceId), missing.map((i) => events[i]!.idempotencyKey)]);
     for (const row of found.rows) duplicates.set(missing[Number(row.n) - 1]!, row.id);
@@ -68,6 +74,11 @@ export async function insertAll(client: PoolClient, boss: PgBoss, requests: read
   const batch = new FanOutBatch();
   const flat: AcceptResult[] = [];
   for (let i = 0; i < events.length; i++) {
+    const repeat = repeats.get(i);
+    if (repeat) {
+      flat.push({ id: 'id' in repeat ? repeat.id : flat[repeat.index]!.id, duplicate: true });
+      continue;
+    }
     if (!fresh.has(ids[i]!)) {
       flat.push({ id: duplicates.get(i)!, duplicate: true });
       continue;

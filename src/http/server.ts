@@ -15,12 +15,28 @@ function notFound(response: ServerResponse): void {
   response.end(body);
 }
 
+/** What one client can hold of the server: time to send a request, and connections. */
+export interface ServerLimits {
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  maxConnections: number;
+}
+
+const NODE_DEFAULTS: ServerLimits = { headersTimeoutMs: 60_000, requestTimeoutMs: 300_000, maxConnections: Infinity };
+
 /**
  * `node:http` with a list of routes, tried in order. A handler that throws gets a masked 500:
- * a stack trace never reaches a client.
+ * a stack trace never reaches a client. A request that takes longer than its timeouts to
+ * arrive gets Node's 408; a connection past `maxConnections` is closed as it arrives.
  */
-export function createHttpServer(routes: Route[], log: Logger): Server {
-  const server = createServer({ keepAliveTimeout: 65_000 }, (request, response) => {
+export function createHttpServer(routes: Route[], log: Logger, limits: ServerLimits = NODE_DEFAULTS): Server {
+  const server = createServer({
+    keepAliveTimeout: 65_000,
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    // Node checks both timeouts on this interval (30 s by default): a few times per timeout.
+    connectionsCheckingInterval: Math.max(250, Math.min(30_000, Math.floor(limits.headersTimeoutMs / 4))),
+  }, (request, response) => {
     const url = new URL(request.url ?? '/', 'http://localhost');
     for (const route of routes) {
       const match = route.path.exec(url.pathname);
@@ -39,6 +55,7 @@ export function createHttpServer(routes: Route[], log: Logger): Server {
     }
     notFound(response);
   });
+  server.maxConnections = limits.maxConnections;
   return server;
 }
 

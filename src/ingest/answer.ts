@@ -24,22 +24,22 @@ export interface FailureContext {
   remoteAddress: string | null;
 }
 
-/** Status codes whose rejections are sampled, so a flood cannot fill the table. */
-const SAMPLED = new Set([404, 429]);
-
 /**
  * Only AppErrors reach the client as themselves, in the one body shape; a down database is a
  * 503 with Retry-After (and no log row: the log lives in that database); anything else a
- * masked 500. Every refusal is recorded in the rejected-request log.
+ * masked 500. Every refusal of the sender is counted in the rejected-request log (aggregated,
+ * in the background); a busy server (503) is not the sender's doing and is not logged.
  */
-export async function answerError(
+export function answerError(
   deps: { rejected: RejectedLog; log: Logger },
   request: IncomingMessage,
   response: ServerResponse,
   error: unknown,
   context: FailureContext,
-): Promise<void> {
+): void {
   ingestRequests.inc({ outcome: error instanceof AppError ? error.code : isDatabaseUnavailable(error) ? 'DATABASE_UNAVAILABLE' : 'INTERNAL' });
+  // The sender is gone (or was timed out by the server): nobody to answer.
+  if (response.headersSent || response.destroyed) return;
   if (!(error instanceof AppError)) {
     if (isDatabaseUnavailable(error)) {
       sendJson(response, 503, new AppError('DATABASE_UNAVAILABLE', 'the database is unavailable; retry later').toBody(), { 'retry-after': '5' });
@@ -49,40 +49,42 @@ export async function answerError(
     sendJson(response, 500, new AppError('INTERNAL', 'internal error').toBody());
     return;
   }
-  await deps.rejected.record({
-    sourceId: context.source?.id ?? null,
-    slug: context.slug,
-    reason: error.code,
-    message: error.message,
-    status: error.status,
-    bodyBytes: context.bodyBytes,
-    remoteAddress: context.remoteAddress,
-    sampled: SAMPLED.has(error.status),
-  });
-  if (error.code === 'PAYLOAD_TOO_LARGE') {
-    refuseOversizedBody(request, response, JSON.stringify(error.toBody()));
-    return;
+  if (error.status !== 503) {
+    deps.rejected.record({
+      sourceId: context.source?.id ?? null,
+      // An unknown slug's bucket keeps it as a sample; a known source's row names it.
+      slug: context.source?.slug ?? context.slug,
+      reason: error.code,
+      message: error.message,
+      status: error.status,
+      bodyBytes: context.bodyBytes,
+      remoteAddress: context.remoteAddress,
+    });
   }
   const headers: Record<string, string> = {};
   if (error.code === 'METHOD_NOT_ALLOWED') headers.allow = 'POST';
-  if (error.code === 'RATE_LIMITED') headers['retry-after'] = String(error.details.retryAfter ?? 1);
+  if (error.code === 'RATE_LIMITED' || error.status === 503) headers['retry-after'] = String(error.details.retryAfter ?? 1);
   if (error.status === 401 && context.source?.basicAuth) headers['www-authenticate'] = 'Basic realm="hookyard", charset="UTF-8"';
+  if ((error.code === 'PAYLOAD_TOO_LARGE' || error.code === 'INGEST_BUSY') && !request.complete) {
+    refuseUnreadBody(request, response, error.status, JSON.stringify(error.toBody()), headers);
+    return;
+  }
   sendJson(response, error.status, error.toBody(), headers);
 }
 
-/** How long a refused sender gets to read the 413 before its connection is dropped. */
+/** How long a refused sender gets to read the answer before its connection is dropped. */
 const LINGER_MS = 1000;
 
 /**
- * The rest of an oversized body is never read: reading stays paused (TCP backpressure holds
- * the sender) while the whole answer goes out, and the connection closes a moment later.
- * Ending the response at once would make Node destroy the socket with unread bytes in it,
- * which resets the connection, and a reset makes the sender's kernel discard our answer
- * before the sender has read it.
+ * The rest of a refused body (too large, or no room for it) is never read: reading stays
+ * paused (TCP backpressure holds the sender) while the whole answer goes out, and the
+ * connection closes a moment later. Ending the response at once would make Node destroy the
+ * socket with unread bytes in it, which resets the connection, and a reset makes the sender's
+ * kernel discard our answer before the sender has read it.
  */
-function refuseOversizedBody(request: IncomingMessage, response: ServerResponse, body: string): void {
+function refuseUnreadBody(request: IncomingMessage, response: ServerResponse, status: number, body: string, headers: Record<string, string>): void {
   request.pause();
-  response.writeHead(413, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), connection: 'close' });
+  response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), connection: 'close', ...headers });
   response.write(body);
   setTimeout(() => response.end(), LINGER_MS).unref();
 }

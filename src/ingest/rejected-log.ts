@@ -1,8 +1,11 @@
 import type { Pool } from 'pg';
+import { addressKey } from '../auth/remote-address.js';
 import { newId } from '../ids.js';
 import type { Logger } from '../log.js';
+import { rejectedLogDropped } from '../metrics.js';
 
 export interface Rejection {
+  /** Null for an unknown or malformed slug: those share one bucket per reason, address and minute. */
   sourceId: string | null;
   slug: string;
   reason: string;
@@ -10,40 +13,116 @@ export interface Rejection {
   status: number;
   bodyBytes: number | null;
   remoteAddress: string | null;
-  /** Floods of this kind (unknown slugs, rate limits) keep at most one row per second per address. */
-  sampled: boolean;
+}
+
+interface Bucket {
+  id: string;
+  rejection: Rejection;
+  /** The address prefix the bucket is counted under (IPv4 /32, IPv6 /64). */
+  address: string | null;
+  minute: number;
+  firstAt: Date;
+  /** Refusals not yet written; `written` says whether the row exists already. */
+  pending: number;
+  bodyBytes: number | null;
+}
+
+export interface RejectedLogLimits {
+  /** Rows written per second at most, inserts and count updates alike. */
+  rowsPerSecond: number;
+  /** Buckets held in memory; refusals past it are dropped from the log and counted. */
+  maxBuckets: number;
+}
+
+const FLUSH_EVERY_MS = 1000;
+
+const UPSERT = `
+  insert into rejected_request (id, source_id, slug, reason, message, status, body_bytes, remote_address, received_at, count)
+  select * from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::int[], $7::bigint[], $8::text[], $9::timestamptz[], $10::int[])
+  on conflict (id) do update set count = rejected_request.count + excluded.count,
+    body_bytes = greatest(rejected_request.body_bytes, excluded.body_bytes)`;
+
+/** A sample slug may be anything a client put in the URL: PostgreSQL text refuses NUL. */
+function printable(text: string): string {
+  return text.slice(0, 200).replace(/\0/g, '\uFFFD');
 }
 
 /**
- * Records why requests were refused, so a user can see why a provider's webhooks fail.
- * Never the body, signatures or secrets. A failure to write the row never fails the answer.
+ * Records why requests were refused, so a user can see why a provider's webhooks fail: never
+ * the body, signatures or secrets. Refusals are counted in memory, one bucket per (source or
+ * unknown slug, reason, address prefix, minute), and written in the background once a second,
+ * at most `rowsPerSecond` rows at a time: the request path never waits for it and no flood can
+ * fill the disk or take the connections accepted webhooks need.
  */
 export class RejectedLog {
-  private readonly lastSampled = new Map<string, number>();
+  private readonly buckets = new Map<string, Bucket>();
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
 
   constructor(
     private readonly pool: Pool,
     private readonly log: Logger,
+    private readonly limits: RejectedLogLimits,
   ) {}
 
-  /** Resolves once the row is written (or skipped); never rejects. */
-  async record(rejection: Rejection): Promise<void> {
-    if (rejection.sampled && !this.takeSample(`${rejection.reason}|${rejection.remoteAddress ?? ''}`)) return;
-    await this.pool
-      .query(
-        `insert into rejected_request (id, source_id, slug, reason, message, status, body_bytes, remote_address, received_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, now())`,
-        [newId(), rejection.sourceId, rejection.slug.slice(0, 200), rejection.reason, rejection.message, rejection.status, rejection.bodyBytes, rejection.remoteAddress],
-      )
-      .catch((error: Error) => this.log.warn({ err: error.message }, 'could not record a rejected request'));
+  start(): void {
+    this.timer = setInterval(() => void this.flush(), FLUSH_EVERY_MS);
+    this.timer.unref();
   }
 
-  private takeSample(key: string): boolean {
-    const now = Date.now();
-    const last = this.lastSampled.get(key);
-    if (last !== undefined && now - last < 1000) return false;
-    if (this.lastSampled.size > 10_000) this.lastSampled.clear();
-    this.lastSampled.set(key, now);
-    return true;
+  /** Stops the timer and writes what is pending (within the row cap). */
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.flush();
+  }
+
+  /** Counts one refusal; never waits and never throws. */
+  record(rejection: Rejection, now = new Date()): void {
+    const minute = Math.floor(now.getTime() / 60_000);
+    const address = rejection.remoteAddress ? addressKey(rejection.remoteAddress) : null;
+    const key = `${rejection.sourceId ?? '-'}|${rejection.reason}|${address ?? ''}|${minute}`;
+    let bucket = this.buckets.get(key);
+    if (!bucket) {
+      if (this.buckets.size >= this.limits.maxBuckets) {
+        rejectedLogDropped.inc();
+        return;
+      }
+      bucket = { id: newId(), rejection, address, minute, firstAt: now, pending: 0, bodyBytes: null };
+      this.buckets.set(key, bucket);
+    }
+    bucket.pending++;
+    if (rejection.bodyBytes !== null && (bucket.bodyBytes === null || rejection.bodyBytes > bucket.bodyBytes)) bucket.bodyBytes = rejection.bodyBytes;
+  }
+
+  /** Writes up to `rowsPerSecond` pending buckets in one statement; one flush at a time. */
+  flush(): Promise<void> {
+    this.flushing ??= this.write().finally(() => (this.flushing = undefined));
+    return this.flushing;
+  }
+
+  private async write(): Promise<void> {
+    const currentMinute = Math.floor(Date.now() / 60_000);
+    const batch: [Bucket, number][] = [];
+    for (const [key, bucket] of this.buckets) {
+      if (bucket.pending === 0) {
+        // Written and over: its minute will not be counted into again.
+        if (bucket.minute < currentMinute) this.buckets.delete(key);
+        continue;
+      }
+      if (batch.length < this.limits.rowsPerSecond) batch.push([bucket, bucket.pending]);
+    }
+    if (batch.length === 0) return;
+    const rows = batch.map(([b]) => b);
+    try {
+      await this.pool.query(UPSERT, [
+        rows.map((b) => b.id), rows.map((b) => b.rejection.sourceId), rows.map((b) => printable(b.rejection.slug)),
+        rows.map((b) => b.rejection.reason), rows.map((b) => printable(b.rejection.message)), rows.map((b) => b.rejection.status),
+        rows.map((b) => b.bodyBytes), rows.map((b) => b.address), rows.map((b) => b.firstAt), batch.map(([, n]) => n),
+      ]);
+      for (const [bucket, n] of batch) bucket.pending -= n;
+    } catch (error) {
+      // Kept pending: the next flush tries again (the database may be down for a moment).
+      this.log.warn({ err: (error as Error).message, rows: batch.length }, 'could not record rejected requests');
+    }
   }
 }

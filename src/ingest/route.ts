@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Pool } from 'pg';
 import type { PgBoss } from 'pg-boss';
@@ -7,6 +8,7 @@ import type { NewEvent } from '../events/accept.js';
 import type { AcceptBatcher } from '../events/accept-batcher.js';
 import type { Logger } from '../log.js';
 import { answerError, sendJson, sendText } from './answer.js';
+import type { BodyBudget } from './body-budget.js';
 import { describeField, readField } from './field-spec.js';
 import { refuseNul } from './refuse-nul.js';
 import { splitAdyen } from './presets/adyen.js';
@@ -26,8 +28,18 @@ import { checkBasicAuth } from './verify.js';
 
 export const INGEST_PATH = /^\/ingest\/([^/?#]+)\/?$/;
 
-/** An acknowledged webhook must be committed; past this, answer 503 rather than hang. */
-const COMMIT_DEADLINE_MS = 4500;
+/** The one slug rule (DESIGN.md); checked before any I/O, so cache keys and look-ups stay bounded. */
+export const SLUG = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+/** How long the source look-up may take before the answer is 503 (it stores nothing). */
+const LOOKUP_DEADLINE_MS = 4500;
+
+/** Idempotency keys longer than this are stored as `sha256:<hex>`: cutting them would merge distinct keys. */
+const MAX_IDEMPOTENCY_KEY = 500;
+
+export function storedIdempotencyKey(key: string): string {
+  return key.length > MAX_IDEMPOTENCY_KEY ? `sha256:${createHash('sha256').update(key).digest('hex')}` : key;
+}
 
 export interface IngestDeps {
   pool: Pool;
@@ -37,6 +49,8 @@ export interface IngestDeps {
   keyring: Keyring;
   rejected: RejectedLog;
   rateLimits: RateLimits;
+  /** Request bodies held in memory at once, over all requests. */
+  bodyBudget: BodyBudget;
   sources: SourceCache;
   /** Group commit: concurrent requests share transactions (events/accept-batcher.ts). */
   acceptor: AcceptBatcher;
@@ -60,7 +74,7 @@ function resolveEventType(preset: Preset, source: IngestSource, request: IngestR
 function resolveIdempotencyKey(preset: Preset, source: IngestSource, request: IngestRequest): string | null {
   const spec = source.idempotencyKeyFrom ?? preset.idempotencyKey;
   const value = source.idempotencyKeyFrom || !preset.readIdempotencyKey ? (spec ? readField(spec, request) : undefined) : preset.readIdempotencyKey(request);
-  if (value) return value.slice(0, 500);
+  if (value) return value;
   if (source.requireIdempotencyKey) {
     throw new AppError('MISSING_HEADER', spec ? `missing idempotency key: ${describeField(spec)} is required` : 'this source requires an idempotency key but reads it from nowhere');
   }
@@ -82,15 +96,18 @@ function eventsOf(preset: Preset, source: IngestSource, request: IngestRequest, 
     return splitAdyen(request).map((item, i) => {
       refuseNul('event type', item.type, platform ? 'JSON field $.type' : `eventCode of notificationItems[${i}]`);
       refuseNul('idempotency key', item.idempotencyKey, `pspReference:eventCode:success of notificationItems[${i}]`);
-      return { sourceId: source.id, type: item.type, idempotencyKey: item.idempotencyKey, headers, contentType: 'application/json', body: item.body };
+      const idempotencyKey = item.idempotencyKey === null ? null : storedIdempotencyKey(item.idempotencyKey);
+      return { sourceId: source.id, type: item.type, idempotencyKey, headers, contentType: 'application/json', body: item.body };
     });
   }
   const type = resolveEventType(preset, source, request);
-  const idempotencyKey = resolveIdempotencyKey(preset, source, request);
+  const key = resolveIdempotencyKey(preset, source, request);
   const from = origins(preset, source);
   refuseNul('event type', type, from.type);
-  refuseNul('idempotency key', idempotencyKey, from.key);
-  return [{ sourceId: source.id, type, idempotencyKey, headers, contentType, body: request.body }];
+  // Before hashing: a long key holding NUL is refused like a short one, not hashed into a valid one.
+  refuseNul('idempotency key', key, from.key);
+  const dedupe = source.dedupeWindowSeconds ? { sha256: createHash('sha256').update(request.body).digest(), windowSeconds: source.dedupeWindowSeconds } : undefined;
+  return [{ sourceId: source.id, type, idempotencyKey: key === null ? null : storedIdempotencyKey(key), headers, contentType, body: request.body, dedupe }];
 }
 
 function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
@@ -101,21 +118,36 @@ function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
   return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }
 
+/** Refusals that say nothing about the sender's address (its own source's rate; the server busy). */
+const NOT_THE_SENDERS_FAULT = new Set(['RATE_LIMITED', 'INGEST_BUSY', 'DATABASE_UNAVAILABLE', 'ADDRESS_NOT_ALLOWED']);
+
 /**
- * `POST /ingest/:slug`: every check (rate, credentials, size, signature, JSON, required
- * fields) before the idempotency look-up, then one transaction for the events, their
- * deliveries and their jobs. The answer is 200 only after that commit.
+ * `POST /ingest/:slug`. Method and slug are checked before any I/O; then the source (cached),
+ * its allowed addresses, the address's recent failures, credentials, size, encoding and
+ * signature; only a verified request counts against the source's rate; then JSON and the
+ * required fields, all before the idempotency look-up; then one transaction for the events,
+ * their deliveries and their jobs. The answer is 200 only after that commit.
  */
 export async function handleIngest(deps: IngestDeps, request: IncomingMessage, response: ServerResponse, slug: string, url: URL): Promise<void> {
   const remoteAddress = deps.clientAddress(request) || null;
   let source: IngestSource | undefined;
   let bodyBytes: number | null = Number(request.headers['content-length']) || null;
+  let verified = false;
+  const lease = deps.bodyBudget.lease();
   try {
     if (request.method !== 'POST') throw new AppError('METHOD_NOT_ALLOWED', 'ingest endpoints accept POST only');
-    source = await withDeadline(deps.sources.find(slug, new Date()), COMMIT_DEADLINE_MS);
-    if (!source || !source.enabled) throw new AppError('SOURCE_NOT_FOUND', `no enabled source with slug "${slug}"`);
+    if (!SLUG.test(slug)) throw new AppError('SOURCE_NOT_FOUND', 'no source has this slug: a slug matches ^[a-z0-9][a-z0-9-]{0,62}$');
+    source = await withDeadline(deps.sources.find(slug, new Date()), LOOKUP_DEADLINE_MS);
+    if (!source || !source.enabled) {
+      source = undefined;
+      await deps.rateLimits.checkFailures(null, remoteAddress);
+      throw new AppError('SOURCE_NOT_FOUND', `no enabled source with slug "${slug}"`);
+    }
+    if (source.allowedAddress && !(remoteAddress && source.allowedAddress(remoteAddress))) {
+      throw new AppError('ADDRESS_NOT_ALLOWED', 'this source does not accept requests from your address');
+    }
+    await deps.rateLimits.checkFailures(source.id, remoteAddress);
     const preset = presets[source.preset];
-    await deps.rateLimits.take(source);
     if (source.basicAuth && !checkBasicAuth(request.headers.authorization, source.basicAuth.username, source.basicAuth.password)) {
       throw new AppError('INVALID_CREDENTIALS', 'wrong or missing HTTP Basic credentials');
     }
@@ -123,11 +155,18 @@ export async function handleIngest(deps: IngestDeps, request: IncomingMessage, r
       // Which key is missing is the operator's business (SourceCache logs it), not the caller's.
       throw new AppError('SECRET_UNAVAILABLE', source.secretError ? `source "${slug}" cannot verify requests: its secret is unavailable to this server` : `source "${slug}" has no live secret to verify with`);
     }
+    const encoding = request.headers['content-encoding'];
+    if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
+      // Signatures cover the bytes as sent, and a decompressed body could be any size.
+      throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'compressed bodies are not accepted: send Content-Encoding identity (or none)');
+    }
 
-    const body = await readBody(request, source.maxBodyBytes);
+    const body = await readBody(request, source.maxBodyBytes, lease);
     bodyBytes = body.length;
     const ingest = createIngestRequest(request.headers, url.searchParams, body, url.search.slice(1));
     preset.verify(ingest, source, Math.floor(Date.now() / 1000));
+    verified = true;
+    await deps.rateLimits.takeVerified(source);
     if (preset.requiresJson && ingest.json() === undefined) throw new AppError('INVALID_JSON', 'body must be valid JSON for this source');
 
     const challenge = source.preset === 'SLACK' ? slackChallenge(ingest) : undefined;
@@ -137,7 +176,8 @@ export async function handleIngest(deps: IngestDeps, request: IncomingMessage, r
       return;
     }
     const events = eventsOf(preset, source, ingest, header(ingest, 'content-type') ?? null);
-    const results = await withDeadline(deps.acceptor.accept(events), COMMIT_DEADLINE_MS);
+    // Bounded by the batcher itself: committed and answered 200, or dropped and answered 503.
+    const results = await deps.acceptor.accept(events);
     for (const result of results) ingestRequests.inc({ outcome: result.duplicate ? 'duplicate' : 'accepted' });
     if (source.preset === 'ADYEN') {
       // Adyen retries anything but this exact body.
@@ -147,6 +187,12 @@ export async function handleIngest(deps: IngestDeps, request: IncomingMessage, r
     const result = results[0]!;
     sendJson(response, 200, { id: result.id, status: result.duplicate ? 'duplicate' : 'accepted' });
   } catch (error) {
-    await answerError(deps, request, response, error, { slug, source, bodyBytes, remoteAddress });
+    // Only what an address does itself counts against it (before its request verified).
+    if (!verified && error instanceof AppError && SLUG.test(slug) && request.method === 'POST' && !NOT_THE_SENDERS_FAULT.has(error.code)) {
+      deps.rateLimits.recordFailure(source?.id ?? null, remoteAddress);
+    }
+    answerError(deps, request, response, error, { slug, source, bodyBytes, remoteAddress });
+  } finally {
+    lease.release();
   }
 }

@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import type { Pool } from 'pg';
 import type { Keyring } from '../crypto/keyring.js';
 import type { NotifyBus } from '../live/notify-bus.js';
@@ -17,7 +18,8 @@ const TTL_MS = 1000;
  * else (a missed notification, a secret reaching its expiry).
  */
 export class SourceCache {
-  private readonly entries = new Map<string, { at: number; source: Promise<IngestSource | undefined> }>();
+  /** Bounded: slugs come from URLs (well-formed ones only, see route.ts), known or not. */
+  private readonly entries = new LRUCache<string, { at: number; source: Promise<IngestSource | undefined> }>({ max: 10_000 });
   private unsubscribe: (() => void) | undefined;
 
   constructor(
@@ -41,7 +43,6 @@ export class SourceCache {
     const hit = this.entries.get(slug);
     if (hit && now.getTime() - hit.at < TTL_MS) return hit.source;
     const source = findIngestSource(this.pool, this.keyring, slug, now);
-    if (this.entries.size > 10_000) this.entries.clear();
     this.entries.set(slug, { at: now.getTime(), source });
     // A failed look-up (database down) is not remembered.
     source.then(

@@ -4,6 +4,7 @@ import { UnsealError, unseal, type SealContext } from '../crypto/seal.js';
 import { sealedAt } from '../crypto/sealed-at.js';
 import type { Keyring } from '../crypto/keyring.js';
 import type { SourcePreset, SourceSecret } from '../db/entities/source.js';
+import { allowedAddressMatcher } from './allowed-addresses.js';
 import { parseFieldSpec, type FieldSpec } from './field-spec.js';
 import type { IngestSource } from './presets/preset.js';
 
@@ -30,6 +31,8 @@ interface SourceRow {
   basic_auth_username: string | null;
   basic_auth_password_sealed: string | null;
   rate_limit_per_second: number | null;
+  allowed_cidrs: string[] | null;
+  dedupe_window_seconds: number | null;
 }
 
 function spec(text: string | null): FieldSpec | null {
@@ -44,7 +47,7 @@ export async function findIngestSource(pool: Pool, keyring: Keyring, slug: strin
     `select id, slug, preset, enabled, secrets, tolerance_seconds, max_body_bytes, require_idempotency_key,
             signature_header, signature_algorithm, signature_encoding, signature_prefix, timestamp_header,
             event_type_from, idempotency_key_from, keep_headers, public_url, basic_auth_username, basic_auth_password_sealed,
-            rate_limit_per_second
+            rate_limit_per_second, allowed_cidrs, dedupe_window_seconds
      from source where slug = $1`,
     [slug],
   );
@@ -90,5 +93,7 @@ export async function findIngestSource(pool: Pool, keyring: Keyring, slug: strin
     publicUrl: row.public_url,
     basicAuth,
     rateLimitPerSecond: row.rate_limit_per_second,
+    allowedAddress: allowedAddressMatcher(row.allowed_cidrs),
+    dedupeWindowSeconds: row.dedupe_window_seconds,
   };
 }

@@ -11,7 +11,8 @@ let sourceId: string;
 let otherSourceId: string;
 
 beforeAll(async () => {
-  app = await startTestApp(await createTestDatabase(), { HOOKYARD_ROLE: 'api' });
+  // Loopback trusted: refusals can come from several client addresses (X-Forwarded-For).
+  app = await startTestApp(await createTestDatabase(), { HOOKYARD_ROLE: 'api', HOOKYARD_TRUSTED_PROXIES: 'loopback' });
   const created = await execute(app.url, CreateSourceDocument, { input: { name: 'pages', slug: 'pages', preset: 'HMAC', secret: 'k', eventTypeFrom: 'json:$.type' } }, TEST_ADMIN_TOKEN);
   sourceId = created.data!.createSource.id;
   const other = await execute(app.url, CreateSourceDocument, { input: { name: 'other', slug: 'other', preset: 'HMAC', secret: 'k' } }, TEST_ADMIN_TOKEN);
@@ -83,9 +84,11 @@ describe('keyset pagination', () => {
   });
 
   it('pages the rejected-request log too', async () => {
+    // Refusals are aggregated per (source, reason, address, minute): three addresses, three rows.
     for (let i = 0; i < 3; i++) {
-      await fetch(`${app.url}/ingest/pages`, { method: 'POST', headers: { 'x-signature': 'f'.repeat(64) }, body: '{}' });
+      await fetch(`${app.url}/ingest/pages`, { method: 'POST', headers: { 'x-signature': 'f'.repeat(64), 'x-forwarded-for': `192.0.2.${i + 1}` }, body: '{}' });
     }
+    await expect.poll(async () => (await app.pool.query(`select count(*)::int as n from rejected_request where reason = 'INVALID_SIGNATURE'`)).rows[0].n, { timeout: 10_000 }).toBe(3);
     const result = await execute(app.url, RejectedRequestsDocument, { filter: { sourceId, reason: 'INVALID_SIGNATURE' }, first: 2 }, TEST_ADMIN_TOKEN);
     expect(result.data!.rejectedRequests.edges).toHaveLength(2);
     expect(result.data!.rejectedRequests.pageInfo.hasNextPage).toBe(true);

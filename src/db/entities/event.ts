@@ -33,6 +33,10 @@ export class Event {
   @Property({ type: 'blob' })
   body!: Buffer;
 
+  /** SHA-256 of the body, kept only for sources with content dedupe (`dedupeWindowSeconds`). */
+  @Property({ type: 'blob', nullable: true })
+  bodySha256?: Buffer | null;
+
   @Property({ type: 'timestamptz', defaultRaw: 'now()' })
   receivedAt: Date = new Date();
 }

@@ -31,6 +31,10 @@ export class RejectedRequest {
   @Property({ type: 'text', nullable: true })
   remoteAddress?: string | null;
 
+  /** Refusals aggregated into this row: same source or slug, reason, address prefix and minute. */
+  @Property({ type: 'integer', default: 1 })
+  count: number = 1;
+
   @Property({ type: 'timestamptz', defaultRaw: 'now()' })
   receivedAt: Date = new Date();
 }

@@ -58,6 +58,14 @@ export class Source {
   @Property({ type: 'integer', nullable: true })
   rateLimitPerSecond?: number | null;
 
+  /** Addresses or CIDRs allowed to post to this source; null = anyone. */
+  @Property({ type: 'json', nullable: true })
+  allowedCidrs?: string[] | null;
+
+  /** A body whose hash was accepted within this many seconds is a duplicate; null = off. */
+  @Property({ type: 'integer', nullable: true })
+  dedupeWindowSeconds?: number | null;
+
   @Property({ type: 'text', nullable: true })
   signatureHeader?: string | null;
 

@@ -5,6 +5,7 @@ import { Migration20261124001000_relay_health } from './Migration20261124001000_
 import { Migration20261130000000_scrub_signatures } from './Migration20261130000000_scrub_signatures.js';
 import { Migration20261130010000_token_expiry } from './Migration20261130010000_token_expiry.js';
 import { Migration20261130020000_audit_log } from './Migration20261130020000_audit_log.js';
+import { Migration20261130100000_rejected_count } from './Migration20261130100000_rejected_count.js';
 import { Migration20261130200000_relay_proxy_url_sealed } from './Migration20261130200000_relay_proxy_url_sealed.js';
 
 /** Listed explicitly (no glob) so the compiled app and the TypeScript tests find the same set. */
@@ -15,5 +16,6 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261130000000_scrub_signatures', class: Migration20261130000000_scrub_signatures },
   { name: 'Migration20261130010000_token_expiry', class: Migration20261130010000_token_expiry },
   { name: 'Migration20261130020000_audit_log', class: Migration20261130020000_audit_log },
+  { name: 'Migration20261130100000_rejected_count', class: Migration20261130100000_rejected_count },
   { name: 'Migration20261130200000_relay_proxy_url_sealed', class: Migration20261130200000_relay_proxy_url_sealed },
 ];

@@ -1,5 +1,6 @@
 import { Field, InputType, Int } from 'type-graphql';
 import type { SourcePreset } from '../../db/entities/source.js';
+import { MAX_ALLOWED_CIDRS, parseAllowedCidr } from '../../ingest/allowed-addresses.js';
 import { parseFieldSpec } from '../../ingest/field-spec.js';
 import { HMAC_ALGORITHMS, HMAC_ENCODINGS } from '../../ingest/presets/hmac.js';
 import { isSecretHeader } from '../../crypto/redact.js';
@@ -39,8 +40,14 @@ export class CreateSourceInput {
   @Field(() => Boolean, { nullable: true })
   requireIdempotencyKey?: boolean | null;
 
-  @Field(() => Int, { nullable: true, description: 'Requests per second before 429 (unset = unlimited)' })
+  @Field(() => Int, { nullable: true, description: 'Verified requests per second before 429 (unset = unlimited); refused requests never count' })
   rateLimitPerSecond?: number | null;
+
+  @Field(() => [String], { nullable: true, description: 'Addresses or CIDRs allowed to post (e.g. 198.51.100.0/24, 2001:db8::/32); others get 403. Unset = any address' })
+  allowedCidrs?: string[] | null;
+
+  @Field(() => Int, { nullable: true, description: 'Content dedupe: a body whose hash was accepted within this many seconds is answered as a duplicate of that event. Unset = off (two genuine events may share a body)' })
+  dedupeWindowSeconds?: number | null;
 
   @Field(() => String, { nullable: true, description: 'HMAC preset: the signature header (default X-Signature)' })
   signatureHeader?: string | null;
@@ -102,6 +109,12 @@ export class UpdateSourceInput {
   @Field(() => Int, { nullable: true })
   rateLimitPerSecond?: number | null;
 
+  @Field(() => [String], { nullable: true })
+  allowedCidrs?: string[] | null;
+
+  @Field(() => Int, { nullable: true })
+  dedupeWindowSeconds?: number | null;
+
   @Field(() => String, { nullable: true })
   signatureHeader?: string | null;
 
@@ -153,6 +166,7 @@ export function checkSourceSettings(s: {
   toleranceSeconds?: number | null; maxBodyBytes?: number | null; publicUrl?: string | null; rateLimitPerSecond?: number | null;
   signatureHeader?: string | null; signatureAlgorithm?: string | null; signatureEncoding?: string | null; timestampHeader?: string | null;
   eventTypeFrom?: string | null; idempotencyKeyFrom?: string | null; keepHeaders?: string[] | null;
+  allowedCidrs?: string[] | null; dedupeWindowSeconds?: number | null;
 }): void {
   text('name', s.name);
   if (!SLUG.test(s.slug)) invalid('slug', 'must match ^[a-z0-9][a-z0-9-]{0,62}$');
@@ -170,6 +184,16 @@ export function checkSourceSettings(s: {
   optional(s.eventTypeFrom, (v) => fieldSpec('eventTypeFrom', v));
   optional(s.idempotencyKeyFrom, (v) => fieldSpec('idempotencyKeyFrom', v));
   optional(s.keepHeaders, (v) => keptHeaderNames(v, s.signatureHeader));
+  optional(s.allowedCidrs, allowedCidrs);
+  optional(s.dedupeWindowSeconds, (v) => intIn('dedupeWindowSeconds', v, 1, 7 * 86_400));
+}
+
+function allowedCidrs(entries: string[]): void {
+  if (entries.length > MAX_ALLOWED_CIDRS) invalid('allowedCidrs', `at most ${MAX_ALLOWED_CIDRS} entries`);
+  for (const entry of entries) {
+    const parsed = parseAllowedCidr(entry);
+    if (typeof parsed === 'string') invalid('allowedCidrs', parsed);
+  }
 }
 
 /** Header names a source keeps: valid, at most 50, and never a signature (its own included) or credential. */

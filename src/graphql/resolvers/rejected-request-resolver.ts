@@ -13,6 +13,7 @@ interface RejectedRow {
   status: number;
   body_bytes: string | null;
   remote_address: string | null;
+  count: number;
   received_at: string;
   cursor_time: string;
 }
@@ -27,6 +28,7 @@ function toRejectedType(row: RejectedRow): RejectedRequestType {
     status: row.status,
     bodyBytes: row.body_bytes === null ? null : Number(row.body_bytes),
     remoteAddress: row.remote_address,
+    count: row.count,
     receivedAt: date(row.received_at),
   };
 }
@@ -47,7 +49,7 @@ export class RejectedRequestResolver {
     if (filter?.receivedBefore) where.add((p) => `r.received_at < ${p(filter.receivedBefore)}`);
     return keysetPage(rows<RejectedRow>(ctx.pool), {
       from: 'rejected_request r', alias: 'r', timeColumn: 'r.received_at',
-      select: 'r.id, r.source_id, r.slug, r.reason, r.message, r.status, r.body_bytes, r.remote_address, r.received_at',
+      select: 'r.id, r.source_id, r.slug, r.reason, r.message, r.status, r.body_bytes, r.remote_address, r.count, r.received_at',
       where, first, after, map: toRejectedType,
     });
   }

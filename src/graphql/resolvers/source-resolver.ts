@@ -27,6 +27,8 @@ export function toSourceType(source: Source, publicUrl: string, now = new Date()
     publicUrl: source.publicUrl ?? null,
     requireIdempotencyKey: source.requireIdempotencyKey,
     rateLimitPerSecond: source.rateLimitPerSecond ?? null,
+    allowedCidrs: source.allowedCidrs ?? null,
+    dedupeWindowSeconds: source.dedupeWindowSeconds ?? null,
     signatureHeader: source.signatureHeader ?? null,
     signatureAlgorithm: source.signatureAlgorithm ?? null,
     signatureEncoding: source.signatureEncoding ?? null,
@@ -44,6 +46,7 @@ export function toSourceType(source: Source, publicUrl: string, now = new Date()
 const SETTINGS = [
   'toleranceSeconds', 'maxBodyBytes', 'publicUrl', 'rateLimitPerSecond', 'signatureHeader', 'signatureAlgorithm',
   'signatureEncoding', 'signaturePrefix', 'timestampHeader', 'eventTypeFrom', 'idempotencyKeyFrom', 'basicAuthUsername',
+  'allowedCidrs', 'dedupeWindowSeconds',
 ] as const;
 
 /** Stored lower-case, as the ingest route looks headers up. */

@@ -40,7 +40,7 @@ export class StatsResolver {
     const from = new Date(Math.max((since ?? new Date(Date.now() - 24 * 3600 * 1000)).getTime(), oldest));
     const { rows } = await ctx.pool.query<{ events: string; rejected: string; by_status: Record<string, string> | null }>(
       `select (select count(*) from event where received_at >= $1) as events,
-              (select count(*) from rejected_request where received_at >= $1) as rejected,
+              (select coalesce(sum(count), 0) from rejected_request where received_at >= $1) as rejected,
               (select jsonb_object_agg(status, n) from (select status, count(*) as n from delivery where created_at >= $1 group by status) s) as by_status`,
       [from],
     );

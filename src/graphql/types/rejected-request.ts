@@ -1,7 +1,7 @@
 import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
 import { PageInfo } from './page-info.js';
 
-@ObjectType('RejectedRequest', { description: 'An ingest request that was refused, and why (never its body or signature)' })
+@ObjectType('RejectedRequest', { description: 'Ingest requests that were refused, and why (never a body or signature), aggregated per source, reason, address and minute' })
 export class RejectedRequestType {
   @Field(() => ID)
   id!: string;
@@ -24,10 +24,13 @@ export class RejectedRequestType {
   @Field(() => Int, { nullable: true })
   bodyBytes!: number | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'The client address prefix (IPv4 address, IPv6 /64)' })
   remoteAddress!: string | null;
 
-  @Field()
+  @Field(() => Int, { description: 'Refusals in this row: same source (or unknown slug, then `slug` is a sample), reason, address and minute' })
+  count!: number;
+
+  @Field({ description: 'When the first refusal of this row arrived' })
   receivedAt!: Date;
 }
 

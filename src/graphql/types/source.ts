@@ -43,8 +43,14 @@ export class SourceType {
   @Field()
   requireIdempotencyKey!: boolean;
 
-  @Field(() => Int, { nullable: true })
+  @Field(() => Int, { nullable: true, description: 'Verified requests per second before 429; null = unlimited' })
   rateLimitPerSecond!: number | null;
+
+  @Field(() => [String], { nullable: true, description: 'Addresses or CIDRs allowed to post; null = any address' })
+  allowedCidrs!: string[] | null;
+
+  @Field(() => Int, { nullable: true, description: 'Content dedupe window in seconds; null = off' })
+  dedupeWindowSeconds!: number | null;
 
   @Field(() => String, { nullable: true })
   signatureHeader!: string | null;

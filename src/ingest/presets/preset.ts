@@ -28,6 +28,10 @@ export interface IngestSource {
   /** HTTP Basic credentials every request must carry, when configured (any preset). */
   basicAuth: { username: string; password: string } | null;
   rateLimitPerSecond: number | null;
+  /** Whether an address may post here (`allowedCidrs`); null = any address. */
+  allowedAddress: ((address: string) => boolean) | null;
+  /** Content dedupe window in seconds (`dedupeWindowSeconds`); null = off. */
+  dedupeWindowSeconds: number | null;
   eventTypeFrom: FieldSpec | null;
   idempotencyKeyFrom: FieldSpec | null;
   /** Lower-case names of further headers to store on events (the source's `keepHeaders`). */
