@@ -54,6 +54,8 @@ export interface AppOptions {
   sender?: HttpSenderOptions;
   /** Seconds between pg-boss supervise passes (expired jobs of killed workers come back then). */
   superviseIntervalSeconds?: number;
+  /** Test seam: how often the rejected-request log writes (default once a second). */
+  rejectedLogFlushMs?: number;
 }
 
 export interface App {
@@ -178,7 +180,7 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
     let relayStatus: RelayFeed | undefined;
     let eventStream: EventFeed | undefined;
     if (serveApi) {
-      const rejected = new RejectedLog(pool, log, { rowsPerSecond: config.rejectedLogRowsPerSecond, maxBuckets: config.rejectedLogQueue });
+      const rejected = new RejectedLog(pool, log, { rowsPerSecond: config.rejectedLogRowsPerSecond, maxBuckets: config.rejectedLogQueue, flushEveryMs: options.rejectedLogFlushMs });
       rejected.start();
       cleanups.push(['rejected-request log', () => rejected.stop()]);
       const rateLimits = new RateLimits(config.ingestFailuresPerAddress);

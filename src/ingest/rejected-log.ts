@@ -32,6 +32,8 @@ export interface RejectedLogLimits {
   rowsPerSecond: number;
   /** Buckets held in memory; refusals past it are dropped from the log and counted. */
   maxBuckets: number;
+  /** Pause between writes (default 1 s); each write takes its share of `rowsPerSecond`. */
+  flushEveryMs?: number;
 }
 
 const FLUSH_EVERY_MS = 1000;
@@ -66,7 +68,7 @@ export class RejectedLog {
   ) {}
 
   start(): void {
-    this.timer = setInterval(() => void this.flush(), FLUSH_EVERY_MS);
+    this.timer = setInterval(() => void this.flush(), this.limits.flushEveryMs ?? FLUSH_EVERY_MS);
     this.timer.unref();
   }
 
@@ -94,7 +96,7 @@ export class RejectedLog {
     if (rejection.bodyBytes !== null && (bucket.bodyBytes === null || rejection.bodyBytes > bucket.bodyBytes)) bucket.bodyBytes = rejection.bodyBytes;
   }
 
-  /** Writes up to `rowsPerSecond` pending buckets in one statement; one flush at a time. */
+  /** Writes this flush's share of `rowsPerSecond` pending buckets in one statement; one flush at a time. */
   flush(): Promise<void> {
     this.flushing ??= this.write().finally(() => (this.flushing = undefined));
     return this.flushing;
@@ -102,6 +104,7 @@ export class RejectedLog {
 
   private async write(): Promise<void> {
     const currentMinute = Math.floor(Date.now() / 60_000);
+    const share = Math.max(1, Math.floor((this.limits.rowsPerSecond * (this.limits.flushEveryMs ?? FLUSH_EVERY_MS)) / 1000));
     const batch: [Bucket, number][] = [];
     for (const [key, bucket] of this.buckets) {
       if (bucket.pending === 0) {
@@ -109,7 +112,7 @@ export class RejectedLog {
         if (bucket.minute < currentMinute) this.buckets.delete(key);
         continue;
       }
-      if (batch.length < this.limits.rowsPerSecond) batch.push([bucket, bucket.pending]);
+      if (batch.length < share) batch.push([bucket, bucket.pending]);
     }
     if (batch.length === 0) return;
     const rows = batch.map(([b]) => b);

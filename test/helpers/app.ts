@@ -41,7 +41,7 @@ export async function startTestApp(databaseUrl: string, env: Record<string, stri
     NODE_ENV: 'test',
     ...env,
   });
-  const app = await startApp(config, createLogger(config.logLevel, logDestination), { superviseIntervalSeconds: 2, ...options });
+  const app = await startApp(config, createLogger(config.logLevel, logDestination), { superviseIntervalSeconds: 2, rejectedLogFlushMs: 100, ...options });
   let stopped = false;
   const stop = app.stop;
   app.stop = async () => {
