@@ -41,7 +41,9 @@ async function ingest(): Promise<number> {
 
 beforeAll(async () => {
   databaseUrl = await createTestDatabase();
-  app = await startTestApp(databaseUrl, { HOOKYARD_ROLE: 'all', HOOKYARD_DB_POOL_SIZE: '6', HOOKYARD_API_DB_CONNECTIONS: '2', HOOKYARD_API_STATEMENT_TIMEOUT_MS: '1500' });
+  app = await startTestApp(databaseUrl, { HOOKYARD_ROLE: 'all', HOOKYARD_DB_POOL_SIZE: '6', HOOKYARD_API_DB_CONNECTIONS: '2', HOOKYARD_API_STATEMENT_TIMEOUT_MS: '1500',
+    // The clients below really run their queries: the per-token rate limit has its own test.
+    HOOKYARD_API_RATE_LIMIT_PER_SECOND: '0' });
   const fx = fixtures(app.orm, app.keyring);
   const source = await fx.source({ slug: 'gh', preset: 'GITHUB', secret: 's' });
   // 10,000 events of about 1 KiB, and one delivery with attempts to read.
@@ -69,11 +71,13 @@ describe('API reads cannot starve ingest', () => {
   it('accepts every signed webhook while 20 clients run the most expensive queries', async () => {
     let stop = false;
     const apiErrors: string[] = [];
+    let answered = 0;
     const client = async (n: number) => {
       let after: string | null = null;
       while (!stop) {
         const { body }: Awaited<ReturnType<typeof graphql>> = n % 4 === 0 ? await graphql(HEAVY_STATS) : await graphql(HEAVY_EVENTS, { after });
         if (body.errors) apiErrors.push(body.errors[0]!.extensions?.code ?? 'none');
+        else answered += 1;
         const page: { pageInfo: { endCursor: string | null; hasNextPage: boolean } } | undefined = (body.data as { events?: { pageInfo: { endCursor: string | null; hasNextPage: boolean } } } | undefined)?.events;
         after = page?.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
       }
@@ -88,7 +92,8 @@ describe('API reads cannot starve ingest', () => {
     }
     expect(statuses.filter((s) => s !== 200)).toEqual([]);
     // The API was really busy (and answered, or refused with a clear code, never a 500).
-    expect(apiErrors.every((code) => ['QUERY_TIMEOUT', 'SERVICE_UNAVAILABLE', 'RATE_LIMITED'].includes(code))).toBe(true);
+    expect(answered).toBeGreaterThan(20);
+    expect(apiErrors.every((code) => ['QUERY_TIMEOUT', 'SERVICE_UNAVAILABLE'].includes(code))).toBe(true);
   });
 
   it('keeps ingest answering while every API connection is stuck on a slow statement', async () => {
