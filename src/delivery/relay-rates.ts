@@ -15,8 +15,9 @@ const MAX_RELAYS = 10_000;
 export class RelayRates {
   private readonly sent = new LRUCache<string, number[]>({ max: MAX_RELAYS });
 
-  async wait(relayId: string, perSecond: number | null, signal: AbortSignal): Promise<void> {
-    if (!perSecond) return;
+  /** Resolves when this request may be sent, with the time it was admitted at (what the limit counts). */
+  async wait(relayId: string, perSecond: number | null, signal: AbortSignal): Promise<number> {
+    if (!perSecond) return Date.now();
     for (;;) {
       signal.throwIfAborted();
       const now = Date.now();
@@ -24,7 +25,7 @@ export class RelayRates {
       if (recent.length < perSecond) {
         recent.push(now);
         this.sent.set(relayId, recent);
-        return;
+        return now;
       }
       this.sent.set(relayId, recent);
       await new Promise((resolve) => setTimeout(resolve, Math.max(5, recent[recent.length - perSecond]! + 1000 - now)));

@@ -6,9 +6,9 @@ describe('RelayRates', () => {
     const rates = new RelayRates();
     const signal = new AbortController().signal;
     const sent: number[] = [];
+    // The admission times the limiter counts (a clock read after the await may lag them).
     const send = async () => {
-      await rates.wait('relay', 5, signal);
-      sent.push(Date.now());
+      sent.push(await rates.wait('relay', 5, signal));
     };
     // One request, then nine late in its second: a fixed-window limiter lets four through at
     // the end of the first window and five at the start of the next, nine within 100 ms.
