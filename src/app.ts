@@ -198,7 +198,7 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
       live = feed;
       feed.start();
       cleanups.push(['live feed', async () => feed.stop()]);
-      const eventFeed = new EventFeed(bus, log);
+      const eventFeed = new EventFeed(pool, bus, log);
       eventFeed.start();
       cleanups.push(['event feed', async () => eventFeed.stop()]);
       const relayFeed = new RelayFeed(bus, log);

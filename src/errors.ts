@@ -52,6 +52,14 @@ export class AppError extends Error {
     this.graphqlCode = errorCodes[code].graphql;
   }
 
+  /**
+   * What graphql-js copies into a GraphQLError it wraps this in: errors that reach a client
+   * without Apollo's formatError (a subscription refused over graphql-ws) keep their code.
+   */
+  get extensions(): Record<string, unknown> {
+    return { code: this.graphqlCode, ...this.details };
+  }
+
   /** The one error body shape of the HTTP surface. */
   toBody(): { error: { code: ErrorCode; message: string } } {
     return { error: { code: this.code, message: this.message } };

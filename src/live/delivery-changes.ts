@@ -11,17 +11,10 @@ export interface DeliveryChange {
 }
 
 /**
- * Payload: `<id>:<status>:<attempts>` entries — the id, status and attempt count only (the API
- * replica loads the rest once), coalesced per transaction.
+ * Payload: `<id>:<status>:<attempts>` entries, coalesced per transaction. For the live feed it
+ * is only a wake-up (DeliveryFeed reads `delivery_change`, which triggers fill at commit);
+ * the payload serves whoever reads NOTIFYs directly (`psql`'s LISTEN, log lines).
  */
 export function notifyDeliveryChanges(client: Queryable, changes: readonly DeliveryChange[]): Promise<void> {
   return notifyCoalesced(client, DELIVERY_CHANNEL, changes.map((c) => `${c.id}:${c.status}:${c.attemptCount}`));
-}
-
-export function parseDeliveryChanges(payload: string): DeliveryChange[] {
-  return payload.split(',').flatMap((entry) => {
-    const [id, status, attempts] = entry.split(':');
-    if (!id || !status || attempts === undefined) return [];
-    return [{ id, status: status as DeliveryStatus, attemptCount: Number(attempts) }];
-  });
 }

@@ -1,77 +1,44 @@
 import type { Pool } from 'pg';
 import type { DeliveryRow } from '../db/delivery-row.js';
 import type { Logger } from '../log.js';
-import { DELIVERY_CHANNEL, parseDeliveryChanges } from './delivery-changes.js';
+import { ChangeLogFeed, type ChangeLog, type LogEntry } from './change-log-feed.js';
+import { DELIVERY_CHANNEL } from './delivery-changes.js';
 import type { NotifyBus } from './notify-bus.js';
 
-/** A delivery as it stood at one status change: the row, with the notified status and count. */
+/** A delivery as it stood at one status change: the row, with the logged status and count. */
 export interface LiveDelivery extends DeliveryRow {
   source_id: string | null;
   event_type: string;
+  /** The change's number in `delivery_change`: the item's cursor. */
+  seq: number;
 }
 
-export type LiveListener = (delivery: LiveDelivery) => void;
+type Row = Omit<LiveDelivery, 'seq' | 'id'> & { seq: string; id: string | null };
 
-/**
- * Turns delivery notifications into full rows for this process's subscribers. Each
- * notification is loaded once (one query for all the changes it carries) and shared by every
- * subscriber; notifications are handled one after another so each delivery's statuses reach
- * clients in the order they were committed. The row's status and attempt count are taken from
- * the notification, since the row may already have moved on by the time it is read.
- */
-export class DeliveryFeed {
-  private readonly listeners = new Set<LiveListener>();
-  private queue: Promise<void> = Promise.resolve();
-  private unsubscribe: (() => void) | undefined;
+// The status and count are the logged ones: the row may have moved on since.
+const READ = `
+  select c.seq::text as seq, c.status, c.attempt_count, d.id, d.event_id, d.relay_id, d.next_attempt_at, d.last_attempt_at,
+         d.created_at, d.updated_at, e.source_id, e.type as event_type
+  from delivery_change c left join delivery d on d.id = c.delivery_id left join event e on e.id = d.event_id
+  where c.seq > $1 order by c.seq limit $2`;
 
-  constructor(
-    private readonly pool: Pool,
-    private readonly bus: NotifyBus,
-    private readonly log: Logger,
-  ) {}
-
-  start(): void {
-    this.unsubscribe = this.bus.subscribe(DELIVERY_CHANNEL, (payload) => {
-      if (this.listeners.size === 0) return;
-      this.queue = this.queue.then(() => this.handle(payload)).catch((error: unknown) => this.log.warn({ err: error }, 'live feed could not load a delivery'));
+/** Every status change of every delivery, in commit order. */
+export const DELIVERY_LOG: ChangeLog<LiveDelivery> = {
+  name: 'delivery',
+  table: 'delivery_change',
+  channel: DELIVERY_CHANNEL,
+  async read(pool: Pool, after: number, limit: number): Promise<LogEntry<LiveDelivery>[]> {
+    const { rows } = await pool.query<Row>(READ, [after, limit]);
+    return rows.map((row) => {
+      const seq = Number(row.seq);
+      return { seq, item: row.id === null ? undefined : { ...row, id: row.id, seq } };
     });
-  }
+  },
+};
 
-  stop(): void {
-    this.unsubscribe?.();
-    this.listeners.clear();
-  }
-
-  listen(listener: LiveListener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
-  get subscriberCount(): number {
-    return this.listeners.size;
-  }
-
-  private async handle(payload: string): Promise<void> {
-    const changes = parseDeliveryChanges(payload);
-    if (changes.length === 0 || this.listeners.size === 0) return;
-    const { rows } = await this.pool.query<Omit<LiveDelivery, 'status' | 'attempt_count'>>(
-      `select d.id, d.event_id, d.relay_id, d.next_attempt_at, d.last_attempt_at, d.created_at, d.updated_at,
-              e.source_id, e.type as event_type
-       from delivery d join event e on e.id = d.event_id where d.id = any($1::uuid[])`,
-      [changes.map((c) => c.id)],
-    );
-    const byId = new Map(rows.map((row) => [row.id, row]));
-    for (const change of changes) {
-      const row = byId.get(change.id);
-      if (!row) continue;
-      const delivery: LiveDelivery = { ...row, status: change.status, attempt_count: change.attemptCount };
-      for (const listener of this.listeners) {
-        try {
-          listener(delivery);
-        } catch (error) {
-          this.log.warn({ err: error }, 'live subscriber failed');
-        }
-      }
-    }
+/** Delivery status changes from every process, for `deliveryUpdated`. */
+export class DeliveryFeed extends ChangeLogFeed<LiveDelivery> {
+  constructor(pool: Pool, bus: NotifyBus, log: Logger) {
+    super(pool, bus, log, DELIVERY_LOG);
   }
 }

@@ -1,6 +1,7 @@
+import type { Pool } from 'pg';
 import type { Logger } from '../log.js';
 import { notifyCoalesced, type Queryable } from './coalesced-notify.js';
-import { ChannelFeed } from './channel-feed.js';
+import { ChangeLogFeed, type ChangeLog, type LogEntry } from './change-log-feed.js';
 import type { NotifyBus } from './notify-bus.js';
 
 /** New events are announced here: `<event id>:<source id or empty>` entries joined by `,`. */
@@ -14,18 +15,27 @@ export function notifyNewEvents(client: Queryable, events: readonly { id: string
 export interface NewEvent {
   id: string;
   sourceId: string | null;
+  /** The event's number in `event_arrival`: the item's cursor. */
+  seq: number;
 }
 
-function parseNewEvents(payload: string): NewEvent[] {
-  return payload.split(',').flatMap((entry) => {
-    const [id, sourceId] = entry.split(':');
-    return id ? [{ id, sourceId: sourceId || null }] : [];
-  });
-}
+/** Every stored event, in commit order. */
+export const EVENT_LOG: ChangeLog<NewEvent> = {
+  name: 'event',
+  table: 'event_arrival',
+  channel: EVENT_CHANNEL,
+  async read(pool: Pool, after: number, limit: number): Promise<LogEntry<NewEvent>[]> {
+    const { rows } = await pool.query<{ seq: string; event_id: string; source_id: string | null }>(
+      'select seq::text as seq, event_id, source_id from event_arrival where seq > $1 order by seq limit $2',
+      [after, limit],
+    );
+    return rows.map((row) => ({ seq: Number(row.seq), item: { id: row.event_id, sourceId: row.source_id, seq: Number(row.seq) } }));
+  },
+};
 
 /** New events from every process, for `eventReceived`. */
-export class EventFeed extends ChannelFeed<NewEvent> {
-  constructor(bus: NotifyBus, log: Logger) {
-    super(bus, EVENT_CHANNEL, parseNewEvents, log);
+export class EventFeed extends ChangeLogFeed<NewEvent> {
+  constructor(pool: Pool, bus: NotifyBus, log: Logger) {
+    super(pool, bus, log, EVENT_LOG);
   }
 }

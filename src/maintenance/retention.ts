@@ -15,6 +15,8 @@ export interface PruneCounts {
   attempts: number;
   events: number;
   auditEntries: number;
+  /** Entries of the live feeds' change logs (delivery_change, event_arrival). */
+  feedEntries: number;
 }
 
 /** Only finished deliveries are pruned; a live one keeps its event and its attempt log. */
@@ -62,6 +64,19 @@ const EVENTS_SQL = `
   select (select count(*) from scanned)::int as scanned, (select count(*) from gone)::int as deleted,
          (select at from tail) as last_at, (select id from tail) as last_id`;
 
+// The live feeds' logs are numbered in commit order and stamped at commit, so the old entries
+// are a prefix: deleted oldest first, and the highest number deleted recorded, below which a
+// cursor can no longer be resumed. Table names come from the constant list below, never input.
+const FEED_LOGS = [{ log: 'delivery', table: 'delivery_change', at: 'changed_at' }, { log: 'event', table: 'event_arrival', at: 'arrived_at' }];
+const feedLogSql = (f: (typeof FEED_LOGS)[number]): string => `
+  with gone as (
+    delete from ${f.table} where seq in (select seq from ${f.table} where ${f.at} < $1 order by seq limit $2) returning seq
+  ), horizon as (
+    insert into live_log_horizon (log, pruned_through) select '${f.log}', max(seq) from gone having count(*) > 0
+    on conflict (log) do update set pruned_through = greatest(live_log_horizon.pruned_through, excluded.pruned_through)
+  )
+  select count(*)::int as n from gone`;
+
 /**
  * Deletes what DESIGN.md's retention rule lets go of, older than `retentionHours`: rejected
  * requests, finished deliveries with their attempts, then events left with no delivery; and
@@ -73,7 +88,7 @@ export async function pruneOnce(pool: Pool, options: RetentionOptions): Promise<
   const batchSize = options.batchSize ?? 1000;
   const cutoff = new Date((options.now ?? new Date()).getTime() - options.retentionHours * 3_600_000);
   const auditCutoff = new Date((options.now ?? new Date()).getTime() - options.auditRetentionDays * 86_400_000);
-  const counts: PruneCounts = { rejectedRequests: 0, deliveries: 0, attempts: 0, events: 0, auditEntries: 0 };
+  const counts: PruneCounts = { rejectedRequests: 0, deliveries: 0, attempts: 0, events: 0, auditEntries: 0, feedEntries: 0 };
 
   for (;;) {
     const { rowCount } = await pool.query(AUDIT_SQL, [auditCutoff, batchSize]);
@@ -107,6 +122,14 @@ export async function pruneOnce(pool: Pool, options: RetentionOptions): Promise<
     counts.events += batch.deleted;
     if (batch.scanned < batchSize || batch.last_at === null || batch.last_id === null) break;
     after = { at: batch.last_at, id: batch.last_id };
+  }
+
+  for (const feedLog of FEED_LOGS) {
+    for (;;) {
+      const { rows } = await pool.query<{ n: number }>(feedLogSql(feedLog), [cutoff, batchSize]);
+      counts.feedEntries += rows[0]!.n;
+      if (rows[0]!.n < batchSize) break;
+    }
   }
 
   return counts;

@@ -147,7 +147,7 @@ describe('pruneOnce', () => {
 
     const counts = await pruneOnce(pool, { retentionHours: RETENTION_HOURS, auditRetentionDays: AUDIT_RETENTION_DAYS, batchSize: 3, now });
 
-    expect(counts).toEqual({ rejectedRequests: 7, deliveries: 9, attempts: 15, events: 11, auditEntries: 5 });
+    expect(counts).toEqual({ rejectedRequests: 7, deliveries: 9, attempts: 15, events: 11, auditEntries: 5, feedEntries: 0 });
     expect(counts).toMatchObject({
       rejectedRequests: gone.rejected.length,
       deliveries: gone.delivery.length,
@@ -160,11 +160,30 @@ describe('pruneOnce', () => {
     expect(await ids('attempt')).toEqual(sorted(kept.attempt));
     expect(await ids('rejected_request')).toEqual(sorted(kept.rejected));
 
-    expect(await pruneOnce(pool, { retentionHours: RETENTION_HOURS, auditRetentionDays: AUDIT_RETENTION_DAYS, batchSize: 3, now })).toEqual({ rejectedRequests: 0, deliveries: 0, attempts: 0, events: 0, auditEntries: 0 });
+    expect(await pruneOnce(pool, { retentionHours: RETENTION_HOURS, auditRetentionDays: AUDIT_RETENTION_DAYS, batchSize: 3, now })).toEqual({ rejectedRequests: 0, deliveries: 0, attempts: 0, events: 0, auditEntries: 0, feedEntries: 0 });
     expect(await ids('audit_log')).toEqual(sorted(keptAudit));
     expect(await ids('event')).toEqual(sorted(kept.event));
     expect(await ids('delivery')).toEqual(sorted(kept.delivery));
     expect(await ids('attempt')).toEqual(sorted(kept.attempt));
+  });
+
+  it('deletes the live feeds\' log entries older than the period, oldest first, and records how far it went', async () => {
+    const e = await event(YOUNG);
+    const d = await delivery(e, 'PENDING', YOUNG);
+    await pool.query(`update delivery set status = 'DELIVERING' where id = $1`, [d]);
+    const { rows } = await pool.query<{ seq: number }>('select seq::int as seq from delivery_change where delivery_id = $1 order by seq', [d]);
+    expect(rows).toHaveLength(2);
+    // The entries are stamped at commit; age everything up to this delivery's first change.
+    const aged = await pool.query('update delivery_change set changed_at = $2 where seq <= $1', [rows[0]!.seq, OLD]);
+    const agedEvents = await pool.query('update event_arrival set arrived_at = $1', [OLD]);
+
+    const counts = await pruneOnce(pool, { retentionHours: RETENTION_HOURS, auditRetentionDays: AUDIT_RETENTION_DAYS, batchSize: 3, now });
+    expect(counts.feedEntries).toBe((aged.rowCount ?? 0) + (agedEvents.rowCount ?? 0));
+    const left = await pool.query<{ seq: number }>('select seq::int as seq from delivery_change where delivery_id = $1', [d]);
+    expect(left.rows.map((r) => r.seq)).toEqual([rows[1]!.seq]);
+    const horizon = await pool.query<{ log: string; pruned_through: number }>('select log, pruned_through::int as pruned_through from live_log_horizon order by log');
+    expect(horizon.rows.find((r) => r.log === 'delivery')?.pruned_through).toBe(rows[0]!.seq);
+    expect(horizon.rows.find((r) => r.log === 'event')?.pruned_through).toBeGreaterThan(0);
   });
 
   it('uses the (status, updated_at) index to find finished deliveries', async () => {

@@ -2,7 +2,9 @@ import { Arg, Ctx, ID, Resolver, Root, Subscription } from 'type-graphql';
 import { EventType } from '../types/event.js';
 import { loadEvent } from './event-resolver.js';
 import type { LiveDelivery } from '../../live/delivery-feed.js';
+import type { NewEvent } from '../../live/event-feed.js';
 import type { GraphQLContext } from '../context.js';
+import { encodeFeedCursor, resumePoint } from '../feed-cursor.js';
 import { liveIterator } from '../live-iterator.js';
 import { DeliveryFilter, DeliveryType } from '../types/delivery.js';
 import { toDeliveryType } from './delivery-resolver.js';
@@ -22,49 +24,59 @@ function matches(filter: DeliveryFilter | null | undefined, d: LiveDelivery): bo
   return true;
 }
 
+const AFTER_DESCRIPTION = 'The feedCursor of the last item received: every matching item after it is sent first, from storage, then the live ones';
+
 @Resolver()
 export class LiveResolver {
   @Subscription(() => DeliveryType, {
-    description: 'Every status a matching delivery passes through, in order, from any process',
-    subscribe: ({ args, context }) => {
+    description: 'Every status a matching delivery passes through, in order, from any process; with after, resumed from a cursor',
+    subscribe: async ({ args, context }) => {
       const ctx = context as GraphQLContext;
-      const filter = (args as { filter?: DeliveryFilter | null }).filter;
-      return liveIterator<LiveDelivery>(ctx, (emit) => ctx.live.listen((delivery) => {
-        if (matches(filter, delivery)) emit(delivery);
-      }));
+      const { filter, after } = args as { filter?: DeliveryFilter | null; after?: string | null };
+      const keep = (delivery: LiveDelivery): boolean => matches(filter, delivery);
+      const resume = after == null ? undefined : { after: await resumePoint(ctx.live, after), ready: () => ctx.live.ready(), read: (from: number, limit: number) => ctx.live.read(from, limit), keep };
+      return liveIterator<LiveDelivery>(ctx, (emit) => ctx.live.listen((delivery, seq) => {
+        if (keep(delivery)) emit(delivery, seq);
+      }), undefined, resume);
     },
   })
   deliveryUpdated(
     @Root() delivery: LiveDelivery,
-    @Ctx() _ctx: GraphQLContext,
+    @Ctx() ctx: GraphQLContext,
     @Arg('filter', () => DeliveryFilter, { nullable: true }) _filter?: DeliveryFilter | null,
+    @Arg('after', () => String, { nullable: true, description: AFTER_DESCRIPTION }) _after?: string | null,
   ): DeliveryType {
-    return toDeliveryType(delivery);
+    return { ...toDeliveryType(delivery), feedCursor: encodeFeedCursor(ctx.live.changeLog.name, delivery.seq) };
   }
 
   @Subscription(() => EventType, {
-    description: 'Every event accepted from then on (of one source, when sourceId is given), on any process',
-    subscribe: ({ args, context }) => {
+    description: 'Every event accepted from then on (of one source, when sourceId is given), on any process; with after, resumed from a cursor',
+    subscribe: async ({ args, context }) => {
       const ctx = context as GraphQLContext;
+      const { after } = args as { after?: string | null };
       const sourceId = (args as { sourceId?: string | null }).sourceId?.toLowerCase() ?? null;
-      return liveIterator<string>(ctx, (emit) => ctx.eventFeed.listen((event) => {
-        if (sourceId === null || event.sourceId === sourceId) emit(event.id);
-      }));
+      const keep = (event: NewEvent): boolean => sourceId === null || event.sourceId === sourceId;
+      const resume = after == null ? undefined : { after: await resumePoint(ctx.eventFeed, after), ready: () => ctx.eventFeed.ready(), read: (from: number, limit: number) => ctx.eventFeed.read(from, limit), keep };
+      return liveIterator<NewEvent>(ctx, (emit) => ctx.eventFeed.listen((event, seq) => {
+        if (keep(event)) emit(event, seq);
+      }), undefined, resume);
     },
   })
   async eventReceived(
-    @Root() eventId: string,
+    @Root() event: NewEvent,
     @Ctx() ctx: GraphQLContext,
     @Arg('sourceId', () => ID, { nullable: true }) _sourceId?: string | null,
+    @Arg('after', () => String, { nullable: true, description: AFTER_DESCRIPTION }) _after?: string | null,
   ): Promise<EventType> {
-    return (await loadEvent(ctx, eventId))!;
+    const loaded = (await loadEvent(ctx, event.id))!;
+    return { ...loaded, feedCursor: encodeFeedCursor(ctx.eventFeed.changeLog.name, event.seq) };
   }
 
   @Subscription(() => RelayType, {
     description: 'A relay was disabled (automatically or by hand) or enabled, on any process',
     subscribe: ({ context }) => {
       const ctx = context as GraphQLContext;
-      return liveIterator<string>(ctx, (emit) => ctx.relayFeed.listen(emit));
+      return liveIterator<string>(ctx, (emit) => ctx.relayFeed.listen((relayId) => emit(relayId, 0)));
     },
   })
   async relayStatusChanged(@Root() relayId: string, @Ctx() ctx: GraphQLContext): Promise<RelayType> {

@@ -28,6 +28,9 @@ export class DeliveryType {
   @Field()
   updatedAt!: Date;
 
+  @Field(() => String, { nullable: true, description: 'In deliveryUpdated items only: this status change\'s place in the feed; pass it as after to resume right after it' })
+  feedCursor?: string | null;
+
   @Field(() => EventType)
   event?: EventType;
 

@@ -31,6 +31,9 @@ export class EventType {
   @Field(() => String, { description: 'The raw body as UTF-8 text (binary bytes replaced)' })
   body?: string;
 
+  @Field(() => String, { nullable: true, description: 'In eventReceived items only: this event\'s place in the feed; pass it as after to resume right after it' })
+  feedCursor?: string | null;
+
   @Field(() => GraphQLJSON, { description: 'Provider headers kept with the event (never signatures or credentials)' })
   headers!: Record<string, string>;
 
