@@ -11,6 +11,7 @@ import type { Logger } from '../log.js';
 import type { DeliveryJob } from '../queue/boss.js';
 import { buildRequest } from './build-request.js';
 import { claimDeliveries, type Claimed } from './claim.js';
+import { deliveryAttempts } from '../metrics.js';
 import type { HttpSender, SendOutcome } from './http-sender.js';
 import type { HealthPolicy } from './relay-health.js';
 import type { RelayRates } from './relay-rates.js';
@@ -30,7 +31,7 @@ export interface DispatchDeps {
   random?: () => number;
 }
 
-/** Thrown when shutdown aborted a delivery: the job goes back to pg-boss, nothing is recorded. */
+/** Thrown when shutdown aborted a delivery before its request left: the job goes back to pg-boss, nothing is recorded. */
 export class ReleasedError extends Error {
   constructor(deliveryId: string) {
     super(`delivery ${deliveryId} released at shutdown`);
@@ -58,8 +59,12 @@ function transitions(deps: DispatchDeps): TransitionBatcher {
 
 export interface DispatchItem {
   job: DeliveryJob;
+  /** The pg-boss job's id (stable when pg-boss hands the job out again); any fresh id without one. */
+  jobId: string;
   signal: AbortSignal;
 }
+
+const SHUTDOWN_MESSAGE = 'the worker shut down while this request was in flight; the receiver may have it';
 
 /**
  * Runs one attempt of each delivery of a batch: one claim statement for all of them, each
@@ -67,17 +72,19 @@ export interface DispatchItem {
  * delivery failures never reject (only a database error or a release at shutdown does).
  */
 export function dispatchBatch(deps: DispatchDeps, items: readonly DispatchItem[], options: DispatchOptions = {}): Promise<void>[] {
-  const claimed = claimDeliveries(deps.pool, items.map((i) => i.job), options.ignoreDisabled ?? false);
+  const claimed = claimDeliveries(deps.pool, items, newId, options.ignoreDisabled ?? false);
   return items.map(async ({ job, signal }) => {
     const row = (await claimed).get(job.deliveryId);
+    if (row?.interrupted) deliveryAttempts.inc({ status: row.status, error_class: 'INTERRUPTED' });
     if (!row || row.status === 'HELD') return;
-    await attemptOnce(deps, row, job, signal, options);
+    // The attempt the claim gave us: the job's own, or the one after an attempt it recorded as INTERRUPTED.
+    await attemptOnce(deps, row, { deliveryId: job.deliveryId, attempt: row.attempt }, signal, options);
   });
 }
 
 /** One delivery on its own (sendTestEvent, tests). */
 export function dispatch(deps: DispatchDeps, job: DeliveryJob, signal: AbortSignal = new AbortController().signal, options: DispatchOptions = {}): Promise<void> {
-  return dispatchBatch(deps, [{ job, signal }], options)[0]!;
+  return dispatchBatch(deps, [{ job, jobId: newId(), signal }], options)[0]!;
 }
 
 async function attemptOnce(deps: DispatchDeps, row: Claimed, job: DeliveryJob, signal: AbortSignal, options: DispatchOptions): Promise<void> {
@@ -85,12 +92,17 @@ async function attemptOnce(deps: DispatchDeps, row: Claimed, job: DeliveryJob, s
   const startedAt = new Date();
   let outcome: SendOutcome;
   let logged: Record<string, string> = {};
+  // From here on the receiver may get the request: an abort can no longer take it back.
+  let mayHaveLeft = false;
+  const onSending = () => {
+    mayHaveLeft = true;
+  };
   try {
     await deps.rates.wait(row.relay_id, row.rate_limit_per_second, signal);
     const request = buildRequest(row, deps.keyring, deps.userAgent, job.deliveryId, new Date());
     logged = request.logged;
     const proxyUrl = row.proxy_url_sealed ? unseal(deps.keyring, row.proxy_url_sealed, sealedAt.relayProxyUrl(row.relay_id)) : row.proxy_url;
-    outcome = await deps.sender.send({ url: row.url, method: row.method, headers: request.headers, body: row.body, timeoutMs: row.timeout_ms, proxyUrl, relayId: row.relay_id, signal });
+    outcome = await deps.sender.send({ url: row.url, method: row.method, headers: request.headers, body: row.body, timeoutMs: row.timeout_ms, proxyUrl, relayId: row.relay_id, signal, onSending });
   } catch (error) {
     if (signal.aborted) {
       await release(deps, job);
@@ -102,8 +114,17 @@ async function attemptOnce(deps: DispatchDeps, row: Claimed, job: DeliveryJob, s
     outcome = { ok: false, errorClass: 'LOCAL', message, status: null, bodyExcerpt: null, retryAfter: undefined, durationMs: 0 };
   }
   if (signal.aborted && !outcome.ok && outcome.errorClass === 'TIMEOUT') {
-    await release(deps, job);
-    throw new ReleasedError(job.deliveryId);
+    if (!mayHaveLeft) {
+      await release(deps, job);
+      throw new ReleasedError(job.deliveryId);
+    }
+    // Cut short at shutdown after it left: an attempt like any other in the log, and the next
+    // one is due at once (the receiver did not fail; see retry policy in README "Interrupted attempts").
+    const interrupted: SendOutcome = { ...outcome, errorClass: 'INTERRUPTED', message: SHUTDOWN_MESSAGE };
+    const attempt = { id: newId(), startedAt, outcome: interrupted, logged };
+    const next = options.oneShot ? { status: 'DEAD' as const, attemptCount: job.attempt } : { status: 'RETRYING' as const, attemptCount: job.attempt, nextAttemptAt: new Date() };
+    await transitions(deps).record({ row, job, next, attempt, result: options.oneShot ? 'test' : 'interrupted' });
+    return;
   }
 
   if (!outcome.ok && outcome.detail) deps.log.warn({ deliveryId: job.deliveryId, relayId: row.relay_id, errorClass: outcome.errorClass, detail: outcome.detail }, 'delivery refused');
@@ -135,7 +156,11 @@ async function attemptOnce(deps: DispatchDeps, row: Claimed, job: DeliveryJob, s
   }
 }
 
-/** Back to where it was before the claim, so the next claim of its job starts it afresh. */
+/**
+ * Back to where it was before the claim (nothing was sent), so the next claim of its job starts
+ * it afresh. `claimed_by` stays: that job may claim it again even when its claim recorded an
+ * INTERRUPTED attempt (the job's own attempt number is behind by then), and it records nothing.
+ */
 async function release(deps: DispatchDeps, job: DeliveryJob): Promise<void> {
   await inTransaction(deps.pool, async (client) => {
     const { rows } = await client.query<{ status: DeliveryStatus }>(

@@ -23,6 +23,8 @@ export interface OutboundRequest {
   signal?: AbortSignal;
   /** Caps this relay's concurrent DNS queries. */
   relayId?: string;
+  /** Called once the request may reach the receiver (connecting to it); an abort before then sent nothing. */
+  onSending?: () => void;
 }
 
 /** Expected outcomes are values, not exceptions: a receiver failing is normal business. */
@@ -237,6 +239,7 @@ export class HttpSender {
       const dispatcher = route.via === 'direct' ? this.agent : await abortable(this.proxyAgent(route, outbound.relayId, signal), signal);
       const target = new URL(url);
       if (address !== undefined) target.hostname = isIP(address) === 6 ? `[${address}]` : address;
+      outbound.onSending?.();
       const response = await request(target, {
         method: outbound.method as 'POST',
         // The name the receiver serves (virtual hosts, TLS SNI and certificate check), whatever address carries it.

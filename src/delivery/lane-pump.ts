@@ -17,7 +17,7 @@ export interface LaneOptions {
 }
 
 /** Starts every job of a fetched batch; one promise per job, in order. */
-export type BatchHandler = (items: { job: DeliveryJob; signal: AbortSignal }[]) => Promise<void>[];
+export type BatchHandler = (items: { job: DeliveryJob; jobId: string; signal: AbortSignal }[]) => Promise<void>[];
 
 const MAX_FETCH = 50;
 
@@ -91,7 +91,8 @@ export class LanePump {
   /**
    * Stops claiming, lets in-flight deliveries finish until `deadlineMs`, then aborts the rest:
    * an aborted delivery is released (its job fails back to pg-boss and another worker, or this
-   * one after a restart, takes it), never left DELIVERING.
+   * one after a restart, takes it), never left DELIVERING; one whose request had already left
+   * is recorded as an INTERRUPTED attempt, its next attempt due at once.
    */
   async stop(deadlineMs: number): Promise<void> {
     this.stopping = true;
@@ -157,7 +158,7 @@ export class LanePump {
 
   private runBatch(jobs: Job<DeliveryJob>[]): void {
     const controllers = jobs.map(() => new AbortController());
-    const runs = this.handle(jobs.map((job, i) => ({ job: job.data, signal: controllers[i]!.signal })));
+    const runs = this.handle(jobs.map((job, i) => ({ job: job.data, jobId: job.id, signal: controllers[i]!.signal })));
     jobs.forEach((job, i) => {
       const relayId = job.groupId ?? '';
       this.held.set(relayId, (this.held.get(relayId) ?? 0) + 1);

@@ -8,7 +8,11 @@ export const RETRY_AFTER_CAP_MS = 24 * 3600 * 1000;
 const JITTER = 0.2;
 
 export interface RetryInput {
-  /** The attempt that just failed, from 1. */
+  /**
+   * The attempt that just failed, from 1, INTERRUPTED ones before it included: a crash uses up
+   * a step (counting needs no state beyond the attempt number), but never ends a delivery nor
+   * delays it (the attempt after an interrupted one is sent at once; delivery/claim.ts).
+   */
   attempt: number;
   /** Seconds between tries after the first; `[]` = no retries. */
   schedule: readonly number[];

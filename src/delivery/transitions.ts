@@ -29,7 +29,8 @@ export interface TransitionItem {
   job: DeliveryJob;
   next: Transition;
   attempt: RecordedAttempt;
-  result: AttemptResult | 'test';
+  /** `interrupted` and `test` leave the relay's health alone: the receiver did not fail. */
+  result: AttemptResult | 'test' | 'interrupted';
 }
 
 interface Pending {
@@ -85,7 +86,7 @@ export class TransitionBatcher {
 
 const UPDATE_DELIVERIES = `
   update delivery d set status = u.status, attempt_count = u.attempt_count, next_attempt_at = u.next_attempt_at,
-         last_attempt_at = u.started_at, updated_at = now()
+         last_attempt_at = u.started_at, claimed_by = null, updated_at = now()
   from unnest($1::uuid[], $2::text[], $3::int[], $4::timestamptz[], $5::timestamptz[], $6::int[])
     as u(id, status, attempt_count, next_attempt_at, started_at, attempt)
   where d.id = u.id and d.attempt_count = u.attempt - 1
@@ -128,7 +129,7 @@ async function applyAll(deps: DispatchDeps, client: PoolClient, items: Transitio
   const healthy = [...new Set(applied.filter((i) => i.result === 'succeeded').map((i) => i.row.relay_id))];
   if (healthy.length > 0) await recordSuccesses(client, healthy);
   for (const item of applied) {
-    if (item.result === 'test' || item.result === 'succeeded') continue;
+    if (item.result === 'test' || item.result === 'succeeded' || item.result === 'interrupted') continue;
     const disableReason = await recordAttempt(client, item.row.relay_id, item.result, deps.health);
     if (disableReason && (await disableRelay(client, item.row.relay_id, disableReason))) {
       deps.log.warn({ relayId: item.row.relay_id, reason: disableReason }, 'relay disabled');

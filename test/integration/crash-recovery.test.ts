@@ -55,15 +55,16 @@ describe('acknowledged webhooks survive worker crashes', () => {
     await worker.stop();
   });
 
-  it('is delivered again after a worker is killed with SIGKILL in the middle of the request', async () => {
+  it('is delivered again after a worker is killed with SIGKILL in the middle of the request, and the log shows both requests', async () => {
     const source = await fx.source({ slug: 'killed-worker', preset: 'GITHUB', secret: 's2' });
     const { relay } = await fx.relay({ url: `${sink.url}/killed`, timeoutMs: 60_000 });
     await fx.subscription({ relay, sourceIds: [source.id] });
-    // The first request hangs (the worker dies holding it); later ones succeed.
-    let hung = false;
+    // The first request of each delivery hangs (the worker dies holding them); later ones succeed.
+    const hung = new Set<string>();
     sink.answer = (_i, request) => {
-      if (request.url === '/killed' && !hung) {
-        hung = true;
+      const deliveryId = String(request.headers['hookyard-delivery-id']);
+      if (request.url === '/killed' && !hung.has(deliveryId)) {
+        hung.add(deliveryId);
         return { status: 200, delayMs: 120_000 };
       }
       return { status: 200 };
@@ -71,18 +72,31 @@ describe('acknowledged webhooks survive worker crashes', () => {
     const env = { DATABASE_URL: databaseUrl, HOOKYARD_ROLE: 'worker', HOOKYARD_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY, HOOKYARD_ADMIN_TOKEN: TEST_ADMIN_TOKEN, HOOKYARD_ALLOW_PRIVATE_TARGETS: 'true', LOG_LEVEL: 'warn' };
     const first = await spawnHookyard(env);
     spawned.push(first);
-    const id = await ingest('killed-worker', 's2', '{"n":2}');
-    await waitUntil(() => (hung ? true : undefined), 15_000, 'the first worker to start the request');
-    expect(await status(id)).toBe('DELIVERING');
+    const ids = [await ingest('killed-worker', 's2', '{"n":2}'), await ingest('killed-worker', 's2', '{"n":3}'), await ingest('killed-worker', 's2', '{"n":4}')];
+    await waitUntil(() => (hung.size === ids.length ? true : undefined), 15_000, 'the first worker to start every request');
+    for (const id of ids) expect(await status(id)).toBe('DELIVERING');
     first.kill9();
 
     const second = await spawnHookyard(env);
     spawned.push(second);
-    await waitUntil(async () => ((await status(id)) === 'SUCCEEDED' ? true : undefined), 45_000, 'SUCCEEDED after the kill');
-    const arrivals = sink.received.filter((r) => r.url === '/killed');
-    expect(arrivals).toHaveLength(2);
-    expect(arrivals[0]!.headers['webhook-id']).toBe(id);
-    expect(arrivals[1]!.headers['webhook-id']).toBe(id);
+    for (const id of ids) await waitUntil(async () => ((await status(id)) === 'SUCCEEDED' ? true : undefined), 45_000, 'SUCCEEDED after the kill');
+    for (const id of ids) {
+      const { rows: [delivery] } = await api.pool.query<{ id: string; attempt_count: number }>('select id, attempt_count from delivery where event_id = $1', [id]);
+      const arrivals = sink.received.filter((r) => r.url === '/killed' && r.headers['hookyard-delivery-id'] === delivery!.id);
+      expect(arrivals).toHaveLength(2);
+      expect(arrivals.map((r) => r.headers['webhook-id'])).toEqual([id, id]);
+      // Every request the receiver saw is in the log: the one cut short by the kill as #1 INTERRUPTED.
+      const { rows: attempts } = await api.pool.query<{ number: number; started_at: Date; response_status: number | null; error_class: string | null; error_message: string | null }>(
+        'select number, started_at, response_status, error_class, error_message from attempt where delivery_id = $1 order by number',
+        [delivery!.id],
+      );
+      expect(attempts.map((a) => [a.number, a.error_class, a.response_status])).toEqual([[1, 'INTERRUPTED', null], [2, null, 200]]);
+      expect(attempts[0]!.error_message).toMatch(/in flight; the receiver may have it/);
+      // #1 started when the first worker claimed it, before its request reached the receiver.
+      expect(attempts[0]!.started_at.getTime()).toBeLessThanOrEqual(arrivals[0]!.at);
+      expect(attempts[1]!.started_at.getTime()).toBeGreaterThan(arrivals[0]!.at);
+      expect(delivery!.attempt_count).toBe(attempts.length);
+    }
     expect(await second.stop()).toBe(0);
   });
 });

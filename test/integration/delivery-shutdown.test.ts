@@ -13,8 +13,9 @@ import { startSink, waitUntil, type Sink } from '../helpers/sink.js';
 
 /**
  * Graceful shutdown of a worker process (real SIGTERM): in-flight deliveries may finish within
- * HOOKYARD_SHUTDOWN_SECONDS; the rest are released back to the queue, never left DELIVERING and
- * never recorded as a failed attempt, and another worker delivers them.
+ * HOOKYARD_SHUTDOWN_SECONDS; the rest are released back to the queue, never left DELIVERING, and
+ * another worker delivers them. A released request that may have reached the receiver is in the
+ * attempt log as INTERRUPTED; one that never left leaves no attempt.
  */
 
 let databaseUrl: string;
@@ -77,8 +78,8 @@ async function terminate(proc: HookyardProcess, limitMs = 30_000): Promise<{ cod
   return { code, ms: Date.now() - started };
 }
 
-async function deliveryOf(eventId: string): Promise<{ id: string; status: string; attempts: { number: number; status: number | null; error: string | null }[] }> {
-  const { rows } = await api.pool.query<{ id: string; status: string }>('select id, status from delivery where event_id = $1', [eventId]);
+async function deliveryOf(eventId: string): Promise<{ id: string; status: string; attemptCount: number; attempts: { number: number; status: number | null; error: string | null }[] }> {
+  const { rows } = await api.pool.query<{ id: string; status: string; attemptCount: number }>('select id, status, attempt_count as "attemptCount" from delivery where event_id = $1', [eventId]);
   expect(rows).toHaveLength(1);
   const attempts = await api.pool.query<{ number: number; status: number | null; error: string | null }>(
     'select number, response_status as status, error_class as error from attempt where delivery_id = $1 order by number',
@@ -92,32 +93,64 @@ async function waitForStatus(eventId: string, status: string, timeoutMs: number)
 }
 
 describe('SIGTERM while a delivery is in flight', () => {
-  it('releases a delivery that outlasts HOOKYARD_SHUTDOWN_SECONDS, and the next worker delivers it', async () => {
-    const sink = await sinkWithRelay('held', 90_000);
-    // The first request hangs for a minute; the receiver answers at once after that.
-    sink.answer = (index) => (index === 0 ? { status: 200, delayMs: 60_000 } : { status: 200 });
+  it('records a request cut short by the shutdown as INTERRUPTED, releases the ones not sent yet, and the next worker delivers them all', async () => {
+    const sink = await startSink();
+    sinks.push(sink);
+    // One request a second: the first leaves at once, the others wait their turn inside the worker.
+    const { createRelay } = await gql(CreateRelayDocument, { input: { name: 'held', url: `${sink.url}/held`, timeoutMs: 90_000, rateLimitPerSecond: 1 } });
+    await gql(CreateSubscriptionDocument, { input: { relayId: createRelay.relay.id, eventTypes: ['held.*'] } });
+    // Requests hang for a minute until the first worker is gone; the receiver answers at once after that.
+    let hang = true;
+    sink.answer = () => (hang ? { status: 200, delayMs: 60_000 } : { status: 200 });
     const first = await spawnWorker('2');
-    const eventId = (await gql(PublishEventDocument, { type: 'held.tick', payload: { n: 1 } })).publishEvent.id;
+    const eventIds: string[] = [];
+    for (let n = 0; n < 8; n++) eventIds.push((await gql(PublishEventDocument, { type: 'held.tick', payload: { n } })).publishEvent.id);
     await sink.waitFor(1, 15_000);
-    expect((await deliveryOf(eventId)).status).toBe('DELIVERING');
+    await waitUntil(async () => {
+      const states = await Promise.all(eventIds.map(async (id) => (await deliveryOf(id)).status));
+      return states.every((state) => state === 'DELIVERING') ? true : undefined;
+    }, 15_000, 'every delivery claimed');
 
     const { code, ms } = await terminate(first);
     expect(code).toBe(0);
-    // It gave the request its 2 s allowance, then aborted it.
+    // It gave the requests their 2 s allowance, then aborted them.
     expect(ms).toBeGreaterThanOrEqual(1_800);
     expect(ms).toBeLessThan(10_000);
-    const released = await deliveryOf(eventId);
-    // No attempt had been recorded yet, so it goes back to PENDING, and the aborted try leaves no row.
-    expect(released.status).toBe('PENDING');
-    expect(released.attempts).toEqual([]);
+    hang = false;
+    const receipts = (deliveryId: string) => sink.received.filter((r) => r.headers['hookyard-delivery-id'] === deliveryId);
+    const released = await Promise.all(eventIds.map(deliveryOf));
+    const sent = released.filter((d) => receipts(d.id).length > 0);
+    const unsent = released.filter((d) => receipts(d.id).length === 0);
+    // Some left (the receiver holds them), some were still waiting for the rate limit.
+    expect(sent.length).toBeGreaterThanOrEqual(1);
+    expect(unsent.length).toBeGreaterThanOrEqual(1);
+    for (const d of sent) {
+      // The request may have reached the receiver: it is in the log, and the delivery goes on.
+      expect(d.attempts).toEqual([{ number: 1, status: null, error: 'INTERRUPTED' }]);
+      expect(d.status).toBe('RETRYING');
+    }
+    for (const d of unsent) {
+      // Nothing left: back to PENDING, and the aborted try leaves no row.
+      expect(d.attempts).toEqual([]);
+      expect(d.status).toBe('PENDING');
+    }
 
+    await api.pool.query('update relay set rate_limit_per_second = null where id = $1', [createRelay.relay.id]);
     const second = await spawnWorker('2');
-    await waitForStatus(eventId, 'SUCCEEDED', 30_000);
-    const delivered = await deliveryOf(eventId);
-    expect(delivered.attempts).toEqual([{ number: 1, status: 200, error: null }]);
-    expect(sink.received).toHaveLength(2);
-    expect(sink.received.map((r) => r.headers['webhook-id'])).toEqual([eventId, eventId]);
-    expect(sink.received[1]!.headers['hookyard-delivery-id']).toBe(delivered.id);
+    for (const id of eventIds) await waitForStatus(id, 'SUCCEEDED', 30_000);
+    for (const id of eventIds) {
+      const delivered = await deliveryOf(id);
+      const seen = receipts(delivered.id);
+      expect(seen.map((r) => r.headers['webhook-id'])).toEqual(seen.map(() => id));
+      // Every request the receiver saw is an attempt in the log, and only those.
+      expect(delivered.attempts).toHaveLength(seen.length);
+      expect(delivered.attemptCount).toBe(seen.length);
+      expect(delivered.attempts).toEqual(
+        sent.some((d) => d.id === delivered.id)
+          ? [{ number: 1, status: null, error: 'INTERRUPTED' }, { number: 2, status: 200, error: null }]
+          : [{ number: 1, status: 200, error: null }],
+      );
+    }
     expect((await terminate(second)).code).toBe(0);
   });
 

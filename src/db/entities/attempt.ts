@@ -5,6 +5,8 @@ import { Delivery } from './delivery.js';
 export const ATTEMPT_ERROR_CLASSES = [
   'HTTP_STATUS', 'TIMEOUT', 'CONNECTION_REFUSED', 'CONNECTION_RESET', 'DNS', 'TLS',
   'REDIRECT', 'RESPONSE_TOO_LARGE', 'SSRF_BLOCKED', 'PROXY', 'LOCAL',
+  // The worker stopped (crash, kill, shutdown) while the request was in flight: the receiver may have it.
+  'INTERRUPTED',
 ] as const;
 export type AttemptErrorClass = (typeof ATTEMPT_ERROR_CLASSES)[number];
 

@@ -41,6 +41,17 @@ export class Delivery {
   @Property({ type: 'timestamptz', nullable: true })
   lastAttemptAt?: Date | null;
 
+  /**
+   * The latest claim: when it happened and the pg-boss job that made it. While DELIVERING, they
+   * say which job holds the attempt in flight and since when; its job coming back after a crash
+   * records that attempt as INTERRUPTED (delivery/claim.ts).
+   */
+  @Property({ type: 'timestamptz', nullable: true })
+  claimedAt?: Date | null;
+
+  @Property({ type: 'uuid', nullable: true })
+  claimedBy?: string | null;
+
   @Property({ type: 'timestamptz', defaultRaw: 'now()' })
   createdAt: Date = new Date();
 
