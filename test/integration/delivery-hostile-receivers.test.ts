@@ -41,8 +41,6 @@ interface Seen {
   written: number;
   /** When the first connection's socket ended or closed on our side (ms since epoch). */
   closedAt?: number;
-  /** When its answer was complete, for the receivers that complete one. */
-  answeredAt?: number;
 }
 
 /** A raw TCP receiver; `onRequest` runs once per connection, at the first bytes of the request. */
@@ -143,7 +141,6 @@ describe('hostile receivers, all at once, next to a healthy relay', () => {
     // A complete answer, then the socket held open, asking to be kept for ten minutes.
     const linger = await rawReceiver((socket, seen) => {
       socket.write('HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nKeep-Alive: timeout=600\r\nContent-Length: 2\r\n\r\nok');
-      seen.answeredAt = Date.now();
     });
 
     const rssBefore = process.memoryUsage().rss;
@@ -169,9 +166,9 @@ describe('hostile receivers, all at once, next to a healthy relay', () => {
     expect(silentAttempts).toHaveLength(0);
 
     const [silentAttempt, trickleAttempt, hugeAttempt, resetAttempt, redirectAttempt, lingerAttempt] = await Promise.all(Object.values(hostile).map(firstAttempt));
-    // Every attempt ended within the relay's timeout (and a little scheduling slack).
+    // Every attempt ended within the relay's timeout (and some scheduling slack).
     for (const attempt of [silentAttempt, trickleAttempt, hugeAttempt, resetAttempt, redirectAttempt, lingerAttempt]) {
-      expect(attempt!.duration_ms).toBeLessThanOrEqual(TIMEOUT_MS + 1_000);
+      expect(attempt!.duration_ms).toBeLessThanOrEqual(TIMEOUT_MS + 2_000);
     }
 
     expect(silentAttempt).toMatchObject({ status: 'RETRYING', error_class: 'TIMEOUT', response_status: null, error_message: `no answer within ${TIMEOUT_MS} ms` });
@@ -196,8 +193,9 @@ describe('hostile receivers, all at once, next to a healthy relay', () => {
 
     // Success, and the held-open socket closed by us, whatever Keep-Alive the receiver asked for.
     expect(lingerAttempt).toMatchObject({ status: 'SUCCEEDED', error_class: null, response_status: 200, response_body_excerpt: 'ok' });
-    const closedAt = await waitUntil(() => linger.seen.closedAt, TIMEOUT_MS + 2_000, 'the held-open socket to be closed by us');
-    expect(closedAt - linger.seen.answeredAt!).toBeLessThanOrEqual(TIMEOUT_MS + 1_000);
+    // Idle connections stay pooled 4 s at most (a pool that honoured the receiver's 600 s, or
+    // kept them 30 s as before, never closes it within this wait).
+    await waitUntil(() => linger.seen.closedAt, 10_000, 'the held-open socket to be closed by us');
 
     // One connection each: nothing was retried behind our back.
     for (const receiver of [silent, trickle, huge, reset, redirect, linger]) expect(receiver.seen.connections).toBe(1);
