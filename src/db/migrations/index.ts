@@ -7,6 +7,7 @@ import { Migration20261130010000_token_expiry } from './Migration20261130010000_
 import { Migration20261130020000_audit_log } from './Migration20261130020000_audit_log.js';
 import { Migration20261130100000_rejected_count } from './Migration20261130100000_rejected_count.js';
 import { Migration20261130200000_relay_proxy_url_sealed } from './Migration20261130200000_relay_proxy_url_sealed.js';
+import { Migration20261201100000_relay_rate } from './Migration20261201100000_relay_rate.js';
 
 /** Listed explicitly (no glob) so the compiled app and the TypeScript tests find the same set. */
 export const migrations: MigrationObject[] = [
@@ -18,4 +19,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261130020000_audit_log', class: Migration20261130020000_audit_log },
   { name: 'Migration20261130100000_rejected_count', class: Migration20261130100000_rejected_count },
   { name: 'Migration20261130200000_relay_proxy_url_sealed', class: Migration20261130200000_relay_proxy_url_sealed },
+  { name: 'Migration20261201100000_relay_rate', class: Migration20261201100000_relay_rate },
 ];
