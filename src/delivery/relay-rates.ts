@@ -60,7 +60,10 @@ export class RelayRates {
         await pause(Math.max(MIN_PAUSE_MS, Math.ceil(row?.wait_ms ?? 0)), signal);
       }
     });
-    if (waitMs > 0) await pause(Math.ceil(waitMs), signal);
+    // A timer may fire a little early (it counts from the event loop's cached time): wait on
+    // until the turn has really come.
+    const until = performance.now() + waitMs;
+    for (let left = waitMs; left > 0; left = until - performance.now()) await pause(Math.ceil(left), signal);
     return turnUs;
   }
 }
