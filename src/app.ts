@@ -172,7 +172,7 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
     });
     cleanups.push(['http sender', () => sender.close()]);
     const deps: DispatchDeps = {
-      pool, boss, keyring, sender, log, userAgent: `Hookyard/${VERSION}`, rates: new RelayRates(), alertRelayId: config.alertRelayId,
+      pool, boss, keyring, sender, log, userAgent: `Hookyard/${VERSION}`, rates: new RelayRates(pool), alertRelayId: config.alertRelayId,
       health: { deadThreshold: config.disableAfterDead, failingHours: config.disableAfterFailingHours },
     };
 

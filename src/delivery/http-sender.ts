@@ -61,6 +61,11 @@ export interface HttpSenderOptions {
   connectionsPerOrigin?: number;
 }
 
+/**
+ * How long an idle connection stays pooled, whatever a receiver's `Keep-Alive: timeout=` asks:
+ * a receiver that holds its sockets open after complete answers gets them closed by us soon.
+ */
+const KEEP_ALIVE_MS = 4_000;
 /** One relay's DNS queries in flight at once; more wait (within their attempt's timeout). */
 const LOOKUPS_PER_RELAY = 4;
 /** Proxy agents kept (each holds its keep-alive connections); the least recently used is closed. */
@@ -98,17 +103,25 @@ function redirectTarget(from: URL, location: string | string[] | undefined): str
   }
 }
 
+/**
+ * The first 4 KiB of a response body, and never more read: past them the body is dropped with
+ * its connection (a large body never fails an attempt, it only costs the connection). A body
+ * still arriving when the attempt's deadline passes (a receiver trickling it) is cut there and
+ * keeps what came: the status was read, so the attempt stands.
+ */
 async function readExcerpt(body: AsyncIterable<Buffer> & { destroy(): unknown }): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of body) {
-    chunks.push(chunk);
-    size += chunk.length;
-    if (size >= RESPONSE_EXCERPT_BYTES) {
-      // The rest is dropped: a large body never fails an attempt, it only costs the connection.
-      body.destroy();
-      break;
+  try {
+    for await (const chunk of body) {
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size >= RESPONSE_EXCERPT_BYTES) break;
     }
+  } catch {
+    // Cut by the deadline or the receiver: what arrived is the excerpt.
+  } finally {
+    body.destroy();
   }
   return Buffer.concat(chunks).subarray(0, RESPONSE_EXCERPT_BYTES).toString('utf8');
 }
@@ -139,7 +152,8 @@ export class HttpSender {
     this.resolve = options.resolve ?? new ReceiverDns({ timeoutMs: this.dnsTimeoutMs, servers: options.dnsServers }).resolve;
     this.agent = new Agent({
       connections: options.connectionsPerOrigin ?? 64,
-      keepAliveTimeout: 30_000,
+      keepAliveTimeout: KEEP_ALIVE_MS,
+      keepAliveMaxTimeout: KEEP_ALIVE_MS,
       maxHeaderSize: 16 * 1024,
     });
     this.proxies = new LRUCache<string, ProxyAgent>({
@@ -218,7 +232,8 @@ export class HttpSender {
       agent = new ProxyAgent({
         uri: proxy.href,
         proxyTunnel: true,
-        keepAliveTimeout: 30_000,
+        keepAliveTimeout: KEEP_ALIVE_MS,
+        keepAliveMaxTimeout: KEEP_ALIVE_MS,
         maxHeaderSize: 16 * 1024,
         ...(servername ? { proxyTls: { servername } } : {}),
       });
@@ -250,7 +265,7 @@ export class HttpSender {
         headersTimeout: outbound.timeoutMs,
         bodyTimeout: outbound.timeoutMs,
       });
-      const bodyExcerpt = await readExcerpt(response.body).catch(() => '');
+      const bodyExcerpt = await readExcerpt(response.body);
       const status = response.statusCode;
       if (status >= 200 && status < 300) return { ok: true, status, bodyExcerpt, durationMs: elapsed() };
       const retryAfter = response.headers['retry-after'];

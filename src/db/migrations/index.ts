@@ -9,6 +9,7 @@ import { Migration20261130100000_rejected_count } from './Migration2026113010000
 import { Migration20261130200000_relay_proxy_url_sealed } from './Migration20261130200000_relay_proxy_url_sealed.js';
 import { Migration20261201000000_delivery_claim } from './Migration20261201000000_delivery_claim.js';
 import { Migration20261201000000_live_change_log } from './Migration20261201000000_live_change_log.js';
+import { Migration20261201100000_relay_rate } from './Migration20261201100000_relay_rate.js';
 
 /** Listed explicitly (no glob) so the compiled app and the TypeScript tests find the same set. */
 export const migrations: MigrationObject[] = [
@@ -22,4 +23,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261130200000_relay_proxy_url_sealed', class: Migration20261130200000_relay_proxy_url_sealed },
   { name: 'Migration20261201000000_delivery_claim', class: Migration20261201000000_delivery_claim },
   { name: 'Migration20261201000000_live_change_log', class: Migration20261201000000_live_change_log },
+  { name: 'Migration20261201100000_relay_rate', class: Migration20261201100000_relay_rate },
 ];
