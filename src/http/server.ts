@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import { AppError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Admission } from './admission.js';
+import { refuseAfterBody } from './refuse-unread-body.js';
 import { answerSocket } from './socket-answer.js';
 
 /** A route handler; `match` is the path regex's result. */
@@ -61,8 +62,11 @@ export function createHttpServer(routes: Route[], log: Logger, limits: ServerLim
     const url = new URL(request.url ?? '/', 'http://localhost');
     const found = find(routes, url.pathname);
     const refusal = found?.route.always ? undefined : admission?.refusal();
-    // While draining, the connection closes after the answer: the client's next try finds another replica.
-    if (refusal) return refuse(response, refusal, { ...retryAfter(refusal), ...(refusal.code === 'SHUTTING_DOWN' ? { connection: 'close' } : {}) });
+    if (refusal) {
+      // While draining, the connection closes after the answer: the client's next try finds another replica.
+      const headers = { ...retryAfter(refusal), ...(refusal.code === 'SHUTTING_DOWN' ? { connection: 'close' } : {}) };
+      return refuseAfterBody(request, response, refusal.status, JSON.stringify(refusal.toBody()), headers);
+    }
     if (!found) return refuse(response, new AppError('NOT_FOUND', 'no such route'));
     const { route, match } = found;
     if (route.methods && !route.methods.includes(request.method ?? '')) {

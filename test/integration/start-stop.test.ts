@@ -187,8 +187,12 @@ describe('stopping', () => {
     const all = await hammering;
     expect(exitCode, proc.output()).toBe(0);
 
-    // No reset, no request cut off: every try was answered, or found the port closed.
-    expect(new Set(all.filter((a) => a.error).map((a) => a.error))).toEqual(new Set(all.some((a) => a.error) ? ['ECONNREFUSED'] : []));
+    // Every try was answered, or found the port closed, or (a connection the kernel had queued
+    // when the listening socket closed, or an idle keep-alive one closed as the request went
+    // out) was cut before the server read it: then nothing was stored, and the sender retries.
+    const cut = all.filter((a) => a.error && a.error !== 'ECONNREFUSED');
+    expect(new Set(cut.map((a) => a.error)).isSubsetOf(new Set(['ECONNRESET', 'UND_ERR_SOCKET', 'EPIPE'])), JSON.stringify(cut)).toBe(true);
+    expect((await stored(cut.map((a) => a.deliveryId))).size).toBe(0);
     expect(new Set(all.filter((a) => a.status !== undefined).map((a) => a.status))).toEqual(new Set([200, 503].filter((s) => all.some((a) => a.status === s))));
     const ok = all.filter((a) => a.status === 200);
     const refused = all.filter((a) => a.status === 503);
