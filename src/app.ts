@@ -38,6 +38,7 @@ import { buildHookyardSchema } from './graphql/schema.js';
 import { OperationLimits } from './graphql/operation-limits.js';
 import { startGraphQLRoute } from './http/graphql-route.js';
 import { metricsHandler } from './http/metrics-route.js';
+import { Admission } from './http/admission.js';
 import { createHttpServer, json, type Route } from './http/server.js';
 import { handleIngest, INGEST_PATH } from './ingest/route.js';
 import { BodyBudget } from './ingest/body-budget.js';
@@ -101,10 +102,16 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
   const serveApi = config.role !== 'worker';
   const runWorkers = config.role !== 'api';
   let ready = false;
+  const admission = new Admission();
   const cleanups: [string, () => Promise<void>][] = [];
   let liveSubscribers = (): number => 0;
+  let draining = async (): Promise<void> => undefined;
+  let stopWorkers = async (): Promise<void> => undefined;
   const stop = async () => {
     ready = false;
+    // First, side by side: no new requests (those received are answered while everything is
+    // still up), and no new deliveries claimed (those in flight finish or are released).
+    await Promise.all([draining(), stopWorkers()]);
     for (const [name, cleanup] of cleanups.reverse()) {
       log.debug({ step: name }, 'stopping');
       await cleanup().catch((error: unknown) => log.warn({ err: error, step: name }, 'error while stopping'));
@@ -113,16 +120,19 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
 
   try {
     // Health answers from the first moment; readiness only once everything below is up.
-    const metrics: Route = { path: /^\/metrics$/, handler: metricsHandler({ token: config.metricsToken, liveSubscribers: () => liveSubscribers() }) };
+    const metrics: Route = { path: /^\/metrics$/, methods: ['GET', 'HEAD'], handler: metricsHandler({ token: config.metricsToken, liveSubscribers: () => liveSubscribers() }) };
     const routes: Route[] = [
-      { path: /^\/healthz$/, handler: async (_q, r) => json(r, 200, { status: 'ok' }) },
-      { path: /^\/readyz$/, handler: async (_q, r) => json(r, ready ? 200 : 503, { status: ready ? 'ready' : 'starting' }) },
+      { path: /^\/healthz$/, methods: ['GET', 'HEAD'], always: true, handler: async (_q, r) => json(r, 200, { status: 'ok' }) },
+      { path: /^\/readyz$/, methods: ['GET', 'HEAD'], always: true, handler: async (_q, r) => json(r, ready ? 200 : 503, { status: ready ? 'ready' : 'starting' }) },
       ...(config.metricsPort === undefined ? [metrics] : []),
     ];
-    const server = createHttpServer(routes, log, { headersTimeoutMs: config.httpHeadersTimeoutMs, requestTimeoutMs: config.httpRequestTimeoutMs, maxConnections: config.httpMaxConnections });
+    // Every other route answers 503 until `admission.open()` below: no 404 for a route not mounted yet.
+    const server = createHttpServer(routes, log, { headersTimeoutMs: config.httpHeadersTimeoutMs, requestTimeoutMs: config.httpRequestTimeoutMs, maxConnections: config.httpMaxConnections }, admission);
     const clientAddress = clientAddressResolver(config.trustedProxies);
     await listen(server, config.port);
     cleanups.push(['http server', () => closeServer(server)]);
+    // Within HOOKYARD_SHUTDOWN_SECONDS, leaving a moment for the rest of the stop.
+    draining = () => admission.drain(server, Math.max(0, config.shutdownSeconds * 1000 - 2000));
     let metricsUrl: string | undefined;
     if (config.metricsPort !== undefined) {
       const metricsServer = createHttpServer([metrics], log);
@@ -221,7 +231,7 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
       const authenticator = new Authenticator(apiPool, { adminToken: config.adminToken, failuresPerAddress: config.authFailuresPerAddress, failureWindowSeconds: config.authFailureWindowSeconds }, log);
       const sharedEvents = new SharedEventLoader(apiPool);
       const limits = new OperationLimits(schema, config);
-      const ws = startWsServer(server, {
+      const ws = startWsServer({
         schema, path: '/graphql', log, limits: wsLimits(config), clientAddress,
         authenticate: (value, address) => authenticator.authenticate(bearerToken(value) ?? value, address),
         usableTokens: (ids) => authenticator.usable(ids),
@@ -234,22 +244,22 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
       bus.subscribe(TOKEN_CHANNEL, (tokenId) => ws.revoke(tokenId));
       bus.onReconnect(() => void ws.recheckTokens());
 
-      const graphql = await startGraphQLRoute(server, {
+      const graphql = await startGraphQLRoute({
         schema, limits, config, context, log,
         authenticate: (request) => authenticator.authenticate(bearerToken(request.headers.authorization), clientAddress(request)),
       });
       cleanups.push(['apollo', graphql.stop]);
-      routes.push(graphql.route);
+      routes.push({ ...graphql.route, upgrade: ws.upgrade });
     }
 
     if (runWorkers) {
       const workers = await startDeliveryWorkers(boss, bus, deps, { concurrency: config.workerConcurrency, reservePercent: config.laneReservePercent, retryPollSeconds: config.retryPollSeconds });
-      // Stops first on shutdown: no new claims; in-flight deliveries finish or are released.
-      cleanups.push(['delivery workers', () => workers.stop(config.shutdownSeconds * 1000)]);
+      stopWorkers = () => workers.stop(config.shutdownSeconds * 1000).catch((error: unknown) => log.warn({ err: error, step: 'delivery workers' }, 'error while stopping'));
       await startRetention(boss, pool, { retentionHours: config.retentionHours, auditRetentionDays: config.auditRetentionDays, log });
     }
 
     ready = true;
+    admission.open();
     log.info({ url: `http://127.0.0.1:${port}`, role: config.role, embedded: Boolean(database.embedded) }, 'Hookyard is ready');
     liveSubscribers = () => (live?.subscriberCount ?? 0) + (relayStatus?.subscriberCount ?? 0) + (eventStream?.subscriberCount ?? 0);
     return { url: `http://127.0.0.1:${port}`, port, databaseUrl: database.url, metricsUrl, pool, apiPool, orm, boss, keyring, liveSubscribers, stop };
@@ -289,6 +299,7 @@ function listen(server: Server, port: number): Promise<void> {
 function closeServer(server: Server): Promise<void> {
   return new Promise((resolve) => {
     server.close(() => resolve());
-    server.closeIdleConnections();
+    // After the drain: what is still open (a request past the deadline) is cut, not waited for.
+    server.closeAllConnections();
   });
 }

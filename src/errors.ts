@@ -19,6 +19,8 @@ export const errorCodes = {
   SOURCE_NOT_FOUND: { status: 404, graphql: 'NOT_FOUND' },
   METHOD_NOT_ALLOWED: { status: 405, graphql: 'BAD_REQUEST' },
   PAYLOAD_TOO_LARGE: { status: 413, graphql: 'BAD_USER_INPUT' },
+  // A subscription sent by HTTP POST or GET: it needs a websocket (graphql-ws) on /graphql.
+  SUBSCRIPTION_OVER_HTTP: { status: 400, graphql: 'SUBSCRIPTION_OVER_HTTP' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, graphql: 'BAD_USER_INPUT' },
   // GraphQL operation limits (src/graphql/operation-limits.ts): refused before any resolver runs.
   ALIAS_LIMIT: { status: 400, graphql: 'ALIAS_LIMIT' },
@@ -33,6 +35,9 @@ export const errorCodes = {
   // Ingest resources (body budget, accept queue) are full: retry later; not the sender's fault.
   INGEST_BUSY: { status: 503, graphql: 'SERVICE_UNAVAILABLE' },
   QUERY_TIMEOUT: { status: 503, graphql: 'QUERY_TIMEOUT' },
+  // The process is not ready yet, or is shutting down: another replica (or a retry) will serve it.
+  STARTING: { status: 503, graphql: 'SERVICE_UNAVAILABLE' },
+  SHUTTING_DOWN: { status: 503, graphql: 'SERVICE_UNAVAILABLE' },
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;

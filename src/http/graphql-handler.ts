@@ -1,38 +1,57 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HeaderMap, type ApolloServer } from '@apollo/server';
-import type { AppError } from '../errors.js';
+import { AppError } from '../errors.js';
+import { refuseUnreadBody } from './refuse-unread-body.js';
 import type { AuthOutcome } from '../auth/authenticator.js';
 import type { GraphQLContext } from '../graphql/context.js';
 
+/** A GraphQL body must be smaller than this. */
 const MAX_GRAPHQL_BODY = 1024 * 1024;
+const TOO_LARGE = 'GraphQL request body must be smaller than 1 MiB';
 
+class BodyRefusal extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+/**
+ * The JSON body, read up to the limit. A body at the limit stops being read there (its
+ * answer goes out with the rest unread: refuseUnreadBody); an announced length at the limit
+ * is refused before a byte is read.
+ */
 function readJson(request: IncomingMessage): Promise<unknown> {
   return new Promise((resolve, reject) => {
+    if (Number(request.headers['content-length']) >= MAX_GRAPHQL_BODY) return reject(new BodyRefusal(413, TOO_LARGE));
     const chunks: Buffer[] = [];
     let size = 0;
-    request.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       size += chunk.length;
-      if (size > MAX_GRAPHQL_BODY) {
-        reject(Object.assign(new Error('GraphQL request body is larger than 1 MiB'), { status: 413 }));
-        request.destroy();
+      if (size >= MAX_GRAPHQL_BODY) {
+        request.off('data', onData);
+        reject(new BodyRefusal(413, TOO_LARGE));
         return;
       }
       chunks.push(chunk);
-    });
+    };
+    request.on('data', onData);
     request.on('end', () => {
+      if (size >= MAX_GRAPHQL_BODY) return;
       if (size === 0) return resolve(undefined);
       try {
         resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
       } catch {
-        reject(Object.assign(new Error('GraphQL request body is not valid JSON'), { status: 400 }));
+        reject(new BodyRefusal(400, 'GraphQL request body is not valid JSON'));
       }
     });
     request.on('error', reject);
   });
 }
 
+const graphqlBody = (code: string, message: string) => JSON.stringify({ errors: [{ message, extensions: { code } }] });
+
 export function graphqlError(response: ServerResponse, status: number, code: string, message: string, headers: Record<string, string> = {}): void {
-  const body = JSON.stringify({ errors: [{ message, extensions: { code } }] });
+  const body = graphqlBody(code, message);
   response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), ...headers });
   response.end(body);
 }
@@ -68,8 +87,17 @@ export async function handleGraphQL(
   try {
     body = request.method === 'POST' ? await readJson(request) : undefined;
   } catch (error) {
-    const status = (error as { status?: number }).status ?? 400;
-    graphqlError(response, status, 'BAD_REQUEST', (error as Error).message);
+    if (!(error instanceof BodyRefusal)) {
+      // The client went away mid-body: nobody to answer, if anyone is still there.
+      graphqlError(response, 400, 'BAD_REQUEST', 'GraphQL request body could not be read');
+      return;
+    }
+    if (error.status === 413) {
+      const tooLarge = new AppError('PAYLOAD_TOO_LARGE', error.message);
+      refuseUnreadBody(request, response, 413, graphqlBody(tooLarge.graphqlCode, tooLarge.message), {});
+      return;
+    }
+    graphqlError(response, error.status, 'BAD_REQUEST', error.message);
     return;
   }
   const query = queryText(url, body);

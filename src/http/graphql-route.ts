@@ -1,6 +1,5 @@
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApolloServer, HeaderMap } from '@apollo/server';
-import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import type { GraphQLSchema } from 'graphql';
@@ -10,6 +9,7 @@ import { AppError } from '../errors.js';
 import type { GraphQLContext, Principal } from '../graphql/context.js';
 import { formatError } from '../graphql/errors.js';
 import type { OperationLimits } from '../graphql/operation-limits.js';
+import { NoSubscriptionsOverHttp } from '../graphql/subscriptions-over-http.js';
 import type { Logger } from '../log.js';
 import { ApiRateLimit } from './api-rate-limit.js';
 import { CorsPolicy } from './cors.js';
@@ -38,19 +38,20 @@ const runNothing = async (): Promise<never> => {
  * for a GET without `query`, asked of Apollo with a context that refuses, so even a request
  * Apollo would rather execute runs nothing without a token (STACK.md "Security traps").
  */
-export async function startGraphQLRoute(server: Server, options: GraphQLRouteOptions): Promise<{ route: Route; stop(): Promise<void> }> {
+export async function startGraphQLRoute(options: GraphQLRouteOptions): Promise<{ route: Route; stop(): Promise<void> }> {
   const { config, limits } = options;
   const sandbox = config.graphqlSandbox ?? config.nodeEnv !== 'production';
   const apollo = new ApolloServer<GraphQLContext>({
     schema: options.schema,
     introspection: limits.introspection,
-    validationRules: [...limits.validationRules],
+    validationRules: [...limits.validationRules, NoSubscriptionsOverHttp],
     allowBatchedHttpRequests: false,
     includeStacktraceInErrorResponses: false,
     // main.ts owns signals: Apollo's own handler would race our ordered shutdown.
     stopOnTerminationSignals: false,
+    // No ApolloServerPluginDrainHttpServer: the HTTP server drains before Apollo stops
+    // (http/admission.ts), and Apollo's drain would cut open websockets without a close frame.
     plugins: [
-      ApolloServerPluginDrainHttpServer({ httpServer: server }),
       sandbox ? ApolloServerPluginLandingPageLocalDefault({ embed: true }) : ApolloServerPluginLandingPageDisabled(),
       ...limits.apolloPlugins,
     ],
@@ -76,6 +77,8 @@ export async function startGraphQLRoute(server: Server, options: GraphQLRouteOpt
 
   const route: Route = {
     path: /^\/graphql\/?$/,
+    // OPTIONS: CORS preflights.
+    methods: ['GET', 'POST', 'OPTIONS'],
     handler: async (request, response, url) => {
       if (cors.handle(request, response)) return;
       if (sandbox && request.method === 'GET' && !url.searchParams.has('query') && (await landingPage(request, response))) return;

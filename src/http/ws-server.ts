@@ -1,4 +1,5 @@
-import type { IncomingMessage, Server } from 'node:http';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { GraphQLError, type ExecutionArgs, type GraphQLSchema } from 'graphql';
 import { CloseCode, type Context } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
@@ -66,9 +67,16 @@ interface SocketState {
  * sockets are checked again periodically and whenever `recheckTokens()` is called (after the
  * LISTEN connection was down and revocations may have been missed), and on every revocation.
  */
-export function startWsServer(server: Server, options: WsServerOptions): { revoke(tokenId: string): void; recheckTokens(): Promise<void>; close(): Promise<void> } {
+export function startWsServer(options: WsServerOptions): {
+  /** Takes an HTTP upgrade the server routed here (once the process is ready: http/server.ts refuses earlier ones). */
+  upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void;
+  revoke(tokenId: string): void;
+  recheckTokens(): Promise<void>;
+  close(): Promise<void>;
+} {
   const { limits, log } = options;
-  const wss = new WebSocketServer({ server, path: options.path, maxPayload: limits.maxPayloadBytes });
+  // No `server`: ws would take every upgrade on the port, before the process is ready or while it stops.
+  const wss = new WebSocketServer({ noServer: true, path: options.path, maxPayload: limits.maxPayloadBytes });
   const states = new WeakMap<WebSocket, SocketState>();
   const perAddress = new Map<string, number>();
   /** The open sockets of each token (the admin token of the environment under `admin`). */
@@ -186,6 +194,7 @@ export function startWsServer(server: Server, options: WsServerOptions): { revok
   timer.unref();
 
   return {
+    upgrade: (request, socket, head) => wss.handleUpgrade(request, socket, head, (socket) => wss.emit('connection', socket, request)),
     revoke: (tokenId) => closeToken(tokenId, 'Forbidden: token revoked'),
     recheckTokens,
     async close() {

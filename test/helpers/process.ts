@@ -14,13 +14,16 @@ export interface HookyardProcess {
   /** SIGKILL the whole process group: nothing gets to clean up. */
   kill9(): void;
   stop(): Promise<number | null>;
+  /** Resolves with the exit code once the process has exited. */
+  exited: Promise<number | null>;
 }
 
 /**
  * `node dist/src/main.js` (compiled by `pretest`) with the pinned Node, in a process group of its
- * own so a test can kill it outright. Resolves once /readyz answers 200.
+ * own so a test can kill it outright. Resolves once /readyz answers 200 (at once with
+ * `waitForReady: false`, for a test that watches the start itself).
  */
-export async function spawnHookyard(env: Record<string, string>, options: { cwd?: string; readyTimeoutMs?: number; inheritEnv?: boolean } = {}): Promise<HookyardProcess> {
+export async function spawnHookyard(env: Record<string, string>, options: { cwd?: string; readyTimeoutMs?: number; inheritEnv?: boolean; waitForReady?: boolean } = {}): Promise<HookyardProcess> {
   const port = env.PORT ? Number(env.PORT) : await freePort();
   const base = options.inheritEnv === false ? {} : process.env;
   const child = spawn(process.execPath, ['dist/src/main.js'], {
@@ -38,6 +41,7 @@ export async function spawnHookyard(env: Record<string, string>, options: { cwd?
     child,
     url,
     output: () => output,
+    exited,
     kill9: () => {
       try {
         process.kill(-child.pid!, 'SIGKILL');
@@ -51,6 +55,7 @@ export async function spawnHookyard(env: Record<string, string>, options: { cwd?
       return exited;
     },
   };
+  if (options.waitForReady === false) return proc;
   try {
     await waitUntil(async () => {
       if (child.exitCode !== null) throw new Error(`Hookyard exited with ${child.exitCode}:\n${output}`);
