@@ -24,7 +24,7 @@ export const PLANS = {
     workerCrashes: { events: 600, rate: 150, kills: 3 },
     apiCrashes: { events: 450, rate: 150, kills: 2 },
     postgresRestart: { events: 450, rate: 100, downMs: 3_000 },
-    rollingRestart: { events: 450, rate: 150, restarts: 2 },
+    rollingRestart: { events: 600, rate: 150, restarts: 2 },
   },
   full: {
     workerCrashes: { events: 10_000, rate: 300, kills: 20 },
@@ -306,6 +306,7 @@ export class Scenario {
   async finish(): Promise<void> {
     const entry = { mode: MODE, seconds: Math.round((Date.now() - this.started) / 1000), figures: this.figures, checks: this.checks };
     if (MODE === 'full') await recordResult(this.name, entry);
+    if (MODE === 'full' || process.env.HOOKYARD_CHAOS_VERBOSE) process.stdout.write(`${this.name}: ${JSON.stringify(this.figures)}\n`);
     for (const check of this.checks) expect.soft(check.pass, `${this.name}: ${check.name} was ${check.actual}, expected ${check.expected}`).toBe(true);
   }
 }
