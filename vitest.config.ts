@@ -8,7 +8,8 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.test.ts'],
-    globalSetup: ['test/helpers/global-setup.ts'],
+    // `npm run test:chaos` (HOOKYARD_CHAOS=full) also collects the chaos figures into one results file.
+    globalSetup: ['test/helpers/global-setup.ts', ...(process.env.HOOKYARD_CHAOS === 'full' ? ['test/chaos/full-run.ts'] : [])],
     // One PostgreSQL cluster serves every file; two cores, so a few files at a time.
     maxWorkers: 3,
     testTimeout: 60_000,

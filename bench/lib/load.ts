@@ -54,7 +54,19 @@ export async function closedLoop(origin: string, options: { connections: number;
  * Open loop: requests start on a fixed schedule (`rate` per second) whatever the answers do,
  * so queueing shows up as latency instead of silently lowering the rate.
  */
-export async function openLoop(origin: string, options: { rate: number; durationMs: number; connections: number; request: (n: number) => LoadRequest; onSent?: (n: number, at: number) => void }): Promise<LoadResult> {
+export interface OpenLoopOptions {
+  rate: number;
+  durationMs: number;
+  connections: number;
+  request: (n: number) => LoadRequest;
+  onSent?: (n: number, at: number) => void;
+  /** Each answer with its body (read only when this is given), and the time it took. */
+  onAnswer?: (n: number, answer: { status: number; headers: Record<string, unknown>; body: string; ms: number }) => void;
+  /** Each request that got no answer (refused, reset, ...). */
+  onError?: (n: number, error: Error & { code?: string }, ms: number) => void;
+}
+
+export async function openLoop(origin: string, options: OpenLoopOptions): Promise<LoadResult> {
   const pool = new Pool(origin, { connections: options.connections, pipelining: 1, keepAliveTimeout: 60_000 });
   const latencies: number[] = [];
   let ok = 0;
@@ -72,13 +84,16 @@ export async function openLoop(origin: string, options: { rate: number; duration
     inFlight.push(
       pool.request({ method: 'POST', path: request.path, headers: request.headers, body: request.body }).then(
         async (response) => {
-          await response.body.dump();
+          const body = options.onAnswer ? await response.body.text() : (await response.body.dump(), '');
           if (response.statusCode === 200) ok++;
           else errors++;
-          latencies.push(performance.now() - t0);
+          const ms = performance.now() - t0;
+          latencies.push(ms);
+          options.onAnswer?.(n, { status: response.statusCode, headers: response.headers, body, ms });
         },
-        () => {
+        (error: Error & { code?: string }) => {
           errors++;
+          options.onError?.(n, error, performance.now() - t0);
         },
       ),
     );

@@ -1,12 +1,17 @@
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../src/free-port.js';
 
 export { freePort };
 
-/** The compiled tree: `dist/` (this file runs from dist/bench/lib/). */
-export const DIST = fileURLToPath(new URL('../../', import.meta.url));
+/**
+ * The compiled tree: `dist/` (this file runs from dist/bench/lib/, or from bench/lib/ when the
+ * chaos tests import it as TypeScript: the servers they fork are the compiled ones all the same).
+ */
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const DIST = path.basename(ROOT) === 'dist' ? ROOT : path.join(ROOT, 'dist/');
 
 export interface Child {
   process: ChildProcess;
