@@ -55,7 +55,10 @@ describe('chaos: rolling restart', () => {
     scenario.equal('503 answers for a stored request', unavailableButStored, 0);
     scenario.equal('5xx answers for a stored request', fiveHundredsStored, 0);
     scenario.equal('answers other than 200 and 503', otherAnswers, 0);
-    scenario.equal('connections closed without an answer', noAnswer.length, 0);
+    // A connection still in the kernel's accept queue when the listener closes, or a keep-alive
+    // connection closed just as the client sent on it, is reset before any answer: to the
+    // provider that is a refused connection (it retries), so it must never have been stored.
+    scenario.equal('connections closed without an answer that were stored', count(noAnswer, (o) => isStored(o.seq)), 0);
     scenario.equal('clean exits on SIGTERM', count(exitCodes, (c) => c === 0), plan.restarts);
     await api.stop();
     await scenario.finish();
