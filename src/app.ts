@@ -176,9 +176,10 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
     if (token) process.stderr.write(`\nHookyard admin token (shown once, also in ${path.join(dataDir, 'admin-token')}):\n  ${token}\n\n`);
 
     // What sending a delivery needs: the workers, and the API for sendTestEvent.
+    const allowedProxies = parseAllowedProxies(config.allowedPrivateProxies);
     const sender = new HttpSender({
       allowPrivate: config.allowPrivateTargets, egressProxy: config.egressProxy, noProxy: config.noProxy, egressProxySendsNames: config.egressProxySendsNames,
-      allowedPrivateProxies: parseAllowedProxies(config.allowedPrivateProxies), dnsTimeoutMs: config.dnsTimeoutMs, ...options.sender,
+      allowedPrivateProxies: allowedProxies, dnsTimeoutMs: config.dnsTimeoutMs, ...options.sender,
     });
     cleanups.push(['http sender', () => sender.close()]);
     const deps: DispatchDeps = {
@@ -218,7 +219,6 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
       cleanups.push(['relay feed', async () => relayFeed.stop()]);
 
       const schema = await buildHookyardSchema({ log });
-      const allowedProxies = parseAllowedProxies(config.allowedPrivateProxies);
       const relayUrlCheck = (url: string, kind: 'target' | 'proxy') => checkRelayUrl(url, {
         allowPrivate: config.allowPrivateTargets, resolve: sender.resolve, allowUnresolvable: true, timeoutMs: 2000,
         exempt: kind === 'proxy' ? (host, port, address) => allowedProxies.allows(host, port, address) : undefined,
