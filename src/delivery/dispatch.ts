@@ -89,7 +89,9 @@ export function dispatch(deps: DispatchDeps, job: DeliveryJob, signal: AbortSign
 
 async function attemptOnce(deps: DispatchDeps, row: Claimed, job: DeliveryJob, signal: AbortSignal, options: DispatchOptions): Promise<void> {
 
-  const startedAt = new Date();
+  // When the attempt may leave: now, or the relay's booked turn under its rate limit (so the
+  // log shows the spacing the limit holds).
+  let startedAt = new Date();
   let outcome: SendOutcome;
   let logged: Record<string, string> = {};
   // From here on the receiver may get the request: an abort can no longer take it back.
@@ -98,7 +100,8 @@ async function attemptOnce(deps: DispatchDeps, row: Claimed, job: DeliveryJob, s
     mayHaveLeft = true;
   };
   try {
-    await deps.rates.wait(row.relay_id, row.rate_limit_per_second, signal);
+    const turnUs = await deps.rates.wait(row.relay_id, row.rate_limit_per_second, signal);
+    if (turnUs !== undefined) startedAt = new Date(Math.floor(turnUs / 1000));
     const request = buildRequest(row, deps.keyring, deps.userAgent, job.deliveryId, new Date());
     logged = request.logged;
     const proxyUrl = row.proxy_url_sealed ? unseal(deps.keyring, row.proxy_url_sealed, sealedAt.relayProxyUrl(row.relay_id)) : row.proxy_url;
