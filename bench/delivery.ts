@@ -3,6 +3,7 @@ import { startBoss, deliveryJob, DELIVERY_QUEUE } from '../src/queue/boss.js';
 import { BODY } from './floors.js';
 import { createRelay, hookyardEnv, sinkStats, waitFor } from './lib/configure.js';
 import { forkServer, startHookyard } from './lib/processes.js';
+import { significant } from './lib/stats.js';
 import type { Plan } from './plan.js';
 
 export interface DrainFigures {
@@ -61,7 +62,7 @@ export async function drainBacklog(plan: Plan, databaseUrl: string, fanout: numb
     const seconds = Math.max(lastAt - firstAt, 1) / 1000;
     const rssEnd = worker.rssMiB();
     await worker.stop();
-    return { deliveries: total, relays: fanout, seconds: Math.round(seconds * 10) / 10, per_s: Math.round(total / seconds), rss_start_mib: rssStart, rss_end_mib: rssEnd, rss_max_mib: rssMax };
+    return { deliveries: total, relays: fanout, seconds: significant(seconds), per_s: Math.round(total / seconds), rss_start_mib: rssStart, rss_end_mib: rssEnd, rss_max_mib: rssMax };
   } finally {
     await sink.stop();
   }

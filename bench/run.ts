@@ -8,7 +8,7 @@ import { httpFloor, pgFloor, sendFloor } from './floors.js';
 import { ingestAndE2e } from './ingest.js';
 import { BENCH_DATA_DIR } from './lib/configure.js';
 import { benchDatabase } from './lib/database.js';
-import { round } from './lib/stats.js';
+import { significant } from './lib/stats.js';
 import { liveLag } from './live.js';
 import { PLANS, type Plan } from './plan.js';
 import { listAtScale } from './scale.js';
@@ -67,12 +67,12 @@ async function main(): Promise<void> {
       http_floor: { rps: http.rps, p50_ms: http.p50_ms, p99_ms: http.p99_ms, connections: plan.connections },
       pg_floor: pgf,
       send_floor: { rps: send.rps, p50_ms: send.p50_ms, p99_ms: send.p99_ms },
-      ingest: { ...ingest, ratio_pg_floor: round(ingest.rps / pgf.commits_per_s, 3), ratio_http_floor: round(ingest.rps / http.rps, 3) },
+      ingest: { ...ingest, ratio_pg_floor: significant(ingest.rps / pgf.commits_per_s), ratio_http_floor: significant(ingest.rps / http.rps) },
       e2e: { ...e2e, rate: Number(topRate), p50_ms: e2e[topRate]!.p50_ms, p99_ms: e2e[topRate]!.p99_ms },
       delivery: {
-        fanout_1: { ...fan1, ratio_send_floor: round(fan1.per_s / send.rps, 3) },
-        fanout_10: { ...fan10, ratio_send_floor: round(fan10.per_s / send.rps, 3) },
-        ratio_send_floor: round(Math.min(fan1.per_s, fan10.per_s) / send.rps, 3),
+        fanout_1: { ...fan1, ratio_send_floor: significant(fan1.per_s / send.rps) },
+        fanout_10: { ...fan10, ratio_send_floor: significant(fan10.per_s / send.rps) },
+        ratio_send_floor: significant(Math.min(fan1.per_s, fan10.per_s) / send.rps),
       },
       live,
       scale,

@@ -11,3 +11,9 @@ export function summarize(latencies: number[]): { p50_ms: number; p99_ms: number
 }
 
 export const round = (value: number, digits = 2): number => Math.round(value * 10 ** digits) / 10 ** digits;
+
+/**
+ * To `digits` significant digits: a small positive figure (a ratio to a floor, a drain of a
+ * tiny backlog) stays positive, where rounding to fixed places would print 0.
+ */
+export const significant = (value: number, digits = 3): number => Number(value.toPrecision(digits));

@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { seal } from '../../src/crypto/seal.js';
 import { sealedAt } from '../../src/crypto/sealed-at.js';
@@ -5,6 +6,23 @@ import type { Keyring } from '../../src/crypto/keyring.js';
 import { generateSigningSecret, secretHint } from '../../src/crypto/tokens.js';
 import { EventSubscription, Relay, Source } from '../../src/db/entities/index.js';
 import type { SourcePreset } from '../../src/db/entities/source.js';
+import type { IngestSource } from '../../src/ingest/presets/preset.js';
+import { createIngestRequest, type IngestRequest } from '../../src/ingest/request.js';
+
+/** A source as the ingest path sees it, every setting at its default (for the preset tests). */
+export function ingestSource(overrides: Partial<IngestSource> = {}): IngestSource {
+  return {
+    id: 's', slug: 's', preset: 'HMAC', enabled: true, secrets: ['secret'], secretError: null, toleranceSeconds: null,
+    maxBodyBytes: 1024 * 1024, requireIdempotencyKey: false, signatureHeader: null, signatureAlgorithm: null, signatureEncoding: null,
+    signaturePrefix: null, timestampHeader: null, publicUrl: null, basicAuth: null, rateLimitPerSecond: null, allowedAddress: null,
+    dedupeWindowSeconds: null, eventTypeFrom: null, idempotencyKeyFrom: null, keepHeaders: [], ...overrides,
+  };
+}
+
+/** A request as the ingest route hands it to a preset. */
+export function ingestRequest(headers: IncomingHttpHeaders, body: string | Buffer, query = ''): IngestRequest {
+  return createIngestRequest(headers, new URLSearchParams(query), Buffer.isBuffer(body) ? body : Buffer.from(body));
+}
 
 /**
  * Sources, relays and subscriptions straight through the ORM (the GraphQL API arrives with

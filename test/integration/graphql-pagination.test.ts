@@ -1,10 +1,10 @@
 import { createHmac } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.js';
-import { CreateSourceDocument, EventsDocument, RejectedRequestsDocument } from '../generated/graphql.js';
+import { CreateSourceDocument, EventsDocument, RejectedRequestsDocument, type EventsQuery } from '../generated/graphql.js';
 import { startTestApp, TEST_ADMIN_TOKEN } from '../helpers/app.js';
 import { createTestDatabase } from '../helpers/database.js';
-import { execute } from '../helpers/graphql.js';
+import { execute, type GraphQLResult } from '../helpers/graphql.js';
 
 let app: App;
 let sourceId: string;
@@ -41,7 +41,8 @@ describe('keyset pagination', () => {
     let after: string | null = null;
     let pages = 0;
     for (;;) {
-      const result = await execute(app.url, EventsDocument, { filter: { sourceId }, first: 20, after }, TEST_ADMIN_TOKEN);
+      // Annotated: `after` is read here and assigned below, too circular for inference.
+      const result: GraphQLResult<EventsQuery> = await execute(app.url, EventsDocument, { filter: { sourceId }, first: 20, after }, TEST_ADMIN_TOKEN);
       expect(result.errors).toBeUndefined();
       const { edges, pageInfo } = result.data!.events;
       seen.push(...edges.map((e) => e.node.id));

@@ -1,17 +1,22 @@
 import { describe, expect, it, vi } from 'vitest';
 import { liveIterator } from '../../src/graphql/live-iterator.js';
 
-/** A feed as the live feeds are: listeners in a set, each value handed to every listener. */
+/**
+ * A feed as the live feeds are: listeners in a set, each value handed to every listener with
+ * its number in the feed's log.
+ */
 function feed<T>() {
-  const listeners = new Set<(value: T) => void>();
+  const listeners = new Set<(value: T, seq: number) => void>();
+  let seq = 0;
   return {
     listeners,
-    listen(listener: (value: T) => void) {
+    listen(listener: (value: T, seq: number) => void) {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
     send(value: T) {
-      for (const listener of listeners) listener(value);
+      seq += 1;
+      for (const listener of listeners) listener(value, seq);
     },
   };
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isSecretHeader, maskUrl, SIGNATURE_HEADERS, truncateSignatures, withoutPassword } from '../../src/crypto/redact.js';
 import { presets } from '../../src/ingest/presets/index.js';
-import type { IngestSource } from '../../src/ingest/presets/preset.js';
+import { ingestSource } from '../helpers/fixtures.js';
 
 describe('maskUrl: what a READ token sees of a relay URL', () => {
   it.each([
@@ -38,7 +38,7 @@ describe('truncateSignatures: what the attempt log keeps of a signature', () => 
 });
 
 describe('signature headers', () => {
-  const source = { signatureHeader: null } as unknown as IngestSource;
+  const source = ingestSource();
   it.each(Object.entries(presets))('every signature header of %s is never stored', (_name, preset) => {
     for (const name of preset.signatureHeaders(source)) {
       expect(SIGNATURE_HEADERS.includes(name) || name === 'x-signature', name).toBe(true);

@@ -5,46 +5,28 @@ import { describe, expect, it } from 'vitest';
 import { signStandardWebhook } from '../../src/delivery/sign.js';
 import { github } from '../../src/ingest/presets/github.js';
 import { genericHmac } from '../../src/ingest/presets/hmac.js';
-import type { IngestSource } from '../../src/ingest/presets/preset.js';
-import { createIngestRequest } from '../../src/ingest/request.js';
 import { base64Pattern } from '../../src/ingest/verify.js';
-
-function source(overrides: Partial<IngestSource> = {}): IngestSource {
-  return {
-    id: 's', slug: 's', preset: 'GITHUB', enabled: true, secrets: ['secret'], secretError: null, toleranceSeconds: null,
-    maxBodyBytes: 1024, requireIdempotencyKey: false, signatureHeader: null, signatureAlgorithm: null, signatureEncoding: null,
-    signaturePrefix: null, timestampHeader: null, eventTypeFrom: null, idempotencyKeyFrom: null, ...overrides,
-  };
-}
-
-const req = (headers: Record<string, string>, body: string) => createIngestRequest(headers, new URLSearchParams(), Buffer.from(body));
-const code = (fn: () => void) => {
-  try {
-    fn();
-    return 'OK';
-  } catch (error) {
-    return (error as { code: string }).code;
-  }
-};
+import { ingestRequest, ingestSource } from '../helpers/fixtures.js';
+import { outcome } from '../helpers/verify.js';
 
 describe('GITHUB preset', () => {
   it('accepts what @octokit/webhooks-methods signs, under any live secret', async () => {
     const body = '{"zen":"Design for failure."}';
     const bySecret = await sign('secret', body);
     const byNew = await sign('new', body);
-    expect(code(() => github.verify(req({ 'x-hub-signature-256': bySecret }, body), source(), 0))).toBe('OK');
-    expect(code(() => github.verify(req({ 'x-hub-signature-256': byNew }, body), source({ secrets: ['old', 'new'] }), 0))).toBe('OK');
+    expect(outcome(() => github.verify(ingestRequest({ 'x-hub-signature-256': bySecret }, body), ingestSource(), 0))).toBe('OK');
+    expect(outcome(() => github.verify(ingestRequest({ 'x-hub-signature-256': byNew }, body), ingestSource({ secrets: ['old', 'new'] }), 0))).toBe('OK');
   });
 
   it('refuses a changed byte, a wrong secret and every malformed header', async () => {
     const body = '{"a":1}';
     const good = await sign('secret', body);
-    expect(code(() => github.verify(req({ 'x-hub-signature-256': good }, '{"a":2}'), source(), 0))).toBe('INVALID_SIGNATURE');
-    expect(code(() => github.verify(req({ 'x-hub-signature-256': good }, body), source({ secrets: ['other'] }), 0))).toBe('INVALID_SIGNATURE');
+    expect(outcome(() => github.verify(ingestRequest({ 'x-hub-signature-256': good }, '{"a":2}'), ingestSource(), 0))).toBe('INVALID_SIGNATURE');
+    expect(outcome(() => github.verify(ingestRequest({ 'x-hub-signature-256': good }, body), ingestSource({ secrets: ['other'] }), 0))).toBe('INVALID_SIGNATURE');
     for (const bad of [good.toUpperCase(), good.slice(0, -1), `${good}0`, good.replace('sha256=', 'sha1='), good.replace(/.$/, 'g'), ` ${good}`]) {
-      expect(code(() => github.verify(req({ 'x-hub-signature-256': bad }, body), source(), 0))).toBe('MALFORMED_SIGNATURE');
+      expect(outcome(() => github.verify(ingestRequest({ 'x-hub-signature-256': bad }, body), ingestSource(), 0))).toBe('MALFORMED_SIGNATURE');
     }
-    expect(code(() => github.verify(req({}, body), source(), 0))).toBe('MISSING_SIGNATURE');
+    expect(outcome(() => github.verify(ingestRequest({}, body), ingestSource(), 0))).toBe('MISSING_SIGNATURE');
   });
 });
 
@@ -52,28 +34,28 @@ describe('HMAC preset', () => {
   it('defaults to X-Signature with sha256 hex', () => {
     const body = 'raw bytes';
     const hex = createHmac('sha256', 'secret').update(body).digest('hex');
-    expect(code(() => genericHmac.verify(req({ 'x-signature': hex }, body), source({ preset: 'HMAC' }), 0))).toBe('OK');
-    expect(code(() => genericHmac.verify(req({ 'x-signature': hex.toUpperCase() }, body), source({ preset: 'HMAC' }), 0))).toBe('OK');
+    expect(outcome(() => genericHmac.verify(ingestRequest({ 'x-signature': hex }, body), ingestSource({ preset: 'HMAC' }), 0))).toBe('OK');
+    expect(outcome(() => genericHmac.verify(ingestRequest({ 'x-signature': hex.toUpperCase() }, body), ingestSource({ preset: 'HMAC' }), 0))).toBe('OK');
   });
 
   it('takes a header, algorithm, base64 encoding and prefix', () => {
     const body = '{"x":1}';
     const digest = createHmac('sha512', 'secret').update(body).digest('base64');
-    const s = source({ preset: 'HMAC', signatureHeader: 'X-Sig', signatureAlgorithm: 'sha512', signatureEncoding: 'base64', signaturePrefix: 'sha512=' });
-    expect(code(() => genericHmac.verify(req({ 'x-sig': `sha512=${digest}` }, body), s, 0))).toBe('OK');
-    expect(code(() => genericHmac.verify(req({ 'x-sig': digest }, body), s, 0))).toBe('MALFORMED_SIGNATURE');
-    expect(code(() => genericHmac.verify(req({ 'x-sig': `sha512=${digest.slice(1)}` }, body), s, 0))).toBe('MALFORMED_SIGNATURE');
+    const s = ingestSource({ preset: 'HMAC', signatureHeader: 'X-Sig', signatureAlgorithm: 'sha512', signatureEncoding: 'base64', signaturePrefix: 'sha512=' });
+    expect(outcome(() => genericHmac.verify(ingestRequest({ 'x-sig': `sha512=${digest}` }, body), s, 0))).toBe('OK');
+    expect(outcome(() => genericHmac.verify(ingestRequest({ 'x-sig': digest }, body), s, 0))).toBe('MALFORMED_SIGNATURE');
+    expect(outcome(() => genericHmac.verify(ingestRequest({ 'x-sig': `sha512=${digest.slice(1)}` }, body), s, 0))).toBe('MALFORMED_SIGNATURE');
   });
 
   it('with a timestamp header, signs "<t>.<body>" and enforces the tolerance both ways', () => {
     const body = 'b';
-    const s = source({ preset: 'HMAC', timestampHeader: 'X-Timestamp', toleranceSeconds: 300 });
+    const s = ingestSource({ preset: 'HMAC', timestampHeader: 'X-Timestamp', toleranceSeconds: 300 });
     const at = (t: number) => ({ 'x-timestamp': String(t), 'x-signature': createHmac('sha256', 'secret').update(`${t}.${body}`).digest('hex') });
-    expect(code(() => genericHmac.verify(req(at(1000), body), s, 1000))).toBe('OK');
-    expect(code(() => genericHmac.verify(req(at(1000), body), s, 1300))).toBe('OK');
-    expect(code(() => genericHmac.verify(req(at(1000), body), s, 1301))).toBe('INVALID_SIGNATURE');
-    expect(code(() => genericHmac.verify(req(at(1000), body), s, 699))).toBe('INVALID_SIGNATURE');
-    expect(code(() => genericHmac.verify(req({ 'x-signature': at(1000)['x-signature'] }, body), s, 1000))).toBe('MISSING_SIGNATURE');
+    expect(outcome(() => genericHmac.verify(ingestRequest(at(1000), body), s, 1000))).toBe('OK');
+    expect(outcome(() => genericHmac.verify(ingestRequest(at(1000), body), s, 1300))).toBe('OK');
+    expect(outcome(() => genericHmac.verify(ingestRequest(at(1000), body), s, 1301))).toBe('INVALID_SIGNATURE');
+    expect(outcome(() => genericHmac.verify(ingestRequest(at(1000), body), s, 699))).toBe('INVALID_SIGNATURE');
+    expect(outcome(() => genericHmac.verify(ingestRequest({ 'x-signature': at(1000)['x-signature'] }, body), s, 1000))).toBe('MISSING_SIGNATURE');
   });
 });
 

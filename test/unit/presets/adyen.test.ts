@@ -2,7 +2,8 @@ import { createHmac } from 'node:crypto';
 import { hmacValidator as HmacValidator } from '@adyen/api-library';
 import { describe, expect, it } from 'vitest';
 import { adyen, checkBasicAuth, isValidAdyenKey, splitAdyen } from '../../../src/ingest/presets/adyen.js';
-import { flipLastByte, outcome, request, source } from './support.js';
+import { ingestRequest, ingestSource } from '../../helpers/fixtures.js';
+import { flipLastByte, outcome } from '../../helpers/verify.js';
 
 const validator = new HmacValidator();
 // The test key of Adyen's HMAC documentation and library tests.
@@ -19,7 +20,7 @@ function item(overrides: Record<string, unknown> = {}, key = KEY): Item {
 }
 const notification = (...items: Item[]) => JSON.stringify({ live: 'false', notificationItems: items.map((i) => ({ NotificationRequestItem: i })) });
 const verify = (body: string | Buffer, h: Record<string, string> = {}, secrets = [KEY]) =>
-  outcome(() => adyen.verify(request(h, body), source({ preset: 'ADYEN', secrets }), 0));
+  outcome(() => adyen.verify(ingestRequest(h, body), ingestSource({ preset: 'ADYEN', secrets }), 0));
 
 describe('ADYEN preset: payments notifications', () => {
   it("matches Adyen's published signature for its example item", () => {
@@ -75,7 +76,7 @@ describe('ADYEN preset: payments notifications', () => {
   it('splits a notification into one event per item', () => {
     const first = item();
     const second = item({ pspReference: '8815', eventCode: 'CAPTURE', success: 'false' });
-    const events = splitAdyen(request({}, notification(first, second)));
+    const events = splitAdyen(ingestRequest({}, notification(first, second)));
     expect(events.map((e) => [e.type, e.idempotencyKey])).toEqual([
       ['AUTHORISATION', '7914073381342284:AUTHORISATION:true'],
       ['CAPTURE', '8815:CAPTURE:false'],
@@ -108,10 +109,10 @@ describe('ADYEN preset: platform and management webhooks', () => {
   });
 
   it('is one event typed by type, with no default key, carrying the raw bytes', () => {
-    const events = splitAdyen(request({ hmacsignature: sign(body) }, body));
+    const events = splitAdyen(ingestRequest({ hmacsignature: sign(body) }, body));
     expect(events).toEqual([{ type: 'balancePlatform.accountHolder.created', idempotencyKey: null, body: Buffer.from(body) }]);
     expect(adyen.requiresJson).toBe(true);
-    expect(adyen.signatureHeaders(source())).toEqual(['hmacsignature']);
+    expect(adyen.signatureHeaders(ingestSource())).toEqual(['hmacsignature']);
   });
 });
 

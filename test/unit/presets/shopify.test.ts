@@ -1,7 +1,8 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { shopify } from '../../../src/ingest/presets/shopify.js';
-import { flipLastByte, outcome, request, source } from './support.js';
+import { ingestRequest, ingestSource } from '../../helpers/fixtures.js';
+import { flipLastByte, outcome } from '../../helpers/verify.js';
 
 const SECRET = 'hush-app-secret';
 // An 18-digit id: a JSON round trip would change it, signing the raw bytes does not.
@@ -14,7 +15,7 @@ const FAMILIES = [
   { name: 'shopify-* (newer)', signature: 'shopify-hmac-sha256', topic: 'shopify-topic', id: 'shopify-webhook-id' },
 ] as const;
 const verify = (h: Record<string, string>, body: string | Buffer = payload, secrets = [SECRET]) =>
-  outcome(() => shopify.verify(request(h, body), source({ preset: 'SHOPIFY', secrets }), 0));
+  outcome(() => shopify.verify(ingestRequest(h, body), ingestSource({ preset: 'SHOPIFY', secrets }), 0));
 
 describe('SHOPIFY preset', () => {
   describe.each(FAMILIES)('with the $name headers', (family) => {
@@ -37,7 +38,7 @@ describe('SHOPIFY preset', () => {
     });
 
     it('reads the topic and webhook id', () => {
-      const r = request({ [family.signature]: hmacOf(payload), [family.topic]: 'orders/create', [family.id]: 'b54557e4-bdd9-4b37-8a5f-bf7d70bcd043' }, payload);
+      const r = ingestRequest({ [family.signature]: hmacOf(payload), [family.topic]: 'orders/create', [family.id]: 'b54557e4-bdd9-4b37-8a5f-bf7d70bcd043' }, payload);
       expect(shopify.readEventType!(r)).toBe('orders/create');
       expect(shopify.readIdempotencyKey!(r)).toBe('b54557e4-bdd9-4b37-8a5f-bf7d70bcd043');
     });
@@ -48,14 +49,14 @@ describe('SHOPIFY preset', () => {
   });
 
   it('requires the topic: its absence is a 400 naming the header', () => {
-    const missing = () => shopify.readEventType!(request({ 'x-shopify-hmac-sha256': hmacOf(payload) }, payload));
+    const missing = () => shopify.readEventType!(ingestRequest({ 'x-shopify-hmac-sha256': hmacOf(payload) }, payload));
     expect(outcome(missing)).toBe('MISSING_HEADER');
     expect(missing).toThrow(/X-Shopify-Topic/);
     expect(shopify.eventTypeRequired).toBe(true);
-    expect(shopify.readIdempotencyKey!(request({}, payload))).toBeUndefined();
+    expect(shopify.readIdempotencyKey!(ingestRequest({}, payload))).toBeUndefined();
   });
 
   it('hides both signature headers', () => {
-    expect(shopify.signatureHeaders(source())).toEqual(['x-shopify-hmac-sha256', 'shopify-hmac-sha256']);
+    expect(shopify.signatureHeaders(ingestSource())).toEqual(['x-shopify-hmac-sha256', 'shopify-hmac-sha256']);
   });
 });

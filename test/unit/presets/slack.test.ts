@@ -1,7 +1,8 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { slack, slackChallenge } from '../../../src/ingest/presets/slack.js';
-import { flipLastByte, outcome, request, source } from './support.js';
+import { ingestRequest, ingestSource } from '../../helpers/fixtures.js';
+import { flipLastByte, outcome } from '../../helpers/verify.js';
 
 const SECRET = '8f742231b10e8888abcd99yyyzzz85a5';
 const NOW = 1_700_000_000;
@@ -15,7 +16,7 @@ function signed(body: string, opts: { at?: number; secret?: string } = {}): Reco
   return { 'x-slack-signature': `v0=${mac}`, 'x-slack-request-timestamp': at };
 }
 const verify = (h: Record<string, string>, body: string | Buffer, secrets = [SECRET], now = NOW) =>
-  outcome(() => slack.verify(request(h, body), source({ preset: 'SLACK', secrets }), now));
+  outcome(() => slack.verify(ingestRequest(h, body), ingestSource({ preset: 'SLACK', secrets }), now));
 
 describe('SLACK preset', () => {
   it("matches the example in Slack's signing documentation", () => {
@@ -55,7 +56,7 @@ describe('SLACK preset', () => {
   });
 
   it('types events by event.type, else type, else the slash command, else an interaction type', () => {
-    const typeOf = (body: string) => slack.readEventType!(request({}, body));
+    const typeOf = (body: string) => slack.readEventType!(ingestRequest({}, body));
     expect(typeOf(eventBody)).toBe('app_mention');
     expect(typeOf('{"type":"app_rate_limited","minute_rate_limited":1}')).toBe('app_rate_limited');
     expect(typeOf(commandBody)).toBe('/deploy');
@@ -68,8 +69,8 @@ describe('SLACK preset', () => {
   it('hands back the challenge of a url_verification request only', () => {
     const challenge = '{"token":"t","challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P","type":"url_verification"}';
     expect(verify(signed(challenge), challenge)).toBe('OK');
-    expect(slackChallenge(request({}, challenge))).toBe('3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P');
-    expect(slackChallenge(request({}, eventBody))).toBeUndefined();
-    expect(slackChallenge(request({}, commandBody))).toBeUndefined();
+    expect(slackChallenge(ingestRequest({}, challenge))).toBe('3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P');
+    expect(slackChallenge(ingestRequest({}, eventBody))).toBeUndefined();
+    expect(slackChallenge(ingestRequest({}, commandBody))).toBeUndefined();
   });
 });

@@ -2,7 +2,8 @@ import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
 import { standardWebhooks } from '../../../src/ingest/presets/standard-webhooks.js';
 import { hmac } from '../../../src/ingest/verify.js';
-import { flipLastByte, outcome, request, source } from './support.js';
+import { ingestRequest, ingestSource } from '../../helpers/fixtures.js';
+import { flipLastByte, outcome } from '../../helpers/verify.js';
 
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const OTHER = 'whsec_aGVsbG8gd29ybGQgaGVsbG8gd29ybGQ=';
@@ -22,7 +23,7 @@ function headers(family: (typeof FAMILIES)[number], opts: { secret?: string; at?
   return { [family.id]: id, [family.timestamp]: String(at), [family.signature]: signature };
 }
 const verify = (h: Record<string, string>, body: string | Buffer = payload, secrets = [SECRET], now = NOW) =>
-  outcome(() => standardWebhooks.verify(request(h, body), source({ preset: 'STANDARD_WEBHOOKS', secrets }), now));
+  outcome(() => standardWebhooks.verify(ingestRequest(h, body), ingestSource({ preset: 'STANDARD_WEBHOOKS', secrets }), now));
 
 describe('STANDARD_WEBHOOKS preset', () => {
   it('matches the published Standard Webhooks test vector', () => {
@@ -77,7 +78,7 @@ describe('STANDARD_WEBHOOKS preset', () => {
     });
 
     it('reads the idempotency key from the same family', () => {
-      expect(standardWebhooks.readIdempotencyKey!(request(headers(family), payload))).toBe(ID);
+      expect(standardWebhooks.readIdempotencyKey!(ingestRequest(headers(family), payload))).toBe(ID);
     });
   });
 
@@ -95,6 +96,6 @@ describe('STANDARD_WEBHOOKS preset', () => {
     expect(standardWebhooks.requiresJson).toBe(false);
     expect(standardWebhooks.eventType).toEqual({ from: 'json', path: ['type'] });
     expect(standardWebhooks.eventTypeRequired).toBe(false);
-    expect(standardWebhooks.signatureHeaders(source())).toEqual(['webhook-signature', 'svix-signature']);
+    expect(standardWebhooks.signatureHeaders(ingestSource())).toEqual(['webhook-signature', 'svix-signature']);
   });
 });

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { stripe } from '../../../src/ingest/presets/stripe.js';
 import { standardWebhooksKey } from '../../../src/ingest/presets/standard-webhooks.js';
 import { hmac } from '../../../src/ingest/verify.js';
-import { flipLastByte, outcome, request, source } from './support.js';
+import { ingestRequest, ingestSource } from '../../helpers/fixtures.js';
+import { flipLastByte, outcome } from '../../helpers/verify.js';
 
 const { webhooks } = new Stripe('sk_test_unused');
 const SECRET = 'whsec_test_secret_for_hookyard';
@@ -12,7 +13,7 @@ const payload = JSON.stringify({ id: 'evt_1', object: 'event', type: 'payment_in
 const signed = (opts: { secret?: string; timestamp?: number; scheme?: string; body?: string } = {}) =>
   webhooks.generateTestHeaderString({ payload: opts.body ?? payload, secret: opts.secret ?? SECRET, timestamp: opts.timestamp ?? NOW, ...(opts.scheme ? { scheme: opts.scheme } : {}) });
 const verify = (header: string | undefined, body: string | Buffer = payload, secrets = [SECRET], now = NOW, toleranceSeconds: number | null = null) =>
-  outcome(() => stripe.verify(request(header === undefined ? {} : { 'stripe-signature': header }, body), source({ preset: 'STRIPE', secrets, toleranceSeconds }), now));
+  outcome(() => stripe.verify(ingestRequest(header === undefined ? {} : { 'stripe-signature': header }, body), ingestSource({ preset: 'STRIPE', secrets, toleranceSeconds }), now));
 
 describe('STRIPE preset', () => {
   it('accepts what stripe-node generates, and stripe-node accepts it too', () => {
@@ -81,6 +82,6 @@ describe('STRIPE preset', () => {
     expect(stripe.requiresJson).toBe(true);
     expect(stripe.eventType).toEqual({ from: 'json', path: ['type'] });
     expect(stripe.idempotencyKey).toEqual({ from: 'json', path: ['id'] });
-    expect(stripe.signatureHeaders(source())).toEqual(['stripe-signature']);
+    expect(stripe.signatureHeaders(ingestSource())).toEqual(['stripe-signature']);
   });
 });

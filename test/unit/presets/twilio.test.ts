@@ -1,7 +1,8 @@
 import twilioSdk from 'twilio';
 import { describe, expect, it } from 'vitest';
 import { twilio } from '../../../src/ingest/presets/twilio.js';
-import { flipLastByte, outcome, request, source } from './support.js';
+import { ingestRequest, ingestSource } from '../../helpers/fixtures.js';
+import { flipLastByte, outcome } from '../../helpers/verify.js';
 
 const { getExpectedBodyHash, getExpectedTwilioSignature, validateRequest, validateRequestWithBody } = twilioSdk;
 
@@ -11,7 +12,7 @@ const params = { CallSid: 'CA1234567890ABCDE', Caller: '+12349013030', Digits: '
 const form = new URLSearchParams(params).toString();
 
 const verify = (h: Record<string, string>, body: string | Buffer, query = '', opts: { secrets?: string[]; publicUrl?: string | null } = {}) =>
-  outcome(() => twilio.verify(request(h, body, query), source({ preset: 'TWILIO', secrets: opts.secrets ?? [TOKEN], publicUrl: opts.publicUrl === undefined ? PUBLIC_URL : opts.publicUrl }), 0));
+  outcome(() => twilio.verify(ingestRequest(h, body, query), ingestSource({ preset: 'TWILIO', secrets: opts.secrets ?? [TOKEN], publicUrl: opts.publicUrl === undefined ? PUBLIC_URL : opts.publicUrl }), 0));
 const sig = (url: string, p: Record<string, string | string[]> = params, token = TOKEN) => ({ 'x-twilio-signature': getExpectedTwilioSignature(token, url, p) });
 
 describe('TWILIO preset', () => {
@@ -82,6 +83,6 @@ describe('TWILIO preset', () => {
   it('types events as twilio unless configured, keyed by I-Twilio-Idempotency-Token', () => {
     expect(twilio.eventType).toEqual({ fixed: 'twilio' });
     expect(twilio.idempotencyKey).toEqual({ from: 'header', name: 'i-twilio-idempotency-token' });
-    expect(twilio.signatureHeaders(source())).toEqual(['x-twilio-signature']);
+    expect(twilio.signatureHeaders(ingestSource())).toEqual(['x-twilio-signature']);
   });
 });
