@@ -86,6 +86,8 @@ export function classifyError(error: unknown): AttemptErrorClass {
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_FAIL' || code === 'EAI_NONAME') return 'DNS';
   if (code === 'UND_ERR_HEADERS_OVERFLOW' || code === 'HPE_HEADER_OVERFLOW') return 'RESPONSE_TOO_LARGE';
   if (TLS_CODES.test(code)) return 'TLS';
+  // undici refused to build the request (a header it cannot write): nothing left.
+  if (code === 'UND_ERR_INVALID_ARG') return 'LOCAL';
   return 'CONNECTION_RESET';
 }
 
@@ -249,11 +251,13 @@ export class HttpSender {
     // One deadline for the whole attempt, DNS included.
     const signal = outbound.signal ? AbortSignal.any([AbortSignal.timeout(outbound.timeoutMs), outbound.signal]) : AbortSignal.timeout(outbound.timeoutMs);
     const route = this.route(url, outbound.proxyUrl);
+    let sending = false;
     try {
       const address = await abortable(this.targetAddress(url, route, outbound.relayId, signal), signal);
       const dispatcher = route.via === 'direct' ? this.agent : await abortable(this.proxyAgent(route, outbound.relayId, signal), signal);
       const target = new URL(url);
       if (address !== undefined) target.hostname = isIP(address) === 6 ? `[${address}]` : address;
+      sending = true;
       outbound.onSending?.();
       const response = await request(target, {
         method: outbound.method as 'POST',
@@ -280,6 +284,8 @@ export class HttpSender {
       };
     } catch (error) {
       let errorClass = classifyError(error);
+      // An unexplained failure before any connection was tried is ours, not the receiver's.
+      if (!sending && errorClass === 'CONNECTION_RESET') errorClass = 'LOCAL';
       const proxied = route.via !== 'direct';
       // Through a proxy, a connection that cannot be made is the proxy's failure to report.
       const unresolved = errorClass === 'DNS' && (error as { hostname?: string }).hostname !== url.hostname.replace(/^\[|\]$/g, '');

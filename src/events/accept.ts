@@ -83,7 +83,7 @@ export async function insertAll(client: PoolClient, boss: PgBoss, requests: read
       flat.push({ id: duplicates.get(i)!, duplicate: true });
       continue;
     }
-    flat.push({ id: ids[i]!, duplicate: false, deliveries: await planFanOut(client, batch, { id: ids[i]!, ...events[i]! }, { defer: true }) });
+    flat.push({ id: ids[i]!, duplicate: false, deliveries: await planFanOut(client, batch, { id: ids[i]!, ...events[i]! }) });
   }
   await batch.commit(client, boss);
   await notifyNewEvents(client, events.flatMap((e, i) => (fresh.has(ids[i]!) ? [{ id: ids[i]!, sourceId: e.sourceId }] : [])));

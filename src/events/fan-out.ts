@@ -37,12 +37,8 @@ const INSERT_DELIVERIES = `
 export class FanOutBatch {
   readonly jobs: JobInsert<DeliveryJob>[] = [];
   readonly changes: DeliveryChange[] = [];
-  /** Deliveries planned with `defer`, inserted by `commit` in one statement. */
-  private readonly rows: { id: string; eventId: string; relayId: string; subscriptionId: string; status: string }[] = [];
-
-  defer(row: { id: string; eventId: string; relayId: string; subscriptionId: string; status: string }): void {
-    this.rows.push(row);
-  }
+  /** The deliveries planned, inserted by `commit` in one statement. */
+  readonly rows: { id: string; eventId: string; relayId: string; subscriptionId: string; status: string }[] = [];
   private readonly subscriptions = new Map<string, CandidateRow[]>();
 
   /** The candidate subscriptions of a source, read once per transaction. */
@@ -56,15 +52,12 @@ export class FanOutBatch {
     return rows;
   }
 
-  /** Inserts the deliveries deferred so far (before their jobs: a job must never precede its row). */
-  async commitDeliveries(client: PoolClient): Promise<void> {
-    const rows = this.rows.splice(0);
-    if (rows.length === 0) return;
-    await client.query(INSERT_DELIVERIES, [rows.map((d) => d.id), rows.map((d) => d.eventId), rows.map((d) => d.relayId), rows.map((d) => d.subscriptionId), rows.map((d) => d.status)]);
-  }
-
+  /** The deliveries, then their jobs (a job must never precede its row), then their NOTIFY. */
   async commit(client: PoolClient, boss: PgBoss): Promise<void> {
-    await this.commitDeliveries(client);
+    const rows = this.rows.splice(0);
+    if (rows.length > 0) {
+      await client.query(INSERT_DELIVERIES, [rows.map((d) => d.id), rows.map((d) => d.eventId), rows.map((d) => d.relayId), rows.map((d) => d.subscriptionId), rows.map((d) => d.status)]);
+    }
     if (this.jobs.length > 0) await boss.insert(DELIVERY_QUEUE, this.jobs, { db: onClient(client) });
     await notifyDeliveryChanges(client, this.changes);
   }
@@ -74,18 +67,17 @@ export class FanOutBatch {
  * One delivery per subscription that matches the event today, on the caller's transaction;
  * their jobs and NOTIFY are added to `batch` (a disabled relay's deliveries are HELD without a
  * job: pg-boss retention must never decide whether they survive; enabling the relay queues
- * them). Used when events are accepted and when one is replayed.
+ * them); `batch.commit` writes them. Used when events are accepted and when one is replayed.
  */
-export async function planFanOut(client: PoolClient, batch: FanOutBatch, event: StoredEvent, options: { defer?: boolean } = {}): Promise<FannedOut[]> {
+export async function planFanOut(client: PoolClient, batch: FanOutBatch, event: StoredEvent): Promise<FannedOut[]> {
   const candidates = await batch.candidates(client, event.sourceId);
   const doc = filterDocument(event);
   const matched = candidates.filter((s) => subscriptionMatches(s, event, doc));
   if (matched.length === 0) return [];
 
   const deliveries: FannedOut[] = matched.map((s) => ({ id: newId(), relayId: s.relay_id, status: s.relay_enabled ? 'PENDING' : 'HELD' }));
-  deliveries.forEach((d, i) => batch.defer({ id: d.id, eventId: event.id, relayId: d.relayId, subscriptionId: matched[i]!.id, status: d.status }));
-  if (!options.defer) await batch.commitDeliveries(client);
   deliveries.forEach((d, i) => {
+    batch.rows.push({ id: d.id, eventId: event.id, relayId: d.relayId, subscriptionId: matched[i]!.id, status: d.status });
     batch.changes.push({ id: d.id, status: d.status, attemptCount: 0 });
     if (d.status === 'PENDING') batch.jobs.push(deliveryJob(d.id, 1, d.relayId, matched[i]!.max_concurrency));
   });

@@ -19,8 +19,8 @@ import { SubscriptionResolver } from './resolvers/subscription-resolver.js';
 
 /**
  * Code-first: the committed `schema.graphql` is printed from this and a test fails on drift.
- * Input validation is explicit in `inputs/` (each failure names its field), so class-validator
- * stays off. `log` receives audit-log write failures; without it (printing the schema) such a
+ * Input validation is explicit in `inputs/` (each failure names its field): type-graphql's
+ * class-validator integration stays off (and the package is not installed). `log` receives audit-log write failures; without it (printing the schema) such a
  * failure fails the mutation.
  */
 export function buildHookyardSchema(options: { log?: Logger } = {}): Promise<GraphQLSchema> {
