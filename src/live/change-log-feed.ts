@@ -60,8 +60,12 @@ export class ChangeLogFeed<T> {
     this.listeners.clear();
   }
 
+  /**
+   * Listeners in place: none until the first one's place in the log is found (what it gets
+   * starts after that point), so a caller that waits for a subscriber to count misses nothing.
+   */
   get subscriberCount(): number {
-    return this.listeners.size;
+    return this.position === undefined ? 0 : this.listeners.size;
   }
 
   /** Each item from now on, with its number. The first listener makes the feed find its place. */
