@@ -1,5 +1,5 @@
 import { createServer, request as httpRequest } from 'node:http';
-import { connect as netConnect, type AddressInfo, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.js';
@@ -12,6 +12,7 @@ import { createTestDatabase } from '../helpers/database.js';
 import { fixtures } from '../helpers/fixtures.js';
 import { execute } from '../helpers/graphql.js';
 import { startSink, waitUntil, type Sink } from '../helpers/sink.js';
+import { serveTunnels } from '../helpers/tunnel.js';
 
 /** A forward HTTP proxy: absolute-form requests for http targets, CONNECT tunnels for the rest. */
 interface TestProxy {
@@ -27,7 +28,6 @@ interface TestProxy {
 async function startProxy(options: { fakeInternet?: boolean } = {}): Promise<TestProxy> {
   const requests: string[] = [];
   const tunnels: string[] = [];
-  const tunnelSockets = new Set<Socket>();
   const server = createServer((request, response) => {
     requests.push(request.url ?? '');
     if (!/^https?:\/\//.test(request.url ?? '')) {
@@ -48,32 +48,14 @@ async function startProxy(options: { fakeInternet?: boolean } = {}): Promise<Tes
     });
     request.pipe(upstream);
   });
-  server.on('connect', (request, client: Socket, head: Buffer) => {
-    tunnels.push(request.url ?? '');
-    const { hostname, port } = new URL(`http://${request.url ?? ''}`);
-    const upstream = netConnect(Number(port || 443), options.fakeInternet ? '127.0.0.1' : hostname.replace(/^\[|\]$/g, ''), () => {
-      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-      upstream.write(head);
-      upstream.pipe(client);
-      client.pipe(upstream);
-    });
-    for (const socket of [client, upstream]) {
-      tunnelSockets.add(socket);
-      socket.on('error', () => {});
-      socket.on('close', () => {
-        tunnelSockets.delete(socket);
-        client.destroy();
-        upstream.destroy();
-      });
-    }
-  });
+  const tunnelled = serveTunnels(server, { onTunnel: (target) => tunnels.push(target), connectTo: options.fakeInternet ? () => '127.0.0.1' : undefined });
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     requests,
     tunnels,
     close: () => new Promise((done) => {
-      for (const socket of tunnelSockets) socket.destroy();
+      tunnelled.destroyAll();
       server.closeAllConnections();
       server.close(() => done());
     }),

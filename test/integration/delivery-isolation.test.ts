@@ -2,7 +2,7 @@ import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer as createHttpServer } from 'node:http';
-import { connect as netConnect, type AddressInfo, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import type { App, AppOptions } from '../../src/app.js';
 import { CreateRelayDocument, CreateSubscriptionDocument, DisableRelayDocument, PublishEventDocument, UpdateRelayDocument, type CreateRelayInput } from '../generated/graphql.js';
 import { startTestApp, TEST_ADMIN_TOKEN, TEST_ENCRYPTION_KEY } from '../helpers/app.js';
@@ -10,6 +10,7 @@ import { createTestDatabase } from '../helpers/database.js';
 import { execute } from '../helpers/graphql.js';
 import { spawnHookyard } from '../helpers/process.js';
 import { startSink, waitUntil, type ReceivedRequest, type Sink, type SinkAnswer } from '../helpers/sink.js';
+import { serveTunnels } from '../helpers/tunnel.js';
 
 /**
  * Outbound isolation (DESIGN.md "Outbound delivery"): a relay only ever holds its own
@@ -77,28 +78,14 @@ async function trackedSink(answer: (request: ReceivedRequest) => SinkAnswer): Pr
 /** A minimal CONNECT proxy on 127.0.0.1 that counts the tunnels it opened. */
 async function countingTunnel(): Promise<{ url: string; opened: () => number; close: () => Promise<void> }> {
   let opened = 0;
-  const sockets = new Set<Socket>();
   const server = createHttpServer();
-  server.on('connect', (request, client: Socket, head: Buffer) => {
-    opened++;
-    const { hostname, port } = new URL(`http://${request.url ?? ''}`);
-    const upstream = netConnect(Number(port), hostname, () => {
-      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-      upstream.write(head);
-      upstream.pipe(client).pipe(upstream);
-    });
-    for (const socket of [client, upstream]) {
-      sockets.add(socket);
-      socket.on('error', () => {});
-      socket.on('close', () => (client.destroy(), upstream.destroy()));
-    }
-  });
+  const tunnels = serveTunnels(server, { onTunnel: () => opened++ });
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     opened: () => opened,
     close: () => new Promise((done) => {
-      for (const socket of sockets) socket.destroy();
+      tunnels.destroyAll();
       server.close(() => done());
     }),
   };

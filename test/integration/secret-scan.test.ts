@@ -1,7 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, request as httpRequest } from 'node:http';
-import { connect as netConnect, type AddressInfo, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { buildSchema, getNamedType, isObjectType, parse, type GraphQLField, type GraphQLObjectType } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +11,7 @@ import { createTestDatabase } from '../helpers/database.js';
 import { startSink, waitUntil, type Sink } from '../helpers/sink.js';
 import { subscribe, type LiveSubscription } from '../helpers/ws.js';
 import { postGraphQL } from '../helpers/graphql.js';
+import { serveTunnels } from '../helpers/tunnel.js';
 
 /**
  * A full scenario with every kind of secret Hookyard is given, then everything a READ token
@@ -72,7 +73,6 @@ let readToken: string;
 /** A forward proxy: CONNECT tunnels (how Hookyard always uses a proxy), counted; absolute-form requests too. */
 async function startProxy(): Promise<typeof proxy> {
   const state = { requests: 0 };
-  const sockets = new Set<Socket>();
   const server = createServer((request, response) => {
     state.requests += 1;
     const target = new URL(request.url ?? '/');
@@ -85,25 +85,7 @@ async function startProxy(): Promise<typeof proxy> {
     upstream.on('error', () => response.writeHead(502).end());
     request.pipe(upstream);
   });
-  server.on('connect', (request, client: Socket, head: Buffer) => {
-    state.requests += 1;
-    const { hostname, port } = new URL(`http://${request.url ?? ''}`);
-    const upstream = netConnect(Number(port), hostname, () => {
-      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-      upstream.write(head);
-      upstream.pipe(client);
-      client.pipe(upstream);
-    });
-    for (const socket of [client, upstream]) {
-      sockets.add(socket);
-      socket.on('error', () => {});
-      socket.on('close', () => {
-        sockets.delete(socket);
-        client.destroy();
-        upstream.destroy();
-      });
-    }
-  });
+  const tunnels = serveTunnels(server, { onTunnel: () => (state.requests += 1) });
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
@@ -111,7 +93,7 @@ async function startProxy(): Promise<typeof proxy> {
       return state.requests;
     },
     close: () => new Promise((done) => {
-      for (const socket of sockets) socket.destroy();
+      tunnels.destroyAll();
       server.closeAllConnections();
       server.close(() => done());
     }),
