@@ -8,6 +8,7 @@ import { parseKey } from './crypto/keyring.js';
 import { DEFAULT_FALLBACK_DIR } from './db/embedded-cluster-place.js';
 import proxyaddr from 'proxy-addr';
 import { parseAllowedProxies } from './delivery/allowed-proxies.js';
+import { UUID_PATTERN } from './ids.js';
 
 type Parser<T> = (raw: string) => T;
 
@@ -111,7 +112,7 @@ const originList: Parser<readonly string[]> = (raw) => {
 };
 
 const uuid: Parser<string> = (raw) =>
-  /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(raw) ? raw.toLowerCase() : fail('must be a relay id (a UUID)');
+  UUID_PATTERN.test(raw) ? raw.toLowerCase() : fail('must be a relay id (a UUID)');
 
 /** Addresses, CIDRs, or proxy-addr's names (`loopback`, `linklocal`, `uniquelocal`). */
 const proxyList: Parser<readonly string[]> = (raw) => {

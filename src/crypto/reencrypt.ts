@@ -4,6 +4,7 @@ import type { Keyring } from './keyring.js';
 import { withoutPassword } from './redact.js';
 import { currentSealPattern, isCurrentSeal, seal, unseal, UnsealError } from './seal.js';
 import { sealedAt } from './sealed-at.js';
+import { NIL_UUID } from '../ids.js';
 
 export interface ReencryptOptions {
   /** Rows per transaction (default 200): short transactions keep row locks brief for the app. */
@@ -42,7 +43,7 @@ interface TableShape {
 type Row = { id: string } & Record<string, unknown>;
 
 /** Keyset start: every uuid sorts after it. */
-const BEFORE_ALL = '00000000-0000-0000-0000-000000000000';
+const BEFORE_ALL = NIL_UUID;
 
 /**
  * Sealed text columns are found by their `_sealed` suffix rather than listed here: a sealed

@@ -1,7 +1,7 @@
 import type { Pool, PoolClient } from 'pg';
 import type { PgBoss } from 'pg-boss';
 import { inTransaction } from '../db/transaction.js';
-import { newId } from '../ids.js';
+import { newId, NIL_UUID } from '../ids.js';
 import { notifyNewEvents } from '../live/event-feed.js';
 import { findContentDuplicates, type ContentDedupe } from './content-dedupe.js';
 import { FanOutBatch, planFanOut, type FannedOut } from './fan-out.js';
@@ -19,7 +19,7 @@ export interface NewEvent {
 
 export type AcceptResult = { id: string; duplicate: false; deliveries: FannedOut[] } | { id: string; duplicate: true };
 
-const NO_SOURCE = '00000000-0000-0000-0000-000000000000';
+const NO_SOURCE = NIL_UUID;
 
 /**
  * Stores events, one delivery per matching subscription and one pg-boss job per delivery in

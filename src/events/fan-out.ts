@@ -1,7 +1,7 @@
 import type { PoolClient } from 'pg';
 import type { JobInsert, PgBoss } from 'pg-boss';
 import type { DeliveryStatus } from '../db/entities/delivery.js';
-import { newId } from '../ids.js';
+import { newId, NIL_UUID } from '../ids.js';
 import { notifyDeliveryChanges, type DeliveryChange } from '../live/delivery-changes.js';
 import { deliveryJob, DELIVERY_QUEUE, onClient, type DeliveryJob } from '../queue/boss.js';
 import { filterDocument, subscriptionMatches, type RoutableEvent, type SubscriptionRow } from '../routing/route-event.js';
@@ -18,7 +18,7 @@ export interface FannedOut {
   status: DeliveryStatus;
 }
 
-const NO_SOURCE = '00000000-0000-0000-0000-000000000000';
+const NO_SOURCE = NIL_UUID;
 
 const SUBSCRIPTIONS = `
   select s.id, s.relay_id, s.event_types, s.source_ids, s.filter, r.enabled as relay_enabled, r.max_concurrency

@@ -9,6 +9,7 @@ import type { DeliveryFeed } from '../live/delivery-feed.js';
 import type { EventFeed } from '../live/event-feed.js';
 import type { RelayFeed } from '../live/relay-feed.js';
 import type { Loaders } from './loaders.js';
+import { NIL_UUID, UUID_PATTERN } from '../ids.js';
 
 /** How the audit log names the HOOKYARD_ADMIN_TOKEN token, which has no row of its own. */
 export const ENV_ADMIN_TOKEN_NAME = 'environment admin token';
@@ -49,9 +50,7 @@ export interface GraphQLContext {
   uuid(id: string): string;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const NIL = '00000000-0000-0000-0000-000000000000';
 
 export function toUuid(id: string): string {
-  return UUID.test(id) ? id.toLowerCase() : NIL;
+  return UUID_PATTERN.test(id) ? id.toLowerCase() : NIL_UUID;
 }

@@ -1,4 +1,5 @@
 import { AppError } from '../errors.js';
+import { UUID_PATTERN } from '../ids.js';
 
 export const MAX_PAGE = 100;
 export const DEFAULT_PAGE = 20;
@@ -9,7 +10,6 @@ export interface Keyset {
   id: string;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** Cursors are opaque base64url; inside, `<timestamptz text>|<uuid>`. */
 export function encodeCursor(keyset: Keyset): string {
@@ -21,7 +21,7 @@ export function decodeCursor(cursor: string): Keyset {
   const bar = text.lastIndexOf('|');
   const time = text.slice(0, bar);
   const id = text.slice(bar + 1);
-  if (bar < 1 || !UUID.test(id) || Number.isNaN(Date.parse(time.replace(' ', 'T').replace(/([+-]\d\d)$/, '$1:00')))) {
+  if (bar < 1 || !UUID_PATTERN.test(id) || Number.isNaN(Date.parse(time.replace(' ', 'T').replace(/([+-]\d\d)$/, '$1:00')))) {
     throw new AppError('BAD_USER_INPUT', 'after is not a cursor this API issued', { field: 'after' });
   }
   return { time, id };

@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { NIL_UUID } from '../ids.js';
 
 export interface RetentionOptions {
   retentionHours: number;
@@ -110,7 +111,7 @@ export async function pruneOnce(pool: Pool, options: RetentionOptions): Promise<
     if (batch.deliveries < batchSize) break;
   }
 
-  let after = { at: '-infinity', id: '00000000-0000-0000-0000-000000000000' };
+  let after = { at: '-infinity', id: NIL_UUID };
   for (;;) {
     const { rows } = await pool.query<{ scanned: number; deleted: number; last_at: string | null; last_id: string | null }>(EVENTS_SQL, [
       cutoff,
