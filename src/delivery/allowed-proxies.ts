@@ -33,8 +33,8 @@ export function parseAllowedProxies(entries: readonly string[]): AllowedProxies 
   const parsed = entries.map(parseEntry);
   const inRange = (address: string, [net, bits]: [ipaddr.IPv4 | ipaddr.IPv6, number]) => {
     try {
-      let ip = ipaddr.parse(address);
-      if (ip.kind() === 'ipv6' && (ip as ipaddr.IPv6).isIPv4MappedAddress()) ip = (ip as ipaddr.IPv6).toIPv4Address();
+      // `process` reads an IPv4-mapped IPv6 address as the IPv4 one.
+      const ip = ipaddr.process(address);
       return ip.kind() === net.kind() && ip.match(net, bits);
     } catch {
       return false;

@@ -5,14 +5,9 @@ import proxyaddr from 'proxy-addr';
 /** The address a request came from: what per-address limits, throttles and logs key on. */
 export type ClientAddress = (request: IncomingMessage) => string;
 
-/** `::ffff:10.0.0.1` and `10.0.0.1` are one client. */
+/** `::ffff:10.0.0.1` and `10.0.0.1` are one client (ipaddr.js's `process` maps the one to the other). */
 function canonical(address: string): string {
-  try {
-    const parsed = ipaddr.parse(address);
-    return parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress() ? (parsed as ipaddr.IPv6).toIPv4Address().toString() : parsed.toString();
-  } catch {
-    return address;
-  }
+  return ipaddr.isValid(address) ? ipaddr.process(address).toString() : address;
 }
 
 /**
