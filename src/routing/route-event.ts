@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { matchesFilter, parseFilter, type CompiledFilter, type FilterDocument, type Json } from './filter.js';
 import { matchesAny, matchesSource } from './match.js';
 
@@ -19,22 +20,25 @@ export interface SubscriptionRow {
   relay_enabled: boolean;
 }
 
+/** Compiled filters kept at once; one pushed out is only compiled again. */
+const MAX_COMPILED = 10_000;
+
 /**
  * Compiled filters by their JSON text: compiled once, not per event. Filters were validated
- * when saved; one that no longer parses (a stricter build) matches nothing rather than all.
+ * when saved; one that no longer parses (a stricter build) matches nothing rather than all
+ * (`filter: null`, boxed because lru-cache holds no null).
  */
-const compiled = new Map<string, CompiledFilter | null>();
+const compiled = new LRUCache<string, { filter: CompiledFilter | null }>({ max: MAX_COMPILED });
 
 function compile(filter: unknown): CompiledFilter | null {
   const key = JSON.stringify(filter);
   let entry = compiled.get(key);
   if (entry === undefined) {
     const parsed = parseFilter(filter);
-    entry = parsed.ok ? parsed.filter : null;
-    if (compiled.size > 10_000) compiled.clear();
+    entry = { filter: parsed.ok ? parsed.filter : null };
     compiled.set(key, entry);
   }
-  return entry;
+  return entry.filter;
 }
 
 /** Builds the filter document lazily: the body is parsed once, and only if a filter needs it. */
