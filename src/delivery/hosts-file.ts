@@ -30,6 +30,7 @@ export function parseHosts(text: string): Map<string, ResolvedAddress[]> {
 
 /** The hosts file, read again when it changes (checked at most every `recheckMs`). */
 export class HostsFile {
+  // The whole file, replaced on change: no lru-cache, as an evicted line would send its name to DNS.
   private names = new Map<string, ResolvedAddress[]>();
   private mtimeMs = -1;
   private checkedAt = 0;

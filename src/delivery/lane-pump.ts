@@ -37,7 +37,10 @@ const MAX_FETCH = 50;
  */
 export class LanePump {
   private readonly inFlight = new Map<string, Promise<void>>();
-  /** Slots each relay holds in this lane, and its `maxConcurrency` (its pg-boss tier). */
+  /**
+   * Slots each relay holds in this lane, and its `maxConcurrency` (its pg-boss tier). Counted
+   * here: they are jobs in flight that pg-boss's fetch must leave out, not a rate.
+   */
   private readonly held = new Map<string, number>();
   private readonly tiers = new Map<string, number>();
   private readonly controllers = new Map<string, AbortController>();

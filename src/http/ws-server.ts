@@ -78,8 +78,10 @@ export function startWsServer(options: WsServerOptions): {
   // No `server`: ws would take every upgrade on the port, before the process is ready or while it stops.
   const wss = new WebSocketServer({ noServer: true, path: options.path, maxPayload: limits.maxPayloadBytes });
   const states = new WeakMap<WebSocket, SocketState>();
+  // Counted by hand, not with rate-limiter-flexible: these are sockets open now, given back on
+  // close, not requests per time window (its limiters only count the latter).
   const perAddress = new Map<string, number>();
-  /** The open sockets of each token (the admin token of the environment under `admin`). */
+  /** The open sockets of each token (the admin token of the environment under `admin`): revocation closes them, and their operations are counted against the token's limit. */
   const perToken = new Map<string, Set<WebSocket>>();
   const tokenKey = (principal: Principal) => principal.tokenId ?? 'admin';
 

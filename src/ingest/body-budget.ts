@@ -2,7 +2,8 @@
  * The request bodies ingest holds in memory at once, over all requests: a global budget, so
  * many slow or large uploads cannot take the process's memory even when each is under its
  * source's limit. Each request takes a lease, reserves what it reads (a declared length up
- * front) and gives it all back when it is answered.
+ * front) and gives it all back when it is answered. Our own, not rate-limiter-flexible: bytes
+ * held now and given back, not a count per time window.
  */
 export class BodyBudget {
   private used = 0;

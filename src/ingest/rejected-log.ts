@@ -57,6 +57,9 @@ function printable(text: string): string {
  * fill the disk or take the connections accepted webhooks need.
  */
 export class RejectedLog {
+  // A Map, not lru-cache or rate-limiter-flexible: buckets are counts still to be written, so
+  // none may be evicted (a new one past `maxBuckets` is dropped and counted instead), and the
+  // row cap is a fixed share per timed flush, which needs no limiter.
   private readonly buckets = new Map<string, Bucket>();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
