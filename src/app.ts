@@ -1,53 +1,51 @@
 import 'reflect-metadata';
 import { mkdir } from 'node:fs/promises';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { MikroORM } from '@mikro-orm/postgresql';
 import type { Pool } from 'pg';
 import type { PgBoss } from 'pg-boss';
-import { bearerToken } from './auth/authenticate.js';
 import { Authenticator } from './auth/authenticator.js';
 import { bootstrapAdminToken } from './auth/bootstrap-token.js';
+import type { Principal } from './auth/principal.js';
+import { TOKEN_CHANNEL } from './auth/revocations.js';
 import type { Config } from './config.js';
-import { loadOrCreateKeyFile } from './crypto/encryption-key-file.js';
-import { keyringFromConfig } from './crypto/keyring-from-config.js';
+import type { Keyring } from './crypto/keyring.js';
 import { sealPlaintextProxyUrls } from './crypto/reencrypt.js';
-import { parseKey, type Keyring } from './crypto/keyring.js';
-import { ensureDatabase, startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded-postgres.js';
 import { migrate } from './db/migrate.js';
 import { ormConfig } from './db/orm-config.js';
 import { createCorePool, poolSizes } from './db/pools.js';
-import { HttpSender, type HttpSenderOptions } from './delivery/http-sender.js';
+import { parseAllowedProxies } from './delivery/allowed-proxies.js';
 import type { DispatchDeps } from './delivery/dispatch.js';
+import { HttpSender, type HttpSenderOptions } from './delivery/http-sender.js';
 import { RelayRates } from './delivery/relay-rates.js';
 import { checkRelayUrl } from './delivery/ssrf-guard.js';
-import { parseAllowedProxies } from './delivery/allowed-proxies.js';
 import { startDeliveryWorkers } from './delivery/worker.js';
-import { startRetention } from './maintenance/retention-job.js';
-import { TOKEN_CHANNEL } from './auth/revocations.js';
-import { toUuid, type GraphQLContext, type Principal } from './graphql/context.js';
+import { AcceptBatcher } from './events/accept-batcher.js';
+import { toUuid, type GraphQLContext } from './graphql/context.js';
 import { createLoaders, SharedEventLoader } from './graphql/loaders.js';
-import { clientAddressResolver } from './http/client-address.js';
-import { startWsServer, type WsLimits } from './http/ws-server.js';
-import { DeliveryFeed } from './live/delivery-feed.js';
-import { NotifyBus } from './live/notify-bus.js';
-import { RelayFeed } from './live/relay-feed.js';
-import { EventFeed } from './live/event-feed.js';
-import { buildHookyardSchema } from './graphql/schema.js';
 import { OperationLimits } from './graphql/operation-limits.js';
-import { startGraphQLRoute } from './http/graphql-route.js';
-import { metricsHandler } from './http/metrics-route.js';
+import { buildHookyardSchema } from './graphql/schema.js';
 import { Admission } from './http/admission.js';
-import { createHttpServer, json, type Route } from './http/server.js';
-import { handleIngest, INGEST_PATH } from './ingest/route.js';
+import { apiAuthentication } from './http/api-authentication.js';
+import { clientAddressResolver } from './http/client-address.js';
+import { startGraphQLRoute } from './http/graphql-route.js';
+import { healthRoutes } from './http/health.js';
+import { metricsRoute } from './http/metrics-route.js';
+import { closeServer, createHttpServer, listen, type Route } from './http/server.js';
+import { startWsServer } from './http/ws-server.js';
 import { BodyBudget } from './ingest/body-budget.js';
 import { RateLimits } from './ingest/rate-limit.js';
-import { AcceptBatcher } from './events/accept-batcher.js';
-import { SourceCache } from './ingest/source-cache.js';
 import { RejectedLog } from './ingest/rejected-log.js';
+import { ingestHandler, INGEST_PATH } from './ingest/route.js';
+import { SourceCache } from './ingest/source-cache.js';
+import { NotifyBus } from './live/notify-bus.js';
+import { startFeeds, type Feeds } from './live/start-feeds.js';
 import type { Logger } from './log.js';
+import { startRetention } from './maintenance/retention-job.js';
 import { startBoss } from './queue/boss.js';
+import { graphqlRouteSettings, operationLimitsSettings, serverLimits, wsLimits } from './startup/api-settings.js';
+import { appDatabase } from './startup/database.js';
+import { appKeyring } from './startup/keyring.js';
 import { VERSION } from './version.js';
 
 export interface AppOptions {
@@ -75,21 +73,6 @@ export interface App {
   /** Live subscribers in this process (for readiness checks and metrics). */
   liveSubscribers(): number;
   stop(): Promise<void>;
-}
-
-async function resolveDatabase(config: Config, dataDir: string, log: Logger): Promise<{ url: string; embedded?: EmbeddedPostgres }> {
-  if (config.databaseUrl) return { url: config.databaseUrl };
-  const embedded = await startEmbeddedPostgres({ stateDir: dataDir, fallbackDir: config.embeddedFallbackDir, log: (line, level = 'info') => log[level](line) });
-  await ensureDatabase(embedded.adminUrl, 'hookyard');
-  return { url: embedded.url, embedded };
-}
-
-async function resolveKeyring(config: Config, dataDir: string, log: Logger): Promise<Keyring> {
-  if (config.encryptionKey) return keyringFromConfig(config, parseKey(config.encryptionKey));
-  const { key, created, file } = await loadOrCreateKeyFile(dataDir);
-  if (created) log.warn({ file }, 'HOOKYARD_ENCRYPTION_KEY is not set: generated a development key (set the variable in production)');
-  else log.info({ file }, 'HOOKYARD_ENCRYPTION_KEY is not set: using the development key file');
-  return keyringFromConfig(config, key);
 }
 
 /**
@@ -120,32 +103,27 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
 
   try {
     // Health answers from the first moment; readiness only once everything below is up.
-    const metrics: Route = { path: /^\/metrics$/, methods: ['GET', 'HEAD'], handler: metricsHandler({ token: config.metricsToken, liveSubscribers: () => liveSubscribers() }) };
-    const routes: Route[] = [
-      { path: /^\/healthz$/, methods: ['GET', 'HEAD'], always: true, handler: async (_q, r) => json(r, 200, { status: 'ok' }) },
-      { path: /^\/readyz$/, methods: ['GET', 'HEAD'], always: true, handler: async (_q, r) => json(r, ready ? 200 : 503, { status: ready ? 'ready' : 'starting' }) },
-      ...(config.metricsPort === undefined ? [metrics] : []),
-    ];
+    const metrics = metricsRoute({ token: config.metricsToken, liveSubscribers: () => liveSubscribers() });
+    const routes: Route[] = [...healthRoutes(() => ready), ...(config.metricsPort === undefined ? [metrics] : [])];
     // Every other route answers 503 until `admission.open()` below: no 404 for a route not mounted yet.
-    const server = createHttpServer(routes, log, { headersTimeoutMs: config.httpHeadersTimeoutMs, requestTimeoutMs: config.httpRequestTimeoutMs, maxConnections: config.httpMaxConnections }, admission);
+    const server = createHttpServer(routes, log, serverLimits(config), admission);
     const clientAddress = clientAddressResolver(config.trustedProxies);
-    await listen(server, config.port);
+    const port = await listen(server, config.port);
     cleanups.push(['http server', () => closeServer(server)]);
     // Within HOOKYARD_SHUTDOWN_SECONDS, leaving a moment for the rest of the stop.
     draining = () => admission.drain(server, Math.max(0, config.shutdownSeconds * 1000 - 2000));
     let metricsUrl: string | undefined;
     if (config.metricsPort !== undefined) {
       const metricsServer = createHttpServer([metrics], log);
-      await listen(metricsServer, config.metricsPort);
+      const metricsPort = await listen(metricsServer, config.metricsPort);
       cleanups.push(['metrics server', () => closeServer(metricsServer)]);
-      metricsUrl = `http://127.0.0.1:${(metricsServer.address() as AddressInfo).port}`;
+      metricsUrl = `http://127.0.0.1:${metricsPort}`;
     }
-    const port = (server.address() as AddressInfo).port;
     const publicUrl = config.publicUrl ?? `http://localhost:${port}`;
 
-    const keyring = await resolveKeyring(config, dataDir, log);
-    const database = await resolveDatabase(config, dataDir, log);
-    if (database.embedded) cleanups.push(['embedded postgres', () => database.embedded!.stop()]);
+    const keyring = await appKeyring(config, dataDir, log);
+    const database = await appDatabase(config, dataDir, log);
+    if (database.embedded) cleanups.push(['embedded postgres', () => database.close()]);
 
     await migrate(database.url);
     // Two pools: GraphQL can never take the connections ingest and workers need, and its
@@ -187,9 +165,7 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
       health: { deadThreshold: config.disableAfterDead, failingHours: config.disableAfterFailingHours },
     };
 
-    let live: DeliveryFeed | undefined;
-    let relayStatus: RelayFeed | undefined;
-    let eventStream: EventFeed | undefined;
+    let feeds: Feeds | undefined;
     if (serveApi) {
       const rejected = new RejectedLog(pool, log, { rowsPerSecond: config.rejectedLogRowsPerSecond, maxBuckets: config.rejectedLogQueue, flushEveryMs: options.rejectedLogFlushMs });
       rejected.start();
@@ -200,23 +176,11 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
       const sources = new SourceCache(pool, keyring, log);
       sources.listen(bus);
       cleanups.push(['source cache', async () => sources.stop()]);
-      routes.push({
-        path: INGEST_PATH,
-        handler: (request, response, url, match) => handleIngest({ pool, boss, keyring, rejected, rateLimits, bodyBudget, acceptor, sources, log, clientAddress }, request, response, safeDecode(match[1]!), url),
-      });
+      routes.push({ path: INGEST_PATH, handler: ingestHandler({ pool, boss, keyring, rejected, rateLimits, bodyBudget, acceptor, sources, log, clientAddress }) });
 
-      const feed = new DeliveryFeed(pool, bus, log);
-      live = feed;
-      feed.start();
-      cleanups.push(['live feed', async () => feed.stop()]);
-      const eventFeed = new EventFeed(pool, bus, log);
-      eventFeed.start();
-      cleanups.push(['event feed', async () => eventFeed.stop()]);
-      const relayFeed = new RelayFeed(bus, log);
-      relayStatus = relayFeed;
-      eventStream = eventFeed;
-      relayFeed.start();
-      cleanups.push(['relay feed', async () => relayFeed.stop()]);
+      const live = startFeeds(pool, bus, log);
+      feeds = live;
+      cleanups.push(['live feeds', async () => live.stop()]);
 
       const schema = await buildHookyardSchema({ log });
       const relayUrlCheck = (url: string, kind: 'target' | 'proxy') => checkRelayUrl(url, {
@@ -226,14 +190,18 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
       const apiDelivery: DispatchDeps = { ...deps, pool: apiPool };
       const context = (principal: Principal, sharedEvents?: SharedEventLoader): GraphQLContext => {
         const em = orm.em.fork();
-        return { em, pool: apiPool, boss, keyring, principal, publicUrl, loaders: createLoaders(em, apiPool, sharedEvents), retentionHours: config.retentionHours, live: feed, relayFeed, eventFeed, delivery: apiDelivery, uuid: toUuid, checkRelayUrl: relayUrlCheck };
+        return {
+          em, pool: apiPool, boss, keyring, principal, publicUrl, loaders: createLoaders(em, apiPool, sharedEvents), retentionHours: config.retentionHours,
+          live: live.deliveries, relayFeed: live.relays, eventFeed: live.events, delivery: apiDelivery, uuid: toUuid, checkRelayUrl: relayUrlCheck,
+        };
       };
       const authenticator = new Authenticator(apiPool, { adminToken: config.adminToken, failuresPerAddress: config.authFailuresPerAddress, failureWindowSeconds: config.authFailureWindowSeconds }, log);
+      const authenticate = apiAuthentication(authenticator, clientAddress);
       const sharedEvents = new SharedEventLoader(apiPool);
-      const limits = new OperationLimits(schema, config);
+      const limits = new OperationLimits(schema, operationLimitsSettings(config));
       const ws = startWsServer({
         schema, path: '/graphql', log, limits: wsLimits(config), clientAddress,
-        authenticate: (value, address) => authenticator.authenticate(bearerToken(value) ?? value, address),
+        authenticate: authenticate.socket,
         usableTokens: (ids) => authenticator.usable(ids),
         context: (principal) => context(principal, sharedEvents),
         prepare: (payload) => limits.prepare(payload),
@@ -244,10 +212,7 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
       bus.subscribe(TOKEN_CHANNEL, (tokenId) => ws.revoke(tokenId));
       bus.onReconnect(() => void ws.recheckTokens());
 
-      const graphql = await startGraphQLRoute({
-        schema, limits, config, context, log,
-        authenticate: (request) => authenticator.authenticate(bearerToken(request.headers.authorization), clientAddress(request)),
-      });
+      const graphql = await startGraphQLRoute({ schema, limits, settings: graphqlRouteSettings(config), context, log, authenticate: authenticate.http });
       cleanups.push(['apollo', graphql.stop]);
       routes.push({ ...graphql.route, upgrade: ws.upgrade });
     }
@@ -260,46 +225,11 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
 
     ready = true;
     admission.open();
-    log.info({ url: `http://127.0.0.1:${port}`, role: config.role, embedded: Boolean(database.embedded) }, 'Hookyard is ready');
-    liveSubscribers = () => (live?.subscriberCount ?? 0) + (relayStatus?.subscriberCount ?? 0) + (eventStream?.subscriberCount ?? 0);
+    log.info({ url: `http://127.0.0.1:${port}`, role: config.role, embedded: database.embedded }, 'Hookyard is ready');
+    liveSubscribers = () => feeds?.subscriberCount() ?? 0;
     return { url: `http://127.0.0.1:${port}`, port, databaseUrl: database.url, metricsUrl, pool, apiPool, orm, boss, keyring, liveSubscribers, stop };
   } catch (error) {
     await stop();
     throw error;
   }
-}
-
-function wsLimits(config: Config): WsLimits {
-  return {
-    maxPayloadBytes: config.wsMaxPayloadBytes, socketsPerAddress: config.wsSocketsPerAddress, subscriptionsPerSocket: config.wsSubscriptionsPerSocket,
-    subscriptionsPerToken: config.wsSubscriptionsPerToken, maxBufferedBytes: config.wsMaxBufferedBytes, tokenRecheckMs: config.wsTokenRecheckSeconds * 1000,
-  };
-}
-
-/** A slug with broken percent-encoding is just an unknown slug (404), not a server error. */
-function safeDecode(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return segment;
-  }
-}
-
-function listen(server: Server, port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    // Unspecified host: listens on :: (and 0.0.0.0), so 127.0.0.1 answers.
-    server.listen(port, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-}
-
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    // After the drain: what is still open (a request past the deadline) is cut, not waited for.
-    server.closeAllConnections();
-  });
 }

@@ -1,8 +1,20 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
-import { CREDENTIAL_HEADERS, SIGNATURE_HEADERS } from './crypto/redact.js';
 
 export type { Logger };
 export type LogDestination = DestinationStream;
+
+/** Credentials: never stored or logged, whatever a source or preset names. */
+export const CREDENTIAL_HEADERS: readonly string[] = ['authorization', 'proxy-authorization', 'cookie', 'set-cookie'];
+
+/**
+ * Every preset's signature headers (a unit test holds this list to the presets'
+ * `signatureHeaders`); crypto/redact.ts's isSecretHeader also treats any other name holding
+ * `signature` or `hmac` (a generic HMAC source's own header, Adyen's `HmacSignature`) this way.
+ */
+export const SIGNATURE_HEADERS: readonly string[] = [
+  'x-hub-signature', 'x-hub-signature-256', 'stripe-signature', 'webhook-signature', 'svix-signature',
+  'x-shopify-hmac-sha256', 'shopify-hmac-sha256', 'x-slack-signature', 'x-twilio-signature', 'hmacsignature',
+];
 
 /**
  * Fields that hold secrets wherever they appear (top level, or one or two objects down):

@@ -1,12 +1,10 @@
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
-import { InvalidConfigError, loadConfig, type Config } from './config.js';
-import { keyringFromConfig } from './crypto/keyring-from-config.js';
-import { parseKey, type Key } from './crypto/keyring.js';
+import { InvalidConfigError, loadConfig } from './config.js';
 import { reencryptAll } from './crypto/reencrypt.js';
-import { startEmbeddedPostgres } from './db/embedded-postgres.js';
+import { CannotRun } from './startup/cannot-run.js';
+import { existingDatabase } from './startup/database.js';
+import { existingKeyring } from './startup/keyring.js';
 
 /**
  * `npm run reencrypt`: the last step of a key rotation. Once every process runs with the new
@@ -16,51 +14,11 @@ import { startEmbeddedPostgres } from './db/embedded-postgres.js';
  * 78 when it cannot run (configuration, no key, no database).
  */
 
-class CannotRun extends Error {}
-
-/** The key the app runs with; never generated here (a fresh key would open nothing). */
-async function currentKey(config: Config, dataDir: string): Promise<Key> {
-  if (config.encryptionKey) return parseKey(config.encryptionKey);
-  const file = path.join(dataDir, 'encryption-key');
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    throw new CannotRun(`HOOKYARD_ENCRYPTION_KEY is not set and ${file} does not exist: set the key Hookyard runs with`);
-  }
-  try {
-    return parseKey(text);
-  } catch (error) {
-    throw new CannotRun(`${file} ${(error as Error).message}`);
-  }
-}
-
-/** DATABASE_URL, or the embedded database of a zero-setup install (as the app finds it). */
-async function openDatabase(config: Config, dataDir: string): Promise<{ url: string; close: () => Promise<void> }> {
-  if (config.databaseUrl) return { url: config.databaseUrl, close: async () => {} };
-  if (!existsSync(path.join(dataDir, 'postgres.json'))) {
-    throw new CannotRun(`DATABASE_URL is not set and ${dataDir} holds no embedded database: set DATABASE_URL, or run where Hookyard runs`);
-  }
-  let startedHere = false;
-  const embedded = await startEmbeddedPostgres({
-    stateDir: dataDir,
-    fallbackDir: config.embeddedFallbackDir,
-    log: (line) => {
-      // The only signal of whether the cluster was already up, e.g. under a running app.
-      if (line.startsWith('starting ')) startedHere = true;
-      process.stderr.write(`${line}\n`);
-    },
-  });
-  // Stopping a cluster the running app uses would take the app down with us.
-  return { url: embedded.url, close: async () => (startedHere ? embedded.stop() : undefined) };
-}
-
 async function main(): Promise<number> {
   const config = loadConfig();
   const dataDir = path.resolve(config.dataDir);
-  const keyring = keyringFromConfig(config, await currentKey(config, dataDir));
-  const database = await openDatabase(config, dataDir);
+  const keyring = await existingKeyring(config, dataDir);
+  const database = await existingDatabase(config, dataDir, (line) => process.stderr.write(`${line}\n`));
   const pool = new pg.Pool({ connectionString: database.url, max: 2, application_name: 'hookyard-reencrypt' });
   try {
     const result = await reencryptAll(pool, keyring, { log: (message) => process.stderr.write(`${message}\n`) });

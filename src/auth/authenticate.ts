@@ -1,7 +1,7 @@
 import type { Pool } from 'pg';
 import { hashToken } from '../crypto/tokens.js';
-import { safeEqual } from '../ingest/verify.js';
-import { ENV_ADMIN_TOKEN_NAME, type Principal } from '../graphql/context.js';
+import { safeEqual } from '../crypto/safe-equal.js';
+import { ENV_ADMIN_TOKEN_NAME, type Principal } from './principal.js';
 
 /** The token of an `Authorization: Bearer <token>` value (or a bare websocket param). */
 export function bearerToken(value: string | undefined | null): string | undefined {

@@ -1,9 +1,9 @@
 import type { Pool } from 'pg';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
-import type { Principal } from '../graphql/context.js';
 import type { Logger } from '../log.js';
 import { authenticate, usableTokenIds } from './authenticate.js';
 import { LastUsedWriter } from './last-used.js';
+import type { Principal } from './principal.js';
 import { addressKey } from './remote-address.js';
 
 export interface AuthenticatorOptions {

@@ -1,8 +1,8 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Pool } from 'pg';
 import type { PgBoss } from 'pg-boss';
+import type { Principal } from '../auth/principal.js';
 import type { Keyring } from '../crypto/keyring.js';
-import type { ApiTokenScope } from '../db/entities/api-token.js';
 import type { DispatchDeps } from '../delivery/dispatch.js';
 import type { RelayUrlCheck } from '../delivery/ssrf-guard.js';
 import type { DeliveryFeed } from '../live/delivery-feed.js';
@@ -10,17 +10,6 @@ import type { EventFeed } from '../live/event-feed.js';
 import type { RelayFeed } from '../live/relay-feed.js';
 import type { Loaders } from './loaders.js';
 import { NIL_UUID, UUID_PATTERN } from '../ids.js';
-
-/** How the audit log names the HOOKYARD_ADMIN_TOKEN token, which has no row of its own. */
-export const ENV_ADMIN_TOKEN_NAME = 'environment admin token';
-
-export interface Principal {
-  /** Null for the HOOKYARD_ADMIN_TOKEN environment token. */
-  tokenId: string | null;
-  /** The token's name as the audit log records it. */
-  tokenName: string;
-  scope: ApiTokenScope;
-}
 
 /** What every resolver may use; built per request (and per websocket operation). */
 export interface GraphQLContext {

@@ -4,15 +4,20 @@ import {
   GraphQLError, Lexer, NoSchemaIntrospectionCustomRule, parse, Source, specifiedRules, TokenKind, validate,
   type DocumentNode, type ExecutionArgs, type GraphQLSchema, type ValidationContext, type ValidationRule,
 } from 'graphql';
-import type { Config } from '../config.js';
 import { AppError, type ErrorCode } from '../errors.js';
 import { nulInputRefusal } from './nul-inputs.js';
 import { operationCost } from './operation-cost.js';
 
-export type OperationLimitsConfig = Pick<
-  Config,
-  'nodeEnv' | 'graphqlIntrospection' | 'graphqlMaxAliases' | 'graphqlMaxDepth' | 'graphqlMaxTokens' | 'graphqlMaxDirectives' | 'graphqlMaxCost'
->;
+/** The limits, as the composition root reads them from HOOKYARD_GRAPHQL_* (startup/api-settings.ts). */
+export interface OperationLimitsSettings {
+  /** Introspection and "did you mean" hints, which go together. */
+  introspection: boolean;
+  maxAliases: number;
+  maxDepth: number;
+  maxTokens: number;
+  maxDirectives: number;
+  maxCost: number;
+}
 
 /** Fields visited while estimating a cost: fragments spread into each other multiply quickly. */
 const MAX_COST_NODES = 10_000;
@@ -37,9 +42,9 @@ const reportAs = (code: ErrorCode) => (context: ValidationContext | null, error:
  * (graphql-ws) alike: tokens (before parsing), aliases, depth and directives (graphql-armor
  * validation rules), and a cost where `first` multiplies (graphql-query-complexity). Each
  * refusal carries its own code: TOKEN_LIMIT, ALIAS_LIMIT, DEPTH_LIMIT, DIRECTIVE_LIMIT,
- * COST_LIMIT. Introspection and "did you mean" hints go together: off in production unless
- * HOOKYARD_GRAPHQL_INTROSPECTION turns them on. The same gate refuses a NUL in any input
- * (BAD_USER_INPUT naming it, nul-inputs.ts), so no resolver can hand one to PostgreSQL.
+ * COST_LIMIT. Introspection and "did you mean" hints go together (`settings.introspection`).
+ * The same gate refuses a NUL in any input (BAD_USER_INPUT naming it, nul-inputs.ts), so no
+ * resolver can hand one to PostgreSQL.
  */
 export class OperationLimits {
   readonly introspection: boolean;
@@ -51,13 +56,13 @@ export class OperationLimits {
 
   constructor(
     private readonly schema: GraphQLSchema,
-    private readonly config: OperationLimitsConfig,
+    private readonly settings: OperationLimitsSettings,
   ) {
-    this.introspection = config.graphqlIntrospection ?? config.nodeEnv !== 'production';
+    this.introspection = settings.introspection;
     const armor = new ApolloArmor({
-      maxAliases: { n: config.graphqlMaxAliases, propagateOnRejection: false, onReject: [reportAs('ALIAS_LIMIT')] },
-      maxDepth: { n: config.graphqlMaxDepth, flattenFragments: true, propagateOnRejection: false, onReject: [reportAs('DEPTH_LIMIT')] },
-      maxDirectives: { n: config.graphqlMaxDirectives, propagateOnRejection: false, onReject: [reportAs('DIRECTIVE_LIMIT')] },
+      maxAliases: { n: settings.maxAliases, propagateOnRejection: false, onReject: [reportAs('ALIAS_LIMIT')] },
+      maxDepth: { n: settings.maxDepth, flattenFragments: true, propagateOnRejection: false, onReject: [reportAs('DEPTH_LIMIT')] },
+      maxDirectives: { n: settings.maxDirectives, propagateOnRejection: false, onReject: [reportAs('DIRECTIVE_LIMIT')] },
       // Armor's Apollo token plugin throws in parsingDidStart, which Apollo answers with a 500:
       // tokens are counted before Apollo instead (tokenRefusal). Armor's cost knows no `first`.
       maxTokens: { enabled: false },
@@ -84,7 +89,7 @@ export class OperationLimits {
 
   /** TOKEN_LIMIT, counted with graphql's own lexer before anything parses the document. */
   tokenRefusal(query: string): AppError | undefined {
-    const max = this.config.graphqlMaxTokens;
+    const max = this.settings.maxTokens;
     const lexer = new Lexer(new Source(query));
     try {
       for (let tokens = 1; lexer.advance().kind !== TokenKind.EOF; tokens++) {
@@ -98,7 +103,7 @@ export class OperationLimits {
 
   /** COST_LIMIT, from the document and its variables; undefined when within the budget. */
   costRefusal(document: DocumentNode, variables: Record<string, unknown> | undefined, operationName: string | undefined): AppError | undefined {
-    const max = this.config.graphqlMaxCost;
+    const max = this.settings.maxCost;
     let cost: number | undefined;
     try {
       cost = operationCost(this.schema, document, variables, operationName, MAX_COST_NODES);

@@ -1,6 +1,6 @@
 import { BurstyRateLimiter, RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { AppError } from '../errors.js';
-import type { Principal } from '../graphql/context.js';
+import type { Principal } from '../auth/principal.js';
 
 /** The key of the configured admin token (HOOKYARD_ADMIN_TOKEN), which has no id. */
 const ADMIN_TOKEN_KEY = 'admin-token';

@@ -1,59 +1,35 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HeaderMap, type ApolloServer } from '@apollo/server';
 import { AppError } from '../errors.js';
-import { refuseUnreadBody } from './refuse-unread-body.js';
+import { refuseUnreadBody, sendJson } from '../ingest/json-response.js';
+import { readBody } from '../ingest/read-body.js';
 import type { AuthOutcome } from '../auth/authenticator.js';
 import type { GraphQLContext } from '../graphql/context.js';
 
 /** A GraphQL body must be smaller than this. */
 const MAX_GRAPHQL_BODY = 1024 * 1024;
-const TOO_LARGE = 'GraphQL request body must be smaller than 1 MiB';
 
-class BodyRefusal extends Error {
-  constructor(readonly status: number, message: string) {
-    super(message);
+/** Read up to the limit; an announced length at the limit is refused before a byte is read. */
+const BODY_CAP = { limit: MAX_GRAPHQL_BODY - 1, tooLarge: () => new AppError('PAYLOAD_TOO_LARGE', 'GraphQL request body must be smaller than 1 MiB') };
+
+const NOT_JSON = 'GraphQL request body is not valid JSON';
+class NotJson extends Error {}
+
+/** The JSON body; an empty one is none (`undefined`). */
+async function readJson(request: IncomingMessage): Promise<unknown> {
+  const bytes = await readBody(request, BODY_CAP);
+  if (bytes.length === 0) return undefined;
+  try {
+    return JSON.parse(bytes.toString('utf8'));
+  } catch {
+    throw new NotJson(NOT_JSON);
   }
 }
 
-/**
- * The JSON body, read up to the limit. A body at the limit stops being read there (its
- * answer goes out with the rest unread: refuseUnreadBody); an announced length at the limit
- * is refused before a byte is read.
- */
-function readJson(request: IncomingMessage): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    if (Number(request.headers['content-length']) >= MAX_GRAPHQL_BODY) return reject(new BodyRefusal(413, TOO_LARGE));
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size >= MAX_GRAPHQL_BODY) {
-        request.off('data', onData);
-        reject(new BodyRefusal(413, TOO_LARGE));
-        return;
-      }
-      chunks.push(chunk);
-    };
-    request.on('data', onData);
-    request.on('end', () => {
-      if (size >= MAX_GRAPHQL_BODY) return;
-      if (size === 0) return resolve(undefined);
-      try {
-        resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-      } catch {
-        reject(new BodyRefusal(400, 'GraphQL request body is not valid JSON'));
-      }
-    });
-    request.on('error', reject);
-  });
-}
-
-const graphqlBody = (code: string, message: string) => JSON.stringify({ errors: [{ message, extensions: { code } }] });
+const graphqlBody = (code: string, message: string) => ({ errors: [{ message, extensions: { code } }] });
 
 export function graphqlError(response: ServerResponse, status: number, code: string, message: string, headers: Record<string, string> = {}): void {
-  const body = graphqlBody(code, message);
-  response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), ...headers });
-  response.end(body);
+  sendJson(response, status, graphqlBody(code, message), { 'content-type': 'application/json; charset=utf-8', ...headers });
 }
 
 /** The request's query text (GET `?query=`, or a POST body's `query`), when it is a string. */
@@ -87,17 +63,13 @@ export async function handleGraphQL(
   try {
     body = request.method === 'POST' ? await readJson(request) : undefined;
   } catch (error) {
-    if (!(error instanceof BodyRefusal)) {
-      // The client went away mid-body: nobody to answer, if anyone is still there.
-      graphqlError(response, 400, 'BAD_REQUEST', 'GraphQL request body could not be read');
+    if (error instanceof AppError && error.code === 'PAYLOAD_TOO_LARGE') {
+      // The answer goes out with the rest of the body unread.
+      refuseUnreadBody(request, response, 413, graphqlBody(error.graphqlCode, error.message));
       return;
     }
-    if (error.status === 413) {
-      const tooLarge = new AppError('PAYLOAD_TOO_LARGE', error.message);
-      refuseUnreadBody(request, response, 413, graphqlBody(tooLarge.graphqlCode, tooLarge.message), {});
-      return;
-    }
-    graphqlError(response, error.status, 'BAD_REQUEST', error.message);
+    // Not JSON, or the client went away mid-body (nobody to answer, if anyone is still there).
+    graphqlError(response, 400, 'BAD_REQUEST', error instanceof NotJson ? NOT_JSON : 'GraphQL request body could not be read');
     return;
   }
   const query = queryText(url, body);

@@ -4,9 +4,9 @@ import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/dis
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import type { GraphQLSchema } from 'graphql';
 import type { AuthOutcome } from '../auth/authenticator.js';
-import type { Config } from '../config.js';
 import { AppError } from '../errors.js';
-import type { GraphQLContext, Principal } from '../graphql/context.js';
+import type { Principal } from '../auth/principal.js';
+import type { GraphQLContext } from '../graphql/context.js';
 import { formatError } from '../graphql/errors.js';
 import type { OperationLimits } from '../graphql/operation-limits.js';
 import { NoSubscriptionsOverHttp } from '../graphql/subscriptions-over-http.js';
@@ -16,10 +16,23 @@ import { CorsPolicy } from './cors.js';
 import { graphqlError, handleGraphQL, refuseAuthentication } from './graphql-handler.js';
 import type { Route } from './server.js';
 
+/** What the route reads from the configuration (startup/api-settings.ts maps it). */
+export interface GraphQLRouteSettings {
+  /** Apollo Sandbox (HTML, runs nothing) for a browser's GET of `/graphql`. */
+  sandbox: boolean;
+  /** Exact origins a browser may call from; none: no CORS headers at all. */
+  corsOrigins: readonly string[];
+  /** Requests per second per token, and the burst above it; 0 per second: no limit. */
+  rateLimitPerSecond: number;
+  rateLimitBurst: number;
+  /** The API pool's statement timeout, named in a QUERY_TIMEOUT error. */
+  statementTimeoutMs: number;
+}
+
 export interface GraphQLRouteOptions {
   schema: GraphQLSchema;
   limits: OperationLimits;
-  config: Pick<Config, 'nodeEnv' | 'graphqlSandbox' | 'corsOrigins' | 'apiRateLimitPerSecond' | 'apiRateLimitBurst' | 'apiStatementTimeoutMs'>;
+  settings: GraphQLRouteSettings;
   /** Resolves the request's `Authorization` header (and its address, for the failure throttle) to a principal or a refusal. */
   authenticate(request: IncomingMessage): Promise<AuthOutcome>;
   context(principal: Principal): GraphQLContext;
@@ -34,13 +47,13 @@ const runNothing = async (): Promise<never> => {
 /**
  * `/graphql` over HTTP: CORS, the landing page, authentication, the per-token rate limit and
  * the token limit, in that order, then Apollo. Every execution is authenticated: the landing
- * page (Apollo Sandbox; off in production unless HOOKYARD_GRAPHQL_SANDBOX) is only ever HTML
+ * page (Apollo Sandbox, when `settings.sandbox`) is only ever HTML
  * for a GET without `query`, asked of Apollo with a context that refuses, so even a request
  * Apollo would rather execute runs nothing without a token (STACK.md "Security traps").
  */
 export async function startGraphQLRoute(options: GraphQLRouteOptions): Promise<{ route: Route; stop(): Promise<void> }> {
-  const { config, limits } = options;
-  const sandbox = config.graphqlSandbox ?? config.nodeEnv !== 'production';
+  const { settings, limits } = options;
+  const { sandbox } = settings;
   const apollo = new ApolloServer<GraphQLContext>({
     schema: options.schema,
     introspection: limits.introspection,
@@ -55,11 +68,11 @@ export async function startGraphQLRoute(options: GraphQLRouteOptions): Promise<{
       sandbox ? ApolloServerPluginLandingPageLocalDefault({ embed: true }) : ApolloServerPluginLandingPageDisabled(),
       ...limits.apolloPlugins,
     ],
-    formatError: formatError(options.log, { statementTimeoutMs: config.apiStatementTimeoutMs }),
+    formatError: formatError(options.log, { statementTimeoutMs: settings.statementTimeoutMs }),
   });
   await apollo.start();
-  const cors = new CorsPolicy(config.corsOrigins);
-  const rateLimit = new ApiRateLimit(config.apiRateLimitPerSecond, config.apiRateLimitBurst);
+  const cors = new CorsPolicy(settings.corsOrigins);
+  const rateLimit = new ApiRateLimit(settings.rateLimitPerSecond, settings.rateLimitBurst);
 
   /** Apollo's landing page, when Apollo's own negotiation says this client prefers HTML. */
   async function landingPage(request: IncomingMessage, response: ServerResponse): Promise<boolean> {

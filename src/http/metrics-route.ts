@@ -1,7 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { liveSubscribers as liveSubscribersGauge, registry } from '../metrics.js';
-import type { Handler } from './server.js';
+import { sendJson } from '../ingest/json-response.js';
+import type { Handler, Route } from './server.js';
 
 export interface MetricsOptions {
   /** HOOKYARD_METRICS_TOKEN: when set, a scrape must send `Authorization: Bearer <it>`. */
@@ -25,9 +26,8 @@ function authorized(request: IncomingMessage, token: string): boolean {
 export function metricsHandler(options: MetricsOptions): Handler {
   return async (request, response) => {
     if (options.token !== undefined && !authorized(request, options.token)) {
-      const body = JSON.stringify({ error: { code: 'UNAUTHENTICATED', message: 'metrics need Authorization: Bearer <HOOKYARD_METRICS_TOKEN>' } });
-      response.writeHead(401, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'www-authenticate': 'Bearer realm="metrics"' });
-      response.end(body);
+      const body = { error: { code: 'UNAUTHENTICATED', message: 'metrics need Authorization: Bearer <HOOKYARD_METRICS_TOKEN>' } };
+      sendJson(response, 401, body, { 'www-authenticate': 'Bearer realm="metrics"' });
       return;
     }
     liveSubscribersGauge.set(options.liveSubscribers());
@@ -35,4 +35,9 @@ export function metricsHandler(options: MetricsOptions): Handler {
     response.writeHead(200, { 'content-type': registry.contentType });
     response.end(body);
   };
+}
+
+/** `GET /metrics`, on the main server or on a server of its own. */
+export function metricsRoute(options: MetricsOptions): Route {
+  return { path: /^\/metrics$/, methods: ['GET', 'HEAD'], handler: metricsHandler(options) };
 }

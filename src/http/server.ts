@@ -1,9 +1,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { AppError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Admission } from './admission.js';
-import { refuseAfterBody } from './refuse-unread-body.js';
+import { sendJson } from '../ingest/json-response.js';
+import { refuseAfterBody } from './refuse-after-body.js';
 import { answerSocket } from './socket-answer.js';
 
 /** A route handler; `match` is the path regex's result. */
@@ -24,7 +26,7 @@ export interface Route {
 const SERVED_METHODS = 'GET, HEAD, POST, OPTIONS';
 
 function refuse(response: ServerResponse, error: AppError, headers: Record<string, string> = {}): void {
-  json(response, error.status, error.toBody(), headers);
+  sendJson(response, error.status, error.toBody(), headers);
 }
 
 function methodNotAllowed(allow: string): AppError {
@@ -65,7 +67,7 @@ export function createHttpServer(routes: Route[], log: Logger, limits: ServerLim
     if (refusal) {
       // While draining, the connection closes after the answer: the client's next try finds another replica.
       const headers = { ...retryAfter(refusal), ...(refusal.code === 'SHUTTING_DOWN' ? { connection: 'close' } : {}) };
-      return refuseAfterBody(request, response, refusal.status, JSON.stringify(refusal.toBody()), headers);
+      return refuseAfterBody(request, response, refusal.status, refusal.toBody(), headers);
     }
     if (!found) return refuse(response, new AppError('NOT_FOUND', 'no such route'));
     const { route, match } = found;
@@ -102,8 +104,23 @@ function find(routes: Route[], pathname: string): { route: Route; match: RegExpE
   return undefined;
 }
 
-export function json(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
-  response.end(text);
+/** Listens on `port` (0: any free one) and resolves with the port taken. */
+export function listen(server: Server, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    // Unspecified host: listens on :: (and 0.0.0.0), so 127.0.0.1 answers.
+    server.listen(port, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+/** Closes the server once its drain is over (http/admission.ts). */
+export function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    // After the drain: what is still open (a request past the deadline) is cut, not waited for.
+    server.closeAllConnections();
+  });
 }

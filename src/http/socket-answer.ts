@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { AppError } from '../errors.js';
+import { jsonHeaders } from '../ingest/json-response.js';
 
 /** How long the client gets to read the answer before the socket is destroyed. */
 const LINGER_MS = 1000;
@@ -14,10 +15,7 @@ export function answerSocket(socket: Duplex, error: AppError, headers: Record<st
   const body = JSON.stringify(error.toBody());
   const lines = [
     `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? ''}`,
-    'content-type: application/json',
-    `content-length: ${Buffer.byteLength(body)}`,
-    'connection: close',
-    ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`),
+    ...Object.entries(jsonHeaders(body, { connection: 'close', ...headers })).map(([name, value]) => `${name}: ${value}`),
   ];
   socket.on('error', () => undefined);
   if (!socket.writable) return void socket.destroy();

@@ -7,7 +7,8 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { AuthOutcome } from '../auth/authenticator.js';
 import { addressKey } from '../auth/remote-address.js';
 import { errorCodes } from '../errors.js';
-import type { GraphQLContext, Principal } from '../graphql/context.js';
+import type { Principal } from '../auth/principal.js';
+import type { GraphQLContext } from '../graphql/context.js';
 import type { Logger } from '../log.js';
 import type { ClientAddress } from './client-address.js';
 

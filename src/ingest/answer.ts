@@ -1,17 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isDatabaseUnavailable } from '../db/unavailable.js';
-import { refuseUnreadBody } from '../http/refuse-unread-body.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { ingestRequests } from '../metrics.js';
+import { refuseUnreadBody, sendJson } from './json-response.js';
 import type { IngestSource } from './presets/preset.js';
 import type { RejectedLog } from './rejected-log.js';
-
-export function sendJson(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
-  response.end(text);
-}
 
 export function sendText(response: ServerResponse, status: number, text: string): void {
   response.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(text) });
@@ -67,7 +61,7 @@ export function answerError(
   if (error.code === 'RATE_LIMITED' || error.status === 503) headers['retry-after'] = String(error.details.retryAfter ?? 1);
   if (error.status === 401 && context.source?.basicAuth) headers['www-authenticate'] = 'Basic realm="hookyard", charset="UTF-8"';
   if ((error.code === 'PAYLOAD_TOO_LARGE' || error.code === 'INGEST_BUSY') && !request.complete) {
-    refuseUnreadBody(request, response, error.status, JSON.stringify(error.toBody()), headers);
+    refuseUnreadBody(request, response, error.status, error.toBody(), headers);
     return;
   }
   sendJson(response, error.status, error.toBody(), headers);

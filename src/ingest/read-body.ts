@@ -2,18 +2,29 @@ import type { IncomingMessage } from 'node:http';
 import { AppError } from '../errors.js';
 import type { BodyLease } from './body-budget.js';
 
+/** The one capped body reader: ingest, the GraphQL handler and the HTTP server's refusals. */
+export interface BodyCap {
+  /** The most bytes a body may have. */
+  limit: number;
+  /** The refusal of a larger body (PAYLOAD_TOO_LARGE, naming whose limit it is). */
+  tooLarge(): AppError;
+  /** Ingest's share of the global body budget: what the body holds is reserved from it. */
+  lease?: BodyLease;
+}
+
 const busy = () => new AppError('INGEST_BUSY', 'too many request bodies are being received right now; retry later', { retryAfter: 2 });
 
 /**
- * Reads the body up to `limit` bytes, reserving what it holds from the global body budget
- * (`lease`). A declared or streamed size past the limit rejects at once without reading the
+ * Reads the body up to `cap.limit` bytes, reserving what it holds from the lease when there
+ * is one. A declared or streamed size past the limit rejects at once without reading the
  * rest, so an oversized body never sits in memory; so does a body the budget cannot hold.
+ * A sender that goes away mid-body is a BAD_REQUEST.
  */
-export function readBody(request: IncomingMessage, limit: number, lease: BodyLease): Promise<Buffer> {
-  const tooLarge = () => new AppError('PAYLOAD_TOO_LARGE', `body is larger than this source's limit of ${limit} bytes`);
+export function readBody(request: IncomingMessage, cap: BodyCap): Promise<Buffer> {
+  const { limit, tooLarge, lease } = cap;
   const declared = Number(request.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) return Promise.reject(tooLarge());
-  if (Number.isFinite(declared) && declared > 0 && !lease.take(declared)) return Promise.reject(busy());
+  if (lease && Number.isFinite(declared) && declared > 0 && !lease.take(declared)) return Promise.reject(busy());
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -26,7 +37,7 @@ export function readBody(request: IncomingMessage, limit: number, lease: BodyLea
       size += chunk.length;
       if (size > limit) return stop(tooLarge());
       // Past a declared length (or without one) every byte is reserved as it arrives.
-      if (size > lease.bytes && !lease.take(size - lease.bytes)) return stop(busy());
+      if (lease && size > lease.bytes && !lease.take(size - lease.bytes)) return stop(busy());
       chunks.push(chunk);
     };
     const onEnd = () => {

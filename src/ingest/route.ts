@@ -7,9 +7,10 @@ import { AppError } from '../errors.js';
 import type { NewEvent } from '../events/accept.js';
 import type { AcceptBatcher } from '../events/accept-batcher.js';
 import type { Logger } from '../log.js';
-import { answerError, sendJson, sendText } from './answer.js';
+import { answerError, sendText } from './answer.js';
 import type { BodyBudget } from './body-budget.js';
 import { describeField, readField } from './field-spec.js';
+import { sendJson } from './json-response.js';
 import { refuseNul } from './refuse-nul.js';
 import { splitAdyen } from './presets/adyen.js';
 import { PLATFORM_SIGNATURE_HEADER } from './presets/adyen-items.js';
@@ -22,7 +23,6 @@ import { storedHeaders } from './stored-headers.js';
 import type { RejectedLog } from './rejected-log.js';
 import { createIngestRequest, header, type IngestRequest } from './request.js';
 import type { SourceCache } from './source-cache.js';
-import type { ClientAddress } from '../http/client-address.js';
 import { ingestRequests } from '../metrics.js';
 import { checkBasicAuth } from './verify.js';
 
@@ -43,8 +43,8 @@ export function storedIdempotencyKey(key: string): string {
 
 export interface IngestDeps {
   pool: Pool;
-  /** Who sent the request (the peer, or what a trusted reverse proxy saw). */
-  clientAddress: ClientAddress;
+  /** Who sent the request (the peer, or what a trusted reverse proxy saw): the transport knows. */
+  clientAddress(request: IncomingMessage): string;
   boss: PgBoss;
   keyring: Keyring;
   rejected: RejectedLog;
@@ -121,6 +121,20 @@ function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
 /** Refusals that say nothing about the sender's address (its own source's rate; the server busy). */
 const NOT_THE_SENDERS_FAULT = new Set(['RATE_LIMITED', 'INGEST_BUSY', 'DATABASE_UNAVAILABLE', 'ADDRESS_NOT_ALLOWED']);
 
+/** A slug with broken percent-encoding is just an unknown slug (404), not a server error. */
+export function decodeSlug(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
+/** The handler of INGEST_PATH: its first group is the slug, still percent-encoded. */
+export function ingestHandler(deps: IngestDeps): (request: IncomingMessage, response: ServerResponse, url: URL, match: RegExpExecArray) => Promise<void> {
+  return (request, response, url, match) => handleIngest(deps, request, response, decodeSlug(match[1]!), url);
+}
+
 /**
  * `POST /ingest/:slug`. Method and slug are checked before any I/O; then the source (cached),
  * its allowed addresses, the address's recent failures, credentials, size, encoding and
@@ -161,7 +175,8 @@ export async function handleIngest(deps: IngestDeps, request: IncomingMessage, r
       throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'compressed bodies are not accepted: send Content-Encoding identity (or none)');
     }
 
-    const body = await readBody(request, source.maxBodyBytes, lease);
+    const limit = source.maxBodyBytes;
+    const body = await readBody(request, { limit, lease, tooLarge: () => new AppError('PAYLOAD_TOO_LARGE', `body is larger than this source's limit of ${limit} bytes`) });
     bodyBytes = body.length;
     const ingest = createIngestRequest(request.headers, url.searchParams, body, url.search.slice(1));
     preset.verify(ingest, source, Math.floor(Date.now() / 1000));

@@ -1,5 +1,9 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
+import { safeEqual } from '../crypto/safe-equal.js';
 import { AppError } from '../errors.js';
+
+// The presets compare signatures through this module; auth compares token hashes with it too.
+export { safeEqual };
 
 export type HmacAlgorithm = 'sha256' | 'sha1' | 'sha512';
 
@@ -10,11 +14,6 @@ export function hmac(algorithm: HmacAlgorithm, key: string | Buffer, ...parts: (
   const mac = createHmac(algorithm, key);
   for (const part of parts) mac.update(part);
   return mac.digest();
-}
-
-/** Constant-time comparison; unequal lengths are simply unequal. */
-export function safeEqual(a: Buffer, b: Buffer): boolean {
-  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 /** A regex for exactly `bytes` bytes of lowercase hex (Node's decoder silently accepts junk). */

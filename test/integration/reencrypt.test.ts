@@ -2,7 +2,7 @@ import { createCipheriv, randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { InvalidConfigError, loadConfig } from '../../src/config.js';
-import { keyringFromConfig } from '../../src/crypto/keyring-from-config.js';
+import { keyringFromConfig } from '../../src/startup/keyring.js';
 import { createKeyring, parseKey, type Key, type Keyring } from '../../src/crypto/keyring.js';
 import { reencryptAll } from '../../src/crypto/reencrypt.js';
 import { seal, sealedKeyId, unseal, UnsealError, type SealContext } from '../../src/crypto/seal.js';
