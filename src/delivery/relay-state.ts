@@ -1,6 +1,7 @@
 import type { PoolClient } from 'pg';
 import type { PgBoss } from 'pg-boss';
 import { RELAY_CHANNEL } from '../live/relay-feed.js';
+import { alertRelayDisabled } from './alerts.js';
 import { announceDeliveries, queueDeliveries } from './enqueue.js';
 import { HOLDABLE, movableBy, sqlList, WAITING_STATUS_SQL, waitingStatus } from './status-machine.js';
 
@@ -23,6 +24,16 @@ export async function disableRelay(client: PoolClient, relayId: string, reason: 
   );
   await announceDeliveries(client, held.rows.map((d) => ({ id: d.id, status: 'HELD' as const, attemptCount: d.attempt_count })));
   await client.query('select pg_notify($1, $2)', [RELAY_CHANNEL, relayId]);
+  return true;
+}
+
+/**
+ * `disableRelay`, and when it did disable the relay (by an operator or by its health record),
+ * the `relay.disabled` alert on the same transaction.
+ */
+export async function disableRelayAndAlert(client: PoolClient, boss: PgBoss, alertRelayId: string | undefined, relayId: string, reason: string): Promise<boolean> {
+  if (!(await disableRelay(client, relayId, reason))) return false;
+  await alertRelayDisabled(client, boss, alertRelayId, relayId, reason);
   return true;
 }
 

@@ -6,12 +6,11 @@ import { inTransaction } from '../db/transaction.js';
 import type { Logger } from '../log.js';
 import { attemptDuration, deliveryAttempts } from '../metrics.js';
 import type { DeliveryJob } from '../queue/boss.js';
-import { alertRelayDisabled } from './alerts.js';
 import type { ClaimedRow } from './build-request.js';
 import { queueDeliveries } from './enqueue.js';
 import type { SendOutcome } from './http-sender.js';
 import { recordAttempt, recordSuccesses, type AttemptResult, type HealthPolicy } from './relay-health.js';
-import { disableRelay } from './relay-state.js';
+import { disableRelayAndAlert } from './relay-state.js';
 
 /** What recording outcomes needs: the database, and the relay health rule that may disable a relay. */
 export interface OutcomeDeps {
@@ -119,9 +118,8 @@ async function applyAll(deps: OutcomeDeps, client: PoolClient, items: Transition
   for (const item of applied) {
     if (item.result === 'test' || item.result === 'succeeded' || item.result === 'interrupted') continue;
     const disableReason = await recordAttempt(client, item.row.relay_id, item.result, deps.health);
-    if (disableReason && (await disableRelay(client, item.row.relay_id, disableReason))) {
+    if (disableReason && (await disableRelayAndAlert(client, deps.boss, deps.alertRelayId, item.row.relay_id, disableReason))) {
       deps.log.warn({ relayId: item.row.relay_id, reason: disableReason }, 'relay disabled');
-      await alertRelayDisabled(client, deps.boss, deps.alertRelayId, item.row.relay_id, disableReason);
     }
   }
 }
