@@ -1,9 +1,7 @@
 import type { PoolClient } from 'pg';
 import type { PgBoss } from 'pg-boss';
 import { maskUrl } from '../crypto/redact.js';
-import { newId } from '../ids.js';
-import { notifyDeliveryChanges } from '../live/delivery-changes.js';
-import { deliveryJob, DELIVERY_QUEUE, onClient } from '../queue/boss.js';
+import { storeSystemEvent } from '../events/system-event.js';
 
 /**
  * A signed `relay.disabled` event for the alert relay (HOOKYARD_ALERT_RELAY_ID), on the
@@ -20,20 +18,10 @@ export async function alertRelayDisabled(client: PoolClient, boss: PgBoss, alert
   );
   const relay = rows[0];
   if (!relay || relay.alert_enabled === null) return;
-  const eventId = newId();
   // Stored as an event that READ tokens may read: the URL is masked as they see it.
-  const body = JSON.stringify({ type: 'relay.disabled', timestamp: new Date().toISOString(), data: { relayId, name: relay.name, url: maskUrl(relay.url), reason } });
-  await client.query(
-    `insert into event (id, source_id, type, idempotency_key, headers, content_type, body, received_at)
-     values ($1, null, 'relay.disabled', null, '{}', 'application/json', $2, now())`,
-    [eventId, Buffer.from(body)],
-  );
-  const deliveryId = newId();
-  const status = relay.alert_enabled ? 'PENDING' : 'HELD';
-  await client.query(
-    `insert into delivery (id, event_id, relay_id, status, attempt_count, created_at, updated_at) values ($1, $2, $3, $4, 0, now(), now())`,
-    [deliveryId, eventId, alertRelayId, status],
-  );
-  if (relay.alert_enabled) await boss.insert(DELIVERY_QUEUE, [deliveryJob(deliveryId, 1, alertRelayId, relay.alert_concurrency ?? 10)], { db: onClient(client) });
-  await notifyDeliveryChanges(client, [{ id: deliveryId, status, attemptCount: 0 }]);
+  await storeSystemEvent(client, boss, {
+    type: 'relay.disabled',
+    data: { relayId, name: relay.name, url: maskUrl(relay.url), reason },
+    to: { relayId: alertRelayId, relayEnabled: relay.alert_enabled, maxConcurrency: relay.alert_concurrency ?? 10 },
+  });
 }

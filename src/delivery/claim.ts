@@ -3,6 +3,7 @@ import type { DeliveryStatus } from '../db/entities/delivery.js';
 import { DELIVERY_CHANNEL } from '../live/delivery-changes.js';
 import type { DeliveryJob } from '../queue/boss.js';
 import type { ClaimedRow } from './build-request.js';
+import { CLAIMABLE, sqlList } from './status-machine.js';
 
 export type Claimed = ClaimedRow & {
   status: DeliveryStatus;
@@ -53,7 +54,7 @@ const CLAIM = `
     from input i, delivery old, relay r
     where old.id = i.id and d.id = i.id and r.id = d.relay_id
       and (d.claimed_by = i.job_id or (d.attempt_count = i.attempt - 1 and (d.status <> 'DELIVERING' or d.claimed_by is null)))
-      and d.status in ('PENDING', 'RETRYING', 'DELIVERING')
+      and d.status in ${sqlList(CLAIMABLE)}
     returning d.id, d.status, d.attempt_count + 1 as attempt, old.status = 'DELIVERING' as interrupted, i.interrupted_id, d.last_attempt_at,
               d.created_at, d.event_id, d.relay_id, d.subscription_id
   ),

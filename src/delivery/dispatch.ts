@@ -1,33 +1,25 @@
-import type { Pool } from 'pg';
-import type { PgBoss } from 'pg-boss';
 import type { Keyring } from '../crypto/keyring.js';
 import { unseal, UnsealError } from '../crypto/seal.js';
 import { sealedAt } from '../crypto/sealed-at.js';
 import type { DeliveryStatus } from '../db/entities/delivery.js';
 import { inTransaction } from '../db/transaction.js';
 import { newId } from '../ids.js';
-import { notifyDeliveryChanges } from '../live/delivery-changes.js';
-import type { Logger } from '../log.js';
 import type { DeliveryJob } from '../queue/boss.js';
 import { buildRequest } from './build-request.js';
 import { claimDeliveries, type Claimed } from './claim.js';
+import { announceDeliveries } from './enqueue.js';
 import { deliveryAttempts } from '../metrics.js';
 import type { HttpSender, SendOutcome } from './http-sender.js';
-import type { HealthPolicy } from './relay-health.js';
 import type { RelayRates } from './relay-rates.js';
 import { DEFAULT_SCHEDULE_SECONDS, nextAttempt, parseRetryAfter } from './retry-policy.js';
-import { TransitionBatcher } from './transitions.js';
+import { WAITING_STATUS_SQL } from './status-machine.js';
+import type { OutcomeDeps, RecordOutcome } from './transitions.js';
 
-export interface DispatchDeps {
-  pool: Pool;
-  boss: PgBoss;
+export interface DispatchDeps extends OutcomeDeps {
   keyring: Keyring;
   sender: HttpSender;
-  log: Logger;
   userAgent: string;
-  health: HealthPolicy;
   rates: RelayRates;
-  alertRelayId?: string;
   random?: () => number;
 }
 
@@ -46,17 +38,6 @@ export interface DispatchOptions {
   ignoreDisabled?: boolean;
 }
 
-const batchers = new WeakMap<DispatchDeps, TransitionBatcher>();
-
-function transitions(deps: DispatchDeps): TransitionBatcher {
-  let batcher = batchers.get(deps);
-  if (!batcher) {
-    batcher = new TransitionBatcher(deps);
-    batchers.set(deps, batcher);
-  }
-  return batcher;
-}
-
 export interface DispatchItem {
   job: DeliveryJob;
   /** The pg-boss job's id (stable when pg-boss hands the job out again); any fresh id without one. */
@@ -68,26 +49,26 @@ const SHUTDOWN_MESSAGE = 'the worker shut down while this request was in flight;
 
 /**
  * Runs one attempt of each delivery of a batch: one claim statement for all of them, each
- * request on its own, each outcome recorded by the shared group commit. One promise per item;
- * delivery failures never reject (only a database error or a release at shutdown does).
+ * request on its own, each outcome handed to `record` (the worker's group commit). One promise
+ * per item; delivery failures never reject (only a database error or a release at shutdown does).
  */
-export function dispatchBatch(deps: DispatchDeps, items: readonly DispatchItem[], options: DispatchOptions = {}): Promise<void>[] {
+export function dispatchBatch(deps: DispatchDeps, record: RecordOutcome, items: readonly DispatchItem[], options: DispatchOptions = {}): Promise<void>[] {
   const claimed = claimDeliveries(deps.pool, items, newId, options.ignoreDisabled ?? false);
   return items.map(async ({ job, signal }) => {
     const row = (await claimed).get(job.deliveryId);
     if (row?.interrupted) deliveryAttempts.inc({ status: row.status, error_class: 'INTERRUPTED' });
     if (!row || row.status === 'HELD') return;
     // The attempt the claim gave us: the job's own, or the one after an attempt it recorded as INTERRUPTED.
-    await attemptOnce(deps, row, { deliveryId: job.deliveryId, attempt: row.attempt }, signal, options);
+    await attemptOnce(deps, record, row, { deliveryId: job.deliveryId, attempt: row.attempt }, signal, options);
   });
 }
 
-/** One delivery on its own (sendTestEvent, tests). */
-export function dispatch(deps: DispatchDeps, job: DeliveryJob, signal: AbortSignal = new AbortController().signal, options: DispatchOptions = {}): Promise<void> {
-  return dispatchBatch(deps, [{ job, jobId: newId(), signal }], options)[0]!;
+/** One delivery on its own (sendTestEvent). */
+export function dispatch(deps: DispatchDeps, record: RecordOutcome, job: DeliveryJob, signal: AbortSignal = new AbortController().signal, options: DispatchOptions = {}): Promise<void> {
+  return dispatchBatch(deps, record, [{ job, jobId: newId(), signal }], options)[0]!;
 }
 
-async function attemptOnce(deps: DispatchDeps, row: Claimed, job: DeliveryJob, signal: AbortSignal, options: DispatchOptions): Promise<void> {
+async function attemptOnce(deps: DispatchDeps, record: RecordOutcome, row: Claimed, job: DeliveryJob, signal: AbortSignal, options: DispatchOptions): Promise<void> {
 
   // When the attempt may leave: now, or the relay's booked turn under its rate limit (so the
   // log shows the spacing the limit holds).
@@ -126,19 +107,19 @@ async function attemptOnce(deps: DispatchDeps, row: Claimed, job: DeliveryJob, s
     const interrupted: SendOutcome = { ...outcome, errorClass: 'INTERRUPTED', message: SHUTDOWN_MESSAGE };
     const attempt = { id: newId(), startedAt, outcome: interrupted, logged };
     const next = options.oneShot ? { status: 'DEAD' as const, attemptCount: job.attempt } : { status: 'RETRYING' as const, attemptCount: job.attempt, nextAttemptAt: new Date() };
-    await transitions(deps).record({ row, job, next, attempt, result: options.oneShot ? 'test' : 'interrupted' });
+    await record({ row, job, next, attempt, result: options.oneShot ? 'test' : 'interrupted' });
     return;
   }
 
   if (!outcome.ok && outcome.detail) deps.log.warn({ deliveryId: job.deliveryId, relayId: row.relay_id, errorClass: outcome.errorClass, detail: outcome.detail }, 'delivery refused');
   const attempt = { id: newId(), startedAt, outcome, logged };
   if (outcome.ok) {
-    await transitions(deps).record({ row, job, next: { status: 'SUCCEEDED', attemptCount: job.attempt }, attempt, result: options.oneShot ? 'test' : 'succeeded' });
+    await record({ row, job, next: { status: 'SUCCEEDED', attemptCount: job.attempt }, attempt, result: options.oneShot ? 'test' : 'succeeded' });
     return;
   }
   if (outcome.status === 410 && !options.oneShot) {
     // The receiver says the endpoint is gone for good: stop sending until someone re-enables it.
-    await transitions(deps).record({ row, job, next: { status: 'HELD', attemptCount: job.attempt }, attempt, result: 'gone' });
+    await record({ row, job, next: { status: 'HELD', attemptCount: job.attempt }, attempt, result: 'gone' });
     return;
   }
   const nowMs = Date.now();
@@ -153,9 +134,9 @@ async function attemptOnce(deps: DispatchDeps, row: Claimed, job: DeliveryJob, s
     random: (deps.random ?? Math.random)(),
   });
   if (decision.retry) {
-    await transitions(deps).record({ row, job, next: { status: 'RETRYING', attemptCount: job.attempt, nextAttemptAt: new Date(nowMs + decision.delayMs) }, attempt, result: 'failed' });
+    await record({ row, job, next: { status: 'RETRYING', attemptCount: job.attempt, nextAttemptAt: new Date(nowMs + decision.delayMs) }, attempt, result: 'failed' });
   } else {
-    await transitions(deps).record({ row, job, next: { status: 'DEAD', attemptCount: job.attempt }, attempt, result: options.oneShot ? 'test' : 'dead' });
+    await record({ row, job, next: { status: 'DEAD', attemptCount: job.attempt }, attempt, result: options.oneShot ? 'test' : 'dead' });
   }
 }
 
@@ -167,10 +148,10 @@ async function attemptOnce(deps: DispatchDeps, row: Claimed, job: DeliveryJob, s
 async function release(deps: DispatchDeps, job: DeliveryJob): Promise<void> {
   await inTransaction(deps.pool, async (client) => {
     const { rows } = await client.query<{ status: DeliveryStatus }>(
-      `update delivery set status = case when attempt_count = 0 then 'PENDING' else 'RETRYING' end, updated_at = now()
+      `update delivery set status = ${WAITING_STATUS_SQL}, updated_at = now()
        where id = $1 and status = 'DELIVERING' and attempt_count = $2 - 1 returning status`,
       [job.deliveryId, job.attempt],
     );
-    if (rows[0]) await notifyDeliveryChanges(client, [{ id: job.deliveryId, status: rows[0].status, attemptCount: job.attempt - 1 }]);
+    if (rows[0]) await announceDeliveries(client, [{ id: job.deliveryId, status: rows[0].status, attemptCount: job.attempt - 1 }]);
   });
 }

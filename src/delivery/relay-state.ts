@@ -1,10 +1,9 @@
 import type { PoolClient } from 'pg';
 import type { PgBoss } from 'pg-boss';
-import type { DeliveryStatus } from '../db/entities/delivery.js';
-import { notifyDeliveryChanges } from '../live/delivery-changes.js';
 import { RELAY_CHANNEL } from '../live/relay-feed.js';
-import { deliveryJob, DELIVERY_QUEUE, onClient } from '../queue/boss.js';
-
+import { alertRelayDisabled } from './alerts.js';
+import { announceDeliveries, queueDeliveries } from './enqueue.js';
+import { HOLDABLE, movableBy, sqlList, WAITING_STATUS_SQL, waitingStatus } from './status-machine.js';
 
 /**
  * Disables a relay on the caller's transaction: its waiting deliveries become HELD (never
@@ -20,11 +19,21 @@ export async function disableRelay(client: PoolClient, relayId: string, reason: 
   if (updated.rowCount === 0) return false;
   const held = await client.query<{ id: string; attempt_count: number }>(
     `update delivery set status = 'HELD', next_attempt_at = null, updated_at = now()
-     where relay_id = $1 and status in ('PENDING', 'RETRYING') returning id, attempt_count`,
+     where relay_id = $1 and status in ${sqlList(HOLDABLE)} returning id, attempt_count`,
     [relayId],
   );
-  await notifyDeliveryChanges(client, held.rows.map((d) => ({ id: d.id, status: 'HELD' as DeliveryStatus, attemptCount: d.attempt_count })));
+  await announceDeliveries(client, held.rows.map((d) => ({ id: d.id, status: 'HELD' as const, attemptCount: d.attempt_count })));
   await client.query('select pg_notify($1, $2)', [RELAY_CHANNEL, relayId]);
+  return true;
+}
+
+/**
+ * `disableRelay`, and when it did disable the relay (by an operator or by its health record),
+ * the `relay.disabled` alert on the same transaction.
+ */
+export async function disableRelayAndAlert(client: PoolClient, boss: PgBoss, alertRelayId: string | undefined, relayId: string, reason: string): Promise<boolean> {
+  if (!(await disableRelay(client, relayId, reason))) return false;
+  await alertRelayDisabled(client, boss, alertRelayId, relayId, reason);
   return true;
 }
 
@@ -44,14 +53,14 @@ export async function enableRelay(client: PoolClient, boss: PgBoss, relayId: str
   let queued = 0;
   for (;;) {
     const batch = await client.query<{ id: string; attempt_count: number }>(
-      `update delivery set status = case when attempt_count = 0 then 'PENDING' else 'RETRYING' end, next_attempt_at = now(), updated_at = now()
-       where id in (select id from delivery where relay_id = $1 and status = 'HELD' limit ${ENABLE_BATCH})
+      `update delivery set status = ${WAITING_STATUS_SQL}, next_attempt_at = now(), updated_at = now()
+       where id in (select id from delivery where relay_id = $1 and status in ${sqlList(movableBy('relay-enable'))} limit ${ENABLE_BATCH})
        returning id, attempt_count`,
       [relayId],
     );
     if (batch.rows.length === 0) break;
-    await boss.insert(DELIVERY_QUEUE, batch.rows.map((d) => deliveryJob(d.id, d.attempt_count + 1, relayId, limit)), { db: onClient(client) });
-    await notifyDeliveryChanges(client, batch.rows.map((d) => ({ id: d.id, status: (d.attempt_count === 0 ? 'PENDING' : 'RETRYING') as DeliveryStatus, attemptCount: d.attempt_count })));
+    // Due now: the first-try lane (the one their NOTIFY wakes), retries included.
+    await queueDeliveries(client, boss, batch.rows.map((d) => ({ id: d.id, status: waitingStatus(d.attempt_count), attemptCount: d.attempt_count, job: { relayId, maxConcurrency: limit } })));
     queued += batch.rows.length;
     if (batch.rows.length < ENABLE_BATCH) break;
   }

@@ -1,11 +1,10 @@
 import type { Pool } from 'pg';
 import type { PgBoss } from 'pg-boss';
+import type { DeliveryRow } from '../db/delivery-row.js';
 import type { DeliveryStatus } from '../db/entities/delivery.js';
 import { inTransaction } from '../db/transaction.js';
-import { deliveryJob, DELIVERY_QUEUE, onClient } from '../queue/boss.js';
-import { notifyDeliveryChanges } from '../live/delivery-changes.js';
-
-const RETRYABLE: DeliveryStatus[] = ['DEAD', 'RETRYING'];
+import { queueDeliveries } from './enqueue.js';
+import { mayMove } from './status-machine.js';
 
 /**
  * Queues the next attempt of a DEAD or RETRYING delivery now, in the fresh-delivery lane. A
@@ -13,7 +12,7 @@ const RETRYABLE: DeliveryStatus[] = ['DEAD', 'RETRYING'];
  * the other finds it recorded and does nothing. After a manual retry that fails, the schedule
  * is exhausted, so the delivery goes back to DEAD (one more try, as Svix does).
  */
-export async function retryDeliveryNow(pool: Pool, boss: PgBoss, deliveryId: string): Promise<{ queued: Record<string, unknown> } | 'not-found' | DeliveryStatus> {
+export async function retryDeliveryNow(pool: Pool, boss: PgBoss, deliveryId: string): Promise<{ queued: DeliveryRow } | 'not-found' | DeliveryStatus> {
   return inTransaction(pool, async (client) => {
     const { rows } = await client.query<{ status: DeliveryStatus; attempt_count: number; relay_id: string; max_concurrency: number }>(
       'select d.status, d.attempt_count, d.relay_id, r.max_concurrency from delivery d join relay r on r.id = d.relay_id where d.id = $1 for update of d',
@@ -21,11 +20,10 @@ export async function retryDeliveryNow(pool: Pool, boss: PgBoss, deliveryId: str
     );
     const row = rows[0];
     if (!row) return 'not-found';
-    if (!RETRYABLE.includes(row.status)) return row.status;
-    const updated = await client.query(`update delivery set status = 'PENDING', next_attempt_at = now(), updated_at = now() where id = $1 returning *`, [deliveryId]);
-    await boss.insert(DELIVERY_QUEUE, [deliveryJob(deliveryId, row.attempt_count + 1, row.relay_id, row.max_concurrency)], { db: onClient(client) });
-    await notifyDeliveryChanges(client, [{ id: deliveryId, status: 'PENDING', attemptCount: row.attempt_count }]);
+    if (!mayMove(row.status, 'PENDING', 'operator-retry')) return row.status;
+    const updated = await client.query<DeliveryRow>(`update delivery set status = 'PENDING', next_attempt_at = now(), updated_at = now() where id = $1 returning *`, [deliveryId]);
+    await queueDeliveries(client, boss, [{ id: deliveryId, status: 'PENDING', attemptCount: row.attempt_count, job: { relayId: row.relay_id, maxConcurrency: row.max_concurrency } }]);
     // The row as this transaction left it: a worker may claim it before the caller reads it.
-    return { queued: updated.rows[0] as Record<string, unknown> };
+    return { queued: updated.rows[0]! };
   });
 }

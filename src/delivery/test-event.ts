@@ -1,7 +1,7 @@
 import { inTransaction } from '../db/transaction.js';
-import { newId } from '../ids.js';
-import { notifyDeliveryChanges } from '../live/delivery-changes.js';
+import { storeSystemEvent } from '../events/system-event.js';
 import { dispatch, type DispatchDeps } from './dispatch.js';
+import { recordOutcomesNow } from './transitions.js';
 
 /**
  * `sendTestEvent`: a signed `hookyard.test` event sent to one relay now, in the caller's
@@ -10,23 +10,20 @@ import { dispatch, type DispatchDeps } from './dispatch.js';
  * or undefined when the relay does not exist.
  */
 export async function sendTestEvent(deps: DispatchDeps, relayId: string): Promise<string | undefined> {
-  const deliveryId = newId();
-  const created = await inTransaction(deps.pool, async (client) => {
-    const relay = await client.query('select 1 from relay where id = $1', [relayId]);
-    if (relay.rowCount === 0) return false;
-    const eventId = newId();
-    const body = JSON.stringify({ type: 'hookyard.test', timestamp: new Date().toISOString(), data: { message: 'A test event from Hookyard' } });
-    await client.query(
-      `insert into event (id, source_id, type, idempotency_key, headers, content_type, body, received_at)
-       values ($1, null, 'hookyard.test', null, '{}', 'application/json', $2, now())`,
-      [eventId, Buffer.from(body)],
-    );
-    await client.query(`insert into delivery (id, event_id, relay_id, status, attempt_count, created_at, updated_at) values ($1, $2, $3, 'PENDING', 0, now(), now())`, [deliveryId, eventId, relayId]);
-    await notifyDeliveryChanges(client, [{ id: deliveryId, status: 'PENDING', attemptCount: 0 }]);
-    return true;
+  const deliveryId = await inTransaction(deps.pool, async (client) => {
+    const relay = await client.query<{ enabled: boolean; max_concurrency: number }>('select enabled, max_concurrency from relay where id = $1', [relayId]);
+    const found = relay.rows[0];
+    if (!found) return undefined;
+    const stored = await storeSystemEvent(client, deps.boss, {
+      type: 'hookyard.test',
+      data: { message: 'A test event from Hookyard' },
+      to: { relayId, relayEnabled: found.enabled, maxConcurrency: found.max_concurrency, sendsItself: true },
+    });
+    return stored.deliveryId;
   });
-  if (!created) return undefined;
-  await dispatch(deps, { deliveryId, attempt: 1 }, undefined, { oneShot: true, ignoreDisabled: true });
+  if (!deliveryId) return undefined;
+  // A rare, operator-made send: its outcome commits in a transaction of its own.
+  await dispatch(deps, (item) => recordOutcomesNow(deps, [item]), { deliveryId, attempt: 1 }, undefined, { oneShot: true, ignoreDisabled: true });
   const { rows } = await deps.pool.query<{ id: string }>('select id from attempt where delivery_id = $1', [deliveryId]);
   return rows[0]?.id;
 }

@@ -1,17 +1,28 @@
-import type { PoolClient } from 'pg';
+import type { Pool, PoolClient } from 'pg';
+import type { PgBoss } from 'pg-boss';
 import type { DeliveryStatus } from '../db/entities/delivery.js';
+import { GroupCommit } from '../db/group-commit.js';
 import { inTransaction } from '../db/transaction.js';
+import type { Logger } from '../log.js';
 import { attemptDuration, deliveryAttempts } from '../metrics.js';
-import { notifyDeliveryChanges } from '../live/delivery-changes.js';
-import { deliveryJob, DELIVERY_QUEUE, onClient, type DeliveryJob } from '../queue/boss.js';
-import { alertRelayDisabled } from './alerts.js';
+import type { DeliveryJob } from '../queue/boss.js';
 import type { ClaimedRow } from './build-request.js';
-import type { DispatchDeps } from './dispatch.js';
+import { queueDeliveries } from './enqueue.js';
 import type { SendOutcome } from './http-sender.js';
-import { recordAttempt, recordSuccesses, type AttemptResult } from './relay-health.js';
-import { disableRelay } from './relay-state.js';
+import { recordAttempt, recordSuccesses, type AttemptResult, type HealthPolicy } from './relay-health.js';
+import { disableRelayAndAlert } from './relay-state.js';
 
-export interface Transition {
+/** What recording outcomes needs: the database, and the relay health rule that may disable a relay. */
+export interface OutcomeDeps {
+  pool: Pool;
+  boss: PgBoss;
+  log: Logger;
+  health: HealthPolicy;
+  alertRelayId?: string;
+}
+
+/** The delivery's state after an attempt (a move `outcome` of status-machine.ts). */
+export interface NextState {
   status: DeliveryStatus;
   attemptCount: number;
   nextAttemptAt?: Date;
@@ -27,61 +38,37 @@ export interface RecordedAttempt {
 export interface TransitionItem {
   row: ClaimedRow;
   job: DeliveryJob;
-  next: Transition;
+  next: NextState;
   attempt: RecordedAttempt;
   /** `interrupted` and `test` leave the relay's health alone: the receiver did not fail. */
   result: AttemptResult | 'test' | 'interrupted';
 }
 
-interface Pending {
-  item: TransitionItem;
-  resolve: () => void;
-  reject: (error: unknown) => void;
-}
+/** Records one finished attempt; resolves when its commit does. */
+export type RecordOutcome = (item: TransitionItem) => Promise<void>;
 
 const MAX_BATCH = 100;
 
 /**
  * Records finished attempts: the attempt row, the delivery's new state, the next job, the
  * relay's health. Attempts that finish while a commit is under way wait for the next one and
- * share it (group commit), with one NOTIFY for all of them: a commit per attempt would queue
- * every worker behind the NOTIFY lock. Each attempt's promise settles when its commit does.
+ * share it (group commit, db/group-commit.ts), with one NOTIFY for all of them: a commit per
+ * attempt would queue every worker behind the NOTIFY lock. One recorder per worker process.
  */
-export class TransitionBatcher {
-  private readonly queue: Pending[] = [];
-  private flushing = false;
+export function outcomeRecorder(deps: OutcomeDeps): RecordOutcome {
+  const group = new GroupCommit<TransitionItem, void>(deps.pool, {
+    maxBatch: MAX_BATCH,
+    work: async (client, items) => {
+      await applyAll(deps, client, items);
+      return items.map(() => undefined);
+    },
+  });
+  return (item) => group.add(item);
+}
 
-  constructor(private readonly deps: DispatchDeps) {}
-
-  record(item: TransitionItem): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ item, resolve, reject });
-      if (!this.flushing) void this.flush();
-    });
-  }
-
-  private async flush(): Promise<void> {
-    this.flushing = true;
-    while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, MAX_BATCH);
-      try {
-        await this.commit(batch.map((p) => p.item));
-        for (const p of batch) p.resolve();
-      } catch (error) {
-        if (batch.length === 1) {
-          batch[0]!.reject(error);
-          continue;
-        }
-        // One bad item must not fail its neighbours: each on its own.
-        for (const p of batch) await this.commit([p.item]).then(p.resolve, p.reject);
-      }
-    }
-    this.flushing = false;
-  }
-
-  private commit(items: TransitionItem[]): Promise<void> {
-    return inTransaction(this.deps.pool, (client) => applyAll(this.deps, client, items));
-  }
+/** Records outcomes in a transaction of their own (a test send: nothing to share it with). */
+export function recordOutcomesNow(deps: OutcomeDeps, items: TransitionItem[]): Promise<void> {
+  return inTransaction(deps.pool, (client) => applyAll(deps, client, items));
 }
 
 const UPDATE_DELIVERIES = `
@@ -102,7 +89,7 @@ const INSERT_ATTEMPTS = `
  * retries' jobs in one insert, the healthy relays' records in one update; only failures touch
  * their relay one by one (they may disable it). One NOTIFY for all.
  */
-async function applyAll(deps: DispatchDeps, client: PoolClient, items: TransitionItem[]): Promise<void> {
+async function applyAll(deps: OutcomeDeps, client: PoolClient, items: TransitionItem[]): Promise<void> {
   const updated = await client.query<{ id: string }>(UPDATE_DELIVERIES, [
     items.map((i) => i.job.deliveryId), items.map((i) => i.next.status), items.map((i) => i.next.attemptCount),
     items.map((i) => i.next.nextAttemptAt ?? null), items.map((i) => i.attempt.startedAt), items.map((i) => i.job.attempt),
@@ -116,11 +103,11 @@ async function applyAll(deps: DispatchDeps, client: PoolClient, items: Transitio
     applied.map((i) => stripNul(i.attempt.outcome.bodyExcerpt)), applied.map((i) => (i.attempt.outcome.ok ? null : i.attempt.outcome.errorClass)),
     applied.map((i) => (i.attempt.outcome.ok ? null : i.attempt.outcome.message.slice(0, 1000))),
   ]);
-  const retries = applied.filter((i) => i.next.status === 'RETRYING' && i.next.nextAttemptAt);
-  if (retries.length > 0) {
-    await deps.boss.insert(DELIVERY_QUEUE, retries.map((i) => deliveryJob(i.job.deliveryId, i.job.attempt + 1, i.row.relay_id, i.row.max_concurrency, i.next.nextAttemptAt)), { db: onClient(client) });
-  }
-  await notifyDeliveryChanges(client, applied.map((i) => ({ id: i.job.deliveryId, status: i.next.status, attemptCount: i.next.attemptCount })));
+  await queueDeliveries(client, deps.boss, applied.map((i) => ({
+    id: i.job.deliveryId, status: i.next.status, attemptCount: i.next.attemptCount,
+    // A retry's job, in the retry lane at its time.
+    job: i.next.status === 'RETRYING' && i.next.nextAttemptAt ? { relayId: i.row.relay_id, maxConcurrency: i.row.max_concurrency, retryAt: i.next.nextAttemptAt } : undefined,
+  })));
   for (const i of applied) {
     deliveryAttempts.inc({ status: i.next.status, error_class: i.attempt.outcome.ok ? '' : i.attempt.outcome.errorClass });
     attemptDuration.observe(i.attempt.outcome.durationMs / 1000);
@@ -131,9 +118,8 @@ async function applyAll(deps: DispatchDeps, client: PoolClient, items: Transitio
   for (const item of applied) {
     if (item.result === 'test' || item.result === 'succeeded' || item.result === 'interrupted') continue;
     const disableReason = await recordAttempt(client, item.row.relay_id, item.result, deps.health);
-    if (disableReason && (await disableRelay(client, item.row.relay_id, disableReason))) {
+    if (disableReason && (await disableRelayAndAlert(client, deps.boss, deps.alertRelayId, item.row.relay_id, disableReason))) {
       deps.log.warn({ relayId: item.row.relay_id, reason: disableReason }, 'relay disabled');
-      await alertRelayDisabled(client, deps.boss, deps.alertRelayId, item.row.relay_id, disableReason);
     }
   }
 }

@@ -4,6 +4,7 @@ import type { NotifyBus } from '../live/notify-bus.js';
 import { DELIVERY_QUEUE, FIRST_TRY_PRIORITY, RETRY_PRIORITY } from '../queue/boss.js';
 import { dispatchBatch, type DispatchDeps, type DispatchItem } from './dispatch.js';
 import { LanePump } from './lane-pump.js';
+import { outcomeRecorder } from './transitions.js';
 
 export interface WorkerOptions {
   /** Deliveries in flight at once, per lane. */
@@ -26,7 +27,9 @@ export interface DeliveryWorkers {
  * polls every `retryPollSeconds`.
  */
 export async function startDeliveryWorkers(boss: PgBoss, bus: NotifyBus, deps: DispatchDeps, options: WorkerOptions): Promise<DeliveryWorkers> {
-  const handle = (items: DispatchItem[]) => dispatchBatch(deps, items);
+  // One group commit for the outcomes of both lanes.
+  const record = outcomeRecorder(deps);
+  const handle = (items: DispatchItem[]) => dispatchBatch(deps, record, items);
   const reserve = Math.max(1, Math.ceil((options.concurrency * (options.reservePercent ?? 20)) / 100));
   const first = new LanePump(boss, { queue: DELIVERY_QUEUE, priority: FIRST_TRY_PRIORITY, capacity: options.concurrency, reserve, pollMs: 2000 }, handle, deps.log);
   const retry = new LanePump(boss, { queue: DELIVERY_QUEUE, priority: RETRY_PRIORITY, capacity: options.concurrency, reserve, pollMs: options.retryPollSeconds * 1000 }, handle, deps.log);

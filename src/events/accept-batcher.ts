@@ -1,17 +1,9 @@
 import type { Pool } from 'pg';
 import type { PgBoss } from 'pg-boss';
-import { inTransaction } from '../db/transaction.js';
+import { GroupCommit } from '../db/group-commit.js';
 import { isStatementTimeout } from '../db/unavailable.js';
 import { AppError } from '../errors.js';
 import { insertAll, type AcceptResult, type NewEvent } from './accept.js';
-
-interface Pending {
-  events: readonly NewEvent[];
-  resolve: (results: AcceptResult[]) => void;
-  reject: (error: unknown) => void;
-  deadline: number;
-  timer: NodeJS.Timeout | undefined;
-}
 
 export interface AcceptLimits {
   /** Requests waiting for a transaction; one more is refused at once. */
@@ -33,10 +25,8 @@ function retryable(error: unknown): boolean {
 const busy = (message: string) => new AppError('INGEST_BUSY', message, { retryAfter: 2 });
 
 /**
- * Group commit for ingest: requests that arrive while a commit is under way share the next
- * one, so under load one WAL flush and one NOTIFY serve many webhooks, while an idle server
- * commits each request at once (no added wait). A batch that fails is retried request by
- * request, so one bad request never fails its neighbours.
+ * Group commit for ingest (db/group-commit.ts): under load one WAL flush and one NOTIFY serve
+ * many webhooks, while an idle server commits each request at once.
  *
  * Bounded, and never both answers: a request is either committed (and resolves) or dropped
  * before its transaction (and rejects with INGEST_BUSY). One still queued at its deadline
@@ -45,66 +35,23 @@ const busy = (message: string) => new AppError('INGEST_BUSY', message, { retryAf
  * sender would retry, and the event would be stored twice).
  */
 export class AcceptBatcher {
-  private readonly queue: Pending[] = [];
-  private flushes = 0;
+  private readonly group: GroupCommit<readonly NewEvent[], AcceptResult[]>;
 
-  constructor(
-    private readonly pool: Pool,
-    private readonly boss: PgBoss,
-    private readonly limits: AcceptLimits = { maxQueue: 2048, timeoutMs: 4500 },
-  ) {}
+  constructor(pool: Pool, boss: PgBoss, limits: AcceptLimits = { maxQueue: 2048, timeoutMs: 4500 }) {
+    this.group = new GroupCommit(pool, {
+      work: (client, requests) => insertAll(client, boss, requests),
+      maxBatch: MAX_BATCH,
+      maxFlushes: MAX_FLUSHES,
+      maxQueue: limits.maxQueue,
+      timeoutMs: limits.timeoutMs,
+      retryAlone: (error) => !isStatementTimeout(error) && retryable(error),
+      explain: (error) => (isStatementTimeout(error) ? busy('the database did not store this webhook in time; it was not stored, retry later') : error),
+      full: () => busy('too many webhooks are waiting to be stored; retry later'),
+      late: () => busy('the database did not take this webhook in time; it was not stored, retry later'),
+    });
+  }
 
   accept(events: readonly NewEvent[]): Promise<AcceptResult[]> {
-    if (this.queue.length >= this.limits.maxQueue) return Promise.reject(busy('too many webhooks are waiting to be stored; retry later'));
-    return new Promise((resolve, reject) => {
-      const pending: Pending = { events, resolve, reject, deadline: Date.now() + this.limits.timeoutMs, timer: undefined };
-      pending.timer = setTimeout(() => {
-        const index = this.queue.indexOf(pending);
-        if (index < 0) return;
-        this.queue.splice(index, 1);
-        reject(busy('the database did not take this webhook in time; it was not stored, retry later'));
-      }, this.limits.timeoutMs);
-      this.queue.push(pending);
-      if (this.flushes < MAX_FLUSHES) void this.flush();
-    });
-  }
-
-  private async flush(): Promise<void> {
-    this.flushes++;
-    try {
-      while (this.queue.length > 0) {
-        const batch = this.queue.splice(0, MAX_BATCH);
-        for (const p of batch) clearTimeout(p.timer);
-        await this.commit(batch).catch(async (error: unknown) => {
-          if (batch.length === 1 || isStatementTimeout(error) || !retryable(error)) {
-            for (const p of batch) p.reject(this.explain(error));
-            return;
-          }
-          for (const p of batch) await this.commit([p]).catch((e: unknown) => p.reject(this.explain(e)));
-        });
-      }
-    } finally {
-      this.flushes--;
-    }
-  }
-
-  /** One transaction for the batch, its statements bounded by the earliest deadline in it. */
-  private async commit(batch: Pending[]): Promise<void> {
-    const live = batch.filter((p) => {
-      if (p.deadline > Date.now()) return true;
-      p.reject(busy('the database did not take this webhook in time; it was not stored, retry later'));
-      return false;
-    });
-    if (live.length === 0) return;
-    const budget = Math.max(1, Math.min(...live.map((p) => p.deadline)) - Date.now());
-    const results = await inTransaction(this.pool, async (client) => {
-      await client.query(`set local statement_timeout = ${Math.ceil(budget)}`);
-      return insertAll(client, this.boss, live.map((p) => p.events));
-    });
-    live.forEach((p, i) => p.resolve(results[i]!));
-  }
-
-  private explain(error: unknown): unknown {
-    return isStatementTimeout(error) ? busy('the database did not store this webhook in time; it was not stored, retry later') : error;
+    return this.group.add(events);
   }
 }

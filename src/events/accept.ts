@@ -4,7 +4,7 @@ import { inTransaction } from '../db/transaction.js';
 import { newId, NIL_UUID } from '../ids.js';
 import { notifyNewEvents } from '../live/event-feed.js';
 import { findContentDuplicates, type ContentDedupe } from './content-dedupe.js';
-import { FanOutBatch, planFanOut, type FannedOut } from './fan-out.js';
+import { FanOutBatch, planDirect, planFanOut, type DirectRecipient, type FannedOut } from './fan-out.js';
 
 export interface NewEvent {
   sourceId: string | null;
@@ -15,6 +15,8 @@ export interface NewEvent {
   body: Buffer;
   /** Set for sources with content dedupe: a body accepted within the window is a duplicate. */
   dedupe?: ContentDedupe;
+  /** Hookyard's own events (system-event.ts): one relay only, instead of the subscriptions. */
+  to?: DirectRecipient;
 }
 
 export type AcceptResult = { id: string; duplicate: false; deliveries: FannedOut[] } | { id: string; duplicate: true };
@@ -83,7 +85,8 @@ export async function insertAll(client: PoolClient, boss: PgBoss, requests: read
       flat.push({ id: duplicates.get(i)!, duplicate: true });
       continue;
     }
-    flat.push({ id: ids[i]!, duplicate: false, deliveries: await planFanOut(client, batch, { id: ids[i]!, ...events[i]! }) });
+    const to = events[i]!.to;
+    flat.push({ id: ids[i]!, duplicate: false, deliveries: to ? planDirect(batch, ids[i]!, to) : await planFanOut(client, batch, { id: ids[i]!, ...events[i]! }) });
   }
   await batch.commit(client, boss);
   await notifyNewEvents(client, events.flatMap((e, i) => (fresh.has(ids[i]!) ? [{ id: ids[i]!, sourceId: e.sourceId }] : [])));

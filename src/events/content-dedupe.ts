@@ -1,11 +1,16 @@
 import { createHash } from 'node:crypto';
 import type { PoolClient } from 'pg';
-import type { NewEvent } from './accept.js';
 
 /** What an event of a source with content dedupe carries: its body's hash and the window. */
 export interface ContentDedupe {
   sha256: Buffer;
   windowSeconds: number;
+}
+
+/** What the check reads of an event to be accepted. */
+export interface DedupeCandidate {
+  sourceId: string | null;
+  dedupe?: ContentDedupe;
 }
 
 /** An earlier event's id (stored), or the index of an earlier event in the same batch. */
@@ -29,7 +34,7 @@ function lockKey(sourceId: string, sha256: Buffer): string {
  * held to the commit, make concurrent copies of one body wait for each other, so exactly one
  * is stored; two statements however large the batch.
  */
-export async function findContentDuplicates(client: PoolClient, events: readonly NewEvent[]): Promise<Map<number, ContentDuplicate>> {
+export async function findContentDuplicates(client: PoolClient, events: readonly DedupeCandidate[]): Promise<Map<number, ContentDuplicate>> {
   const found = new Map<number, ContentDuplicate>();
   const checked = events.flatMap((e, i) => (e.dedupe && e.sourceId ? [i] : []));
   if (checked.length === 0) return found;

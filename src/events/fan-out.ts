@@ -1,9 +1,9 @@
 import type { PoolClient } from 'pg';
-import type { JobInsert, PgBoss } from 'pg-boss';
+import type { PgBoss } from 'pg-boss';
 import type { DeliveryStatus } from '../db/entities/delivery.js';
+import { queueDeliveries, type DeliveryChange } from '../delivery/enqueue.js';
+import { newDeliveryStatus } from '../delivery/status-machine.js';
 import { newId, NIL_UUID } from '../ids.js';
-import { notifyDeliveryChanges, type DeliveryChange } from '../live/delivery-changes.js';
-import { deliveryJob, DELIVERY_QUEUE, onClient, type DeliveryJob } from '../queue/boss.js';
 import { filterDocument, subscriptionMatches, type RoutableEvent, type SubscriptionRow } from '../routing/route-event.js';
 
 type CandidateRow = SubscriptionRow & { max_concurrency: number };
@@ -35,10 +35,9 @@ const INSERT_DELIVERIES = `
  * they inserted, written once per transaction however many events it carries.
  */
 export class FanOutBatch {
-  readonly jobs: JobInsert<DeliveryJob>[] = [];
   readonly changes: DeliveryChange[] = [];
   /** The deliveries planned, inserted by `commit` in one statement. */
-  readonly rows: { id: string; eventId: string; relayId: string; subscriptionId: string; status: string }[] = [];
+  readonly rows: { id: string; eventId: string; relayId: string; subscriptionId: string | null; status: string }[] = [];
   private readonly subscriptions = new Map<string, CandidateRow[]>();
 
   /** The candidate subscriptions of a source, read once per transaction. */
@@ -58,8 +57,7 @@ export class FanOutBatch {
     if (rows.length > 0) {
       await client.query(INSERT_DELIVERIES, [rows.map((d) => d.id), rows.map((d) => d.eventId), rows.map((d) => d.relayId), rows.map((d) => d.subscriptionId), rows.map((d) => d.status)]);
     }
-    if (this.jobs.length > 0) await boss.insert(DELIVERY_QUEUE, this.jobs, { db: onClient(client) });
-    await notifyDeliveryChanges(client, this.changes);
+    await queueDeliveries(client, boss, this.changes);
   }
 }
 
@@ -75,13 +73,32 @@ export async function planFanOut(client: PoolClient, batch: FanOutBatch, event: 
   const matched = candidates.filter((s) => subscriptionMatches(s, event, doc));
   if (matched.length === 0) return [];
 
-  const deliveries: FannedOut[] = matched.map((s) => ({ id: newId(), relayId: s.relay_id, status: s.relay_enabled ? 'PENDING' : 'HELD' }));
+  const deliveries: FannedOut[] = matched.map((s) => ({ id: newId(), relayId: s.relay_id, status: newDeliveryStatus(s.relay_enabled) }));
   deliveries.forEach((d, i) => {
     batch.rows.push({ id: d.id, eventId: event.id, relayId: d.relayId, subscriptionId: matched[i]!.id, status: d.status });
-    batch.changes.push({ id: d.id, status: d.status, attemptCount: 0 });
-    if (d.status === 'PENDING') batch.jobs.push(deliveryJob(d.id, 1, d.relayId, matched[i]!.max_concurrency));
+    // A HELD delivery gets no job: pg-boss retention must never decide whether it survives.
+    const job = d.status === 'PENDING' ? { relayId: d.relayId, maxConcurrency: matched[i]!.max_concurrency } : undefined;
+    batch.changes.push({ id: d.id, status: d.status, attemptCount: 0, job });
   });
   return deliveries;
+}
+
+/** Where one of Hookyard's own events goes: one relay, whatever the subscriptions say. */
+export interface DirectRecipient {
+  relayId: string;
+  relayEnabled: boolean;
+  maxConcurrency: number;
+  /** The caller sends it itself, now (sendTestEvent): PENDING whatever the relay's state, and no job. */
+  sendsItself?: boolean;
+}
+
+/** The one delivery of an event addressed to one relay, added to `batch` like a fan-out's. */
+export function planDirect(batch: FanOutBatch, eventId: string, to: DirectRecipient): FannedOut[] {
+  const delivery: FannedOut = { id: newId(), relayId: to.relayId, status: to.sendsItself ? 'PENDING' : newDeliveryStatus(to.relayEnabled) };
+  batch.rows.push({ id: delivery.id, eventId, relayId: to.relayId, subscriptionId: null, status: delivery.status });
+  const job = delivery.status === 'PENDING' && !to.sendsItself ? { relayId: to.relayId, maxConcurrency: to.maxConcurrency } : undefined;
+  batch.changes.push({ id: delivery.id, status: delivery.status, attemptCount: 0, job });
+  return [delivery];
 }
 
 /** A fan-out that is its transaction's only one (replay). */

@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { FINISHED } from '../delivery/status-machine.js';
 import { NIL_UUID } from '../ids.js';
 
 export interface RetentionOptions {
@@ -20,8 +21,7 @@ export interface PruneCounts {
   feedEntries: number;
 }
 
-/** Only finished deliveries are pruned; a live one keeps its event and its attempt log. */
-const FINISHED = ['SUCCEEDED', 'DEAD', 'CANCELLED'];
+// Only FINISHED deliveries are pruned; a live one keeps its event and its attempt log.
 
 const AUDIT_SQL = `
   delete from audit_log where id in (

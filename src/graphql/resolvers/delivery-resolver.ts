@@ -2,7 +2,9 @@ import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } fro
 import type { DeliveryRow } from '../../db/delivery-row.js';
 import { AppError } from '../../errors.js';
 import { retryDeliveryNow } from '../../delivery/retry-now.js';
-import { cancelDelivery, retryDeliveries } from '../../delivery/bulk.js';
+import { retryDeliveries } from '../../delivery/bulk.js';
+import { cancelDelivery } from '../../delivery/cancel.js';
+import { deliveryConditions, type DeliveryFilter as DeliveryCriteria } from '../../delivery/delivery-filter.js';
 import type { GraphQLContext } from '../context.js';
 import { notFound } from '../errors.js';
 import { keysetPage, Where } from '../pagination.js';
@@ -38,18 +40,20 @@ export async function loadDelivery(ctx: Pick<GraphQLContext, 'pool' | 'uuid'>, i
   return found[0] ? toDeliveryType(found[0]) : null;
 }
 
-/** The WHERE clause of a DeliveryFilter, shared by `deliveries` and bulk operations. */
+/** A DeliveryFilter as the delivery domain takes it: the same fields, ids checked as UUIDs. */
+function deliveryCriteria(ctx: GraphQLContext, filter: DeliveryFilter | null | undefined): DeliveryCriteria | undefined {
+  if (!filter) return undefined;
+  const id = (value: string | null | undefined) => (value ? ctx.uuid(value) : undefined);
+  return {
+    eventId: id(filter.eventId), relayId: id(filter.relayId), sourceId: id(filter.sourceId),
+    eventType: filter.eventType, status: filter.status, createdAfter: filter.createdAfter, createdBefore: filter.createdBefore,
+  };
+}
+
+/** The WHERE clause of `deliveries`, built by the delivery domain from the filter. */
 export function deliveryWhere(ctx: GraphQLContext, filter: DeliveryFilter | null | undefined): Where {
   const where = new Where();
-  if (filter?.eventId) where.add((p) => `d.event_id = ${p(ctx.uuid(filter.eventId!))}`);
-  if (filter?.relayId) where.add((p) => `d.relay_id = ${p(ctx.uuid(filter.relayId!))}`);
-  if (filter?.sourceId) where.add((p) => `d.event_id in (select id from event where source_id = ${p(ctx.uuid(filter.sourceId!))})`);
-  if (filter?.eventType) where.add((p) => `d.event_id in (select id from event where type = ${p(filter.eventType)})`);
-  // One status as plain equality, so (relay_id, status, created_at, id) also serves the order.
-  if (filter?.status && filter.status.length === 1) where.add((p) => `d.status = ${p(filter.status![0])}`);
-  else if (filter?.status && filter.status.length > 1) where.add((p) => `d.status = any(${p(filter.status)}::text[])`);
-  if (filter?.createdAfter) where.add((p) => `d.created_at > ${p(filter.createdAfter)}`);
-  if (filter?.createdBefore) where.add((p) => `d.created_at < ${p(filter.createdBefore)}`);
+  for (const condition of deliveryConditions(deliveryCriteria(ctx, filter))) where.add(condition);
   return where;
 }
 
@@ -94,8 +98,7 @@ export class DeliveryResolver {
 
   @Mutation(() => Int, { description: 'Queues every matching DEAD or RETRYING delivery (of enabled relays) for an attempt now, in batches; returns how many' })
   async retryDeliveries(@Arg('filter', () => DeliveryFilter) filter: DeliveryFilter, @Ctx() ctx: GraphQLContext): Promise<number> {
-    const where = deliveryWhere(ctx, filter);
-    return retryDeliveries(ctx.pool, ctx.boss, where.toString(), where.params);
+    return retryDeliveries(ctx.pool, ctx.boss, deliveryCriteria(ctx, filter)!);
   }
 
   @Mutation(() => DeliveryType, { description: 'Stops a PENDING, RETRYING or HELD delivery for good' })
@@ -105,7 +108,7 @@ export class DeliveryResolver {
     if (typeof outcome === 'string') {
       throw new AppError('BAD_USER_INPUT', `id: only PENDING, RETRYING or HELD deliveries can be cancelled; this one is ${outcome}`, { field: 'id' });
     }
-    return toDeliveryType(outcome.cancelled as unknown as DeliveryRow);
+    return toDeliveryType(outcome.cancelled);
   }
 
   @Mutation(() => DeliveryType, { description: 'Queues a DEAD or RETRYING delivery for an attempt now' })
@@ -115,6 +118,6 @@ export class DeliveryResolver {
     if (typeof outcome === 'string') {
       throw new AppError('BAD_USER_INPUT', `id: only DEAD or RETRYING deliveries can be retried; this one is ${outcome}`, { field: 'id' });
     }
-    return toDeliveryType(outcome.queued as unknown as DeliveryRow);
+    return toDeliveryType(outcome.queued);
   }
 }

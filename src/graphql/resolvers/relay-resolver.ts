@@ -13,8 +13,7 @@ import { CreateRelayPayload, RelayType, RotateRelaySecretPayload } from '../type
 import { AttemptType } from '../types/attempt.js';
 import { attemptsPage } from './attempt-resolver.js';
 import { inTransaction } from '../../db/transaction.js';
-import { alertRelayDisabled } from '../../delivery/alerts.js';
-import { disableRelay, enableRelay } from '../../delivery/relay-state.js';
+import { disableRelayAndAlert, enableRelay } from '../../delivery/relay-state.js';
 import { sendTestEvent } from '../../delivery/test-event.js';
 import { intIn, invalid, text } from '../inputs/validate.js';
 
@@ -197,7 +196,7 @@ export class RelayResolver {
     const found = await inTransaction(ctx.pool, async (client) => {
       const exists = await client.query('select 1 from relay where id = $1 for update', [relayId]);
       if (exists.rowCount === 0) return false;
-      if (await disableRelay(client, relayId, why)) await alertRelayDisabled(client, ctx.boss, ctx.delivery.alertRelayId, relayId, why);
+      await disableRelayAndAlert(client, ctx.boss, ctx.delivery.alertRelayId, relayId, why);
       return true;
     });
     if (!found) notFound('relay', id);

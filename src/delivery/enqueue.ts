@@ -1,0 +1,43 @@
+import type { PoolClient } from 'pg';
+import type { PgBoss } from 'pg-boss';
+import type { DeliveryStatus } from '../db/entities/delivery.js';
+import { notifyDeliveryChanges } from '../live/delivery-changes.js';
+import { deliveryJob, DELIVERY_QUEUE, onClient } from '../queue/boss.js';
+import { QUEUEABLE } from './status-machine.js';
+
+/** A delivery's new state, as its transaction left it. */
+export interface DeliveryChange {
+  id: string;
+  status: DeliveryStatus;
+  /** Attempts recorded; a job performs the attempt after them. */
+  attemptCount: number;
+  /** Set when the change queues the delivery's next attempt. */
+  job?: {
+    relayId: string;
+    /** The relay's `maxConcurrency`: the job's pg-boss group tier. */
+    maxConcurrency: number;
+    /** A scheduled retry (the retry lane); none: the first-try lane, due now. */
+    retryAt?: Date;
+  };
+}
+
+/**
+ * Queues the jobs of `changes` that carry one and announces every change, on the caller's
+ * transaction: the jobs and the NOTIFY commit with the rows, or not at all. Jobs before the
+ * NOTIFY, so a worker it wakes finds them. The one place a delivery job is written.
+ */
+export async function queueDeliveries(client: PoolClient, boss: PgBoss, changes: readonly DeliveryChange[]): Promise<void> {
+  const jobs = changes.flatMap((c) => {
+    if (!c.job) return [];
+    // A job for a status no worker claims would complete as a no-op: a bug, not a delivery.
+    if (!QUEUEABLE.includes(c.status)) throw new Error(`a ${c.status} delivery cannot be queued`);
+    return [deliveryJob(c.id, c.attemptCount + 1, c.job.relayId, c.job.maxConcurrency, c.job.retryAt)];
+  });
+  if (jobs.length > 0) await boss.insert(DELIVERY_QUEUE, jobs, { db: onClient(client) });
+  await announceDeliveries(client, changes);
+}
+
+/** Announces status changes that queue nothing (holds, cancels, outcomes, releases), on the caller's transaction. */
+export function announceDeliveries(client: PoolClient, changes: readonly DeliveryChange[]): Promise<void> {
+  return notifyDeliveryChanges(client, changes.map(({ id, status, attemptCount }) => ({ id, status, attemptCount })));
+}
