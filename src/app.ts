@@ -44,7 +44,7 @@ import { handleIngest, INGEST_PATH } from './ingest/route.js';
 import { BodyBudget } from './ingest/body-budget.js';
 import { RateLimits } from './ingest/rate-limit.js';
 import { AcceptBatcher } from './events/accept-batcher.js';
-import { SourceCache } from './ingest/source-cache.js';
+import { SourceCache } from './sources/source-cache.js';
 import { RejectedLog } from './ingest/rejected-log.js';
 import type { Logger } from './log.js';
 import { startBoss } from './queue/boss.js';

@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import { hashToken } from '../crypto/tokens.js';
-import { safeEqual } from '../ingest/verify.js';
+import { safeEqual } from '../sources/verify.js';
 import { ENV_ADMIN_TOKEN_NAME, type Principal } from '../graphql/context.js';
 
 /** The token of an `Authorization: Bearer <token>` value (or a bare websocket param). */

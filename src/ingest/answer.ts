@@ -4,7 +4,7 @@ import { refuseUnreadBody } from '../http/refuse-unread-body.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { ingestRequests } from '../metrics.js';
-import type { IngestSource } from './presets/preset.js';
+import type { IngestSource } from '../sources/presets/preset.js';
 import type { RejectedLog } from './rejected-log.js';
 
 export function sendJson(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {

@@ -1,10 +1,10 @@
 import { Field, InputType, Int } from 'type-graphql';
 import type { SourcePreset } from '../../db/entities/source.js';
-import { MAX_ALLOWED_CIDRS, parseAllowedCidr } from '../../ingest/allowed-addresses.js';
-import { parseFieldSpec } from '../../ingest/field-spec.js';
-import { HMAC_ALGORITHMS, HMAC_ENCODINGS } from '../../ingest/presets/hmac.js';
+import { MAX_ALLOWED_CIDRS, parseAllowedCidr } from '../../sources/allowed-addresses.js';
+import { parseFieldSpec } from '../../sources/field-spec.js';
+import { HMAC_ALGORITHMS, HMAC_ENCODINGS } from '../../sources/presets/hmac.js';
 import { isSecretHeader } from '../../crypto/redact.js';
-import { presets } from '../../ingest/presets/index.js';
+import { presets } from '../../sources/presets/index.js';
 import { SourcePresetEnum } from '../types/enums.js';
 import { headerName, httpUrl, intIn, invalid, optional, text } from './validate.js';
 

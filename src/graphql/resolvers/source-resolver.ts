@@ -2,8 +2,8 @@ import { Arg, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
 import { seal } from '../../crypto/seal.js';
 import { sealedAt } from '../../crypto/sealed-at.js';
 import { Source } from '../../db/entities/source.js';
-import { DEFAULT_MAX_BODY_BYTES } from '../../ingest/source-lookup.js';
-import { SOURCE_CHANNEL } from '../../ingest/source-cache.js';
+import { DEFAULT_MAX_BODY_BYTES } from '../../sources/source-lookup.js';
+import { SOURCE_CHANNEL } from '../../sources/source-cache.js';
 import type { GraphQLContext } from '../context.js';
 import { notFound, uniqueViolation } from '../errors.js';
 import { checkSecret, checkSourceSettings, CreateSourceInput, UpdateSourceInput } from '../inputs/source-input.js';
@@ -54,7 +54,7 @@ function keepHeaders(names: string[] | null | undefined): string[] | null {
   return names && names.length > 0 ? [...new Set(names.map((name) => name.toLowerCase()))] : null;
 }
 
-/** Every API replica drops its cached copy of these slugs (ingest/source-cache.ts). */
+/** Every API replica drops its cached copy of these slugs (sources/source-cache.ts). */
 async function announce(ctx: GraphQLContext, ...slugs: string[]): Promise<void> {
   for (const slug of new Set(slugs)) await ctx.pool.query('select pg_notify($1, $2)', [SOURCE_CHANNEL, slug]);
 }

@@ -1,8 +1,8 @@
 import Stripe from 'stripe';
 import { describe, expect, it } from 'vitest';
-import { stripe } from '../../../src/ingest/presets/stripe.js';
-import { standardWebhooksKey } from '../../../src/ingest/presets/standard-webhooks.js';
-import { hmac } from '../../../src/ingest/verify.js';
+import { stripe } from '../../../src/sources/presets/stripe.js';
+import { standardWebhooksKey } from '../../../src/sources/presets/standard-webhooks.js';
+import { hmac } from '../../../src/sources/verify.js';
 import { ingestRequest, ingestSource } from '../../helpers/fixtures.js';
 import { flipLastByte, outcome } from '../../helpers/verify.js';
 
