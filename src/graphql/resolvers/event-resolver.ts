@@ -5,19 +5,14 @@ import { replayEvent } from '../../events/replay.js';
 import { notFound } from '../errors.js';
 import { invalid, text } from '../inputs/validate.js';
 import { DeliveryType } from '../types/delivery.js';
-import { loadDelivery } from './delivery-resolver.js';
 import type { GraphQLContext } from '../context.js';
 import { keysetPage, Where } from '../pagination.js';
 import { rows } from '../rows.js';
 import { EventConnection, EventFilter, EventType } from '../types/event.js';
-import { EVENT_COLUMNS, toEventType, type EventRow } from './event-rows.js';
+import { EVENT_COLUMNS, toEventType, type EventRow } from '../mappers/event.js';
+import { toSourceType } from '../mappers/source.js';
+import { loadDelivery, loadEvent } from '../reads.js';
 import { SourceType } from '../types/source.js';
-import { toSourceType } from './source-resolver.js';
-
-/** One event, through the request's loader: a page of deliveries loads its events in one query. */
-export function loadEvent(ctx: GraphQLContext, id: string): Promise<EventType | null> {
-  return ctx.loaders.event.load(ctx.uuid(id));
-}
 
 @Resolver(() => EventType)
 export class EventResolver {

@@ -1,16 +1,16 @@
 import { Arg, Ctx, ID, Resolver, Root, Subscription } from 'type-graphql';
 import { EventType } from '../types/event.js';
-import { loadEvent } from './event-resolver.js';
 import type { LiveDelivery } from '../../live/delivery-feed.js';
 import type { NewEvent } from '../../live/event-feed.js';
 import type { GraphQLContext } from '../context.js';
 import { encodeFeedCursor, resumePoint } from '../feed-cursor.js';
 import { liveIterator } from '../live-iterator.js';
 import { DeliveryFilter, DeliveryType } from '../types/delivery.js';
-import { toDeliveryType } from './delivery-resolver.js';
 import { Relay } from '../../db/entities/relay.js';
 import { RelayType } from '../types/relay.js';
-import { toRelayType } from './relay-resolver.js';
+import { toDeliveryType } from '../mappers/delivery.js';
+import { toRelayType } from '../mappers/relay.js';
+import { loadEvent } from '../reads.js';
 
 function matches(filter: DeliveryFilter | null | undefined, d: LiveDelivery): boolean {
   if (!filter) return true;

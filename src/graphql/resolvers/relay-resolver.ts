@@ -5,13 +5,13 @@ import { seal, unseal, UnsealError, type SealContext } from '../../crypto/seal.j
 import { sealedAt } from '../../crypto/sealed-at.js';
 import { generateSigningSecret, secretHint } from '../../crypto/tokens.js';
 import { Relay } from '../../db/entities/relay.js';
-import { DEFAULT_SCHEDULE_SECONDS } from '../../delivery/retry-policy.js';
 import type { GraphQLContext } from '../context.js';
 import { notFound } from '../errors.js';
 import { checkHeaders, checkRelaySettings, checkSigningSecret, CreateRelayInput, type HeaderInput, UpdateRelayInput } from '../inputs/relay-input.js';
 import { CreateRelayPayload, RelayType, RotateRelaySecretPayload } from '../types/relay.js';
 import { AttemptType } from '../types/attempt.js';
-import { attemptsPage } from './attempt-resolver.js';
+import { toRelayType } from '../mappers/relay.js';
+import { attemptsPage } from '../reads.js';
 import { inTransaction } from '../../db/transaction.js';
 import { alertRelayDisabled } from '../../delivery/alerts.js';
 import { disableRelay, enableRelay } from '../../delivery/relay-state.js';
@@ -25,41 +25,6 @@ function openOrNull(keyring: Keyring, sealed: string, where: SealContext): strin
     if (error instanceof UnsealError) return null;
     throw error;
   }
-}
-
-function headerNames(relay: Relay, keyring: Keyring): string[] {
-  if (!relay.headersSealed) return [];
-  try {
-    return (JSON.parse(unseal(keyring, relay.headersSealed, sealedAt.relayHeaders(relay.id))) as HeaderInput[]).map((h) => h.name);
-  } catch {
-    // Sealed under a key this process does not hold: the relay reports it when used.
-    return [];
-  }
-}
-
-/** The stored relay; `url` and `proxyUrl` are as stored and shown through the field resolvers below. */
-export function toRelayType(relay: Relay, keyring: Keyring): RelayType {
-  return {
-    id: relay.id,
-    name: relay.name,
-    url: relay.url,
-    method: relay.method,
-    enabled: relay.enabled,
-    disabledReason: relay.disabledReason ?? null,
-    retrySchedule: relay.retrySchedule ?? [...DEFAULT_SCHEDULE_SECONDS],
-    timeoutMs: relay.timeoutMs,
-    maxAgeSeconds: relay.maxAgeSeconds ?? null,
-    maxConcurrency: relay.maxConcurrency,
-    rateLimitPerSecond: relay.rateLimitPerSecond ?? null,
-    proxyUrl: relay.proxyUrl ?? null,
-    headerNames: headerNames(relay, keyring),
-    signingSecretHint: relay.signingSecretHint,
-    previousSecretExpiresAt: relay.previousSigningSecretExpiresAt && relay.previousSigningSecretExpiresAt > new Date() ? relay.previousSigningSecretExpiresAt : null,
-    consecutiveDead: relay.consecutiveDead,
-    lastSuccessAt: relay.lastSuccessAt ?? null,
-    createdAt: relay.createdAt,
-    updatedAt: relay.updatedAt,
-  };
 }
 
 /**
