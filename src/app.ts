@@ -20,6 +20,7 @@ import { ormConfig } from './db/orm-config.js';
 import { createCorePool, poolSizes } from './db/pools.js';
 import { HttpSender, type HttpSenderOptions } from './delivery/http-sender.js';
 import type { DispatchDeps } from './delivery/dispatch.js';
+import { sendTestEvent } from './delivery/test-event.js';
 import { RelayRates } from './delivery/relay-rates.js';
 import { checkRelayUrl } from './delivery/ssrf-guard.js';
 import { parseAllowedProxies } from './delivery/allowed-proxies.js';
@@ -226,7 +227,7 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
       const apiDelivery: DispatchDeps = { ...deps, pool: apiPool };
       const context = (principal: Principal, sharedEvents?: SharedEventLoader): GraphQLContext => {
         const em = orm.em.fork();
-        return { em, pool: apiPool, boss, keyring, principal, publicUrl, loaders: createLoaders(em, apiPool, sharedEvents), retentionHours: config.retentionHours, live: feed, relayFeed, eventFeed, delivery: apiDelivery, uuid: toUuid, checkRelayUrl: relayUrlCheck };
+        return { em, pool: apiPool, boss, keyring, principal, publicUrl, loaders: createLoaders(em, apiPool, sharedEvents), retentionHours: config.retentionHours, deliveryFeed: feed, relayFeed, eventFeed, log, alertRelayId: apiDelivery.alertRelayId, sendTestEvent: (relayId) => sendTestEvent(apiDelivery, relayId), uuid: toUuid, checkRelayUrl: relayUrlCheck };
       };
       const authenticator = new Authenticator(apiPool, { adminToken: config.adminToken, failuresPerAddress: config.authFailuresPerAddress, failureWindowSeconds: config.authFailureWindowSeconds }, log);
       const sharedEvents = new SharedEventLoader(apiPool);

@@ -15,7 +15,6 @@ import { attemptsPage } from '../reads.js';
 import { inTransaction } from '../../db/transaction.js';
 import { alertRelayDisabled } from '../../delivery/alerts.js';
 import { disableRelay, enableRelay } from '../../delivery/relay-state.js';
-import { sendTestEvent } from '../../delivery/test-event.js';
 import { intIn, invalid, text } from '../inputs/validate.js';
 
 function openOrNull(keyring: Keyring, sealed: string, where: SealContext): string | null {
@@ -34,7 +33,7 @@ function openOrNull(keyring: Keyring, sealed: string, where: SealContext): strin
 async function guardUrl(ctx: GraphQLContext, url: string, field: 'url' | 'proxyUrl' = 'url'): Promise<void> {
   const verdict = await ctx.checkRelayUrl(url, field === 'proxyUrl' ? 'proxy' : 'target');
   if (verdict.ok) return;
-  if (verdict.detail) ctx.delivery.log.warn({ tokenId: ctx.principal.tokenId, host: new URL(url).host, field, detail: verdict.detail }, 'relay URL refused by the SSRF guard');
+  if (verdict.detail) ctx.log.warn({ tokenId: ctx.principal.tokenId, host: new URL(url).host, field, detail: verdict.detail }, 'relay URL refused by the SSRF guard');
   invalid(field, verdict.reason);
 }
 
@@ -162,7 +161,7 @@ export class RelayResolver {
     const found = await inTransaction(ctx.pool, async (client) => {
       const exists = await client.query('select 1 from relay where id = $1 for update', [relayId]);
       if (exists.rowCount === 0) return false;
-      if (await disableRelay(client, relayId, why)) await alertRelayDisabled(client, ctx.boss, ctx.delivery.alertRelayId, relayId, why);
+      if (await disableRelay(client, relayId, why)) await alertRelayDisabled(client, ctx.boss, ctx.alertRelayId, relayId, why);
       return true;
     });
     if (!found) notFound('relay', id);
@@ -171,7 +170,7 @@ export class RelayResolver {
 
   @Mutation(() => AttemptType, { description: 'Sends a signed hookyard.test event to the relay now and returns the attempt' })
   async sendTestEvent(@Arg('relayId', () => ID) relayId: string, @Ctx() ctx: GraphQLContext): Promise<AttemptType> {
-    const attemptId = await sendTestEvent(ctx.delivery, ctx.uuid(relayId));
+    const attemptId = await ctx.sendTestEvent(ctx.uuid(relayId));
     if (!attemptId) notFound('relay', relayId);
     const page = await attemptsPage(ctx, (await ctx.pool.query<{ delivery_id: string }>('select delivery_id from attempt where id = $1', [attemptId])).rows[0]!.delivery_id, 1);
     return page.edges[0]!.node;
