@@ -1,6 +1,7 @@
 import { GraphQLJSON } from 'graphql-scalars';
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { publishEvent } from '../../events/publish.js';
+import { parseJsonOrUndefined } from '../../lenient-json.js';
 import { replayEvent } from '../../events/replay.js';
 import { notFound } from '../errors.js';
 import { invalid, text } from '../inputs/validate.js';
@@ -79,10 +80,6 @@ export class EventResolver {
 
   @FieldResolver(() => GraphQLJSON, { nullable: true })
   payload(@Root() event: EventType): unknown {
-    try {
-      return JSON.parse(event.rawBody.toString('utf8'));
-    } catch {
-      return null;
-    }
+    return parseJsonOrUndefined(event.rawBody) ?? null;
   }
 }
