@@ -8,7 +8,7 @@
  *   front doors   ingest/, graphql/
  *   domain        events/, delivery/, routing/, live/, sources/, auth/, audit/, maintenance/
  *   infrastructure db/, queue/, crypto/
- *   basics        errors.ts, ids.ts, log.ts, version.ts, free-port.ts, metrics.ts
+ *   basics        errors.ts, ids.ts, lenient-json.ts, log.ts, version.ts, free-port.ts, metrics.ts
  */
 const layers = {
   composition: '^src/(app|main|reencrypt-main|config|config-table)\\.ts$|^src/startup/',
@@ -16,7 +16,7 @@ const layers = {
   frontDoors: '^src/(ingest|graphql)/',
   domain: '^src/(events|delivery|routing|live|sources|auth|audit|maintenance)/',
   infrastructure: '^src/(db|queue|crypto)/',
-  basics: '^src/(errors|ids|log|version|free-port|metrics)\\.ts$',
+  basics: '^src/(errors|ids|lenient-json|log|version|free-port|metrics)\\.ts$',
 };
 const order = ['basics', 'infrastructure', 'domain', 'frontDoors', 'transports', 'composition'];
 const upward = order.flatMap((lower, i) =>

@@ -17,6 +17,7 @@ import { createCorePool, poolSizes } from './db/pools.js';
 import { parseAllowedProxies } from './delivery/allowed-proxies.js';
 import type { DispatchDeps } from './delivery/dispatch.js';
 import { HttpSender, type HttpSenderOptions } from './delivery/http-sender.js';
+import { sendTestEvent } from './delivery/test-event.js';
 import { RelayRates } from './delivery/relay-rates.js';
 import { checkRelayUrl } from './delivery/ssrf-guard.js';
 import { startDeliveryWorkers } from './delivery/worker.js';
@@ -37,7 +38,7 @@ import { BodyBudget } from './ingest/body-budget.js';
 import { RateLimits } from './ingest/rate-limit.js';
 import { RejectedLog } from './ingest/rejected-log.js';
 import { ingestHandler, INGEST_PATH } from './ingest/route.js';
-import { SourceCache } from './ingest/source-cache.js';
+import { SourceCache } from './sources/source-cache.js';
 import { NotifyBus } from './live/notify-bus.js';
 import { startFeeds, type Feeds } from './live/start-feeds.js';
 import type { Logger } from './log.js';
@@ -192,7 +193,8 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
         const em = orm.em.fork();
         return {
           em, pool: apiPool, boss, keyring, principal, publicUrl, loaders: createLoaders(em, apiPool, sharedEvents), retentionHours: config.retentionHours,
-          live: live.deliveries, relayFeed: live.relays, eventFeed: live.events, delivery: apiDelivery, uuid: toUuid, checkRelayUrl: relayUrlCheck,
+          deliveryFeed: live.deliveries, relayFeed: live.relays, eventFeed: live.events, log, alertRelayId: apiDelivery.alertRelayId,
+          sendTestEvent: (relayId) => sendTestEvent(apiDelivery, relayId), uuid: toUuid, checkRelayUrl: relayUrlCheck,
         };
       };
       const authenticator = new Authenticator(apiPool, { adminToken: config.adminToken, failuresPerAddress: config.authFailuresPerAddress, failureWindowSeconds: config.authFailureWindowSeconds }, log);

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { encodeWhsec, WHSEC_PREFIX } from './whsec.js';
 
 /** API tokens: `hky_` + 32 random bytes in base64url; only their SHA-256 is stored. */
 export function generateApiToken(): string {
@@ -11,11 +12,11 @@ export function hashToken(token: string): string {
 
 /** Relay signing secrets: `whsec_` + padded standard base64 of 32 random bytes. */
 export function generateSigningSecret(byteLength = 32): string {
-  return `whsec_${randomBytes(byteLength).toString('base64')}`;
+  return encodeWhsec(randomBytes(byteLength));
 }
 
 /** `whsec_…a1b2`: enough to tell two secrets apart, never enough to use one. */
 export function secretHint(secret: string): string {
-  const prefix = secret.startsWith('whsec_') ? 'whsec_' : '';
+  const prefix = secret.startsWith(WHSEC_PREFIX) ? WHSEC_PREFIX : '';
   return `${prefix}…${secret.slice(-4)}`;
 }

@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { whsecKey } from '../crypto/whsec.js';
 
 /**
  * Standard Webhooks signature: `v1,<base64 HMAC-SHA256(id.timestamp.body)>` under the
@@ -8,8 +9,7 @@ import { createHmac } from 'node:crypto';
 export function signStandardWebhook(secrets: readonly string[], id: string, timestampSeconds: number, body: Buffer): string {
   return secrets
     .map((secret) => {
-      const key = Buffer.from(secret.startsWith('whsec_') ? secret.slice('whsec_'.length) : secret, 'base64');
-      const mac = createHmac('sha256', key).update(`${id}.${timestampSeconds}.`).update(body).digest('base64');
+      const mac = createHmac('sha256', whsecKey(secret)).update(`${id}.${timestampSeconds}.`).update(body).digest('base64');
       return `v1,${mac}`;
     })
     .join(' ');

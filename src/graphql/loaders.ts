@@ -3,7 +3,7 @@ import DataLoader from 'dataloader';
 import { LRUCache } from 'lru-cache';
 import type { Pool } from 'pg';
 import { Relay, Source } from '../db/entities/index.js';
-import { EVENT_COLUMNS, toEventType, type EventRow } from './resolvers/event-rows.js';
+import { EVENT_COLUMNS, toEventType, type EventRow } from './mappers/event.js';
 import type { EventType } from './types/event.js';
 
 /** Batches the `x.relay` / `x.event` / `x.source` look-ups of one request into one query each. */

@@ -4,7 +4,7 @@ import { AppError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { ingestRequests } from '../metrics.js';
 import { refuseUnreadBody, sendJson } from './json-response.js';
-import type { IngestSource } from './presets/preset.js';
+import type { IngestSource } from '../sources/presets/preset.js';
 import type { RejectedLog } from './rejected-log.js';
 
 export function sendText(response: ServerResponse, status: number, text: string): void {

@@ -1,7 +1,7 @@
 import { isSecretHeader } from '../crypto/redact.js';
-import type { FieldSpec } from './field-spec.js';
-import type { IngestSource, Preset } from './presets/preset.js';
-import type { IngestRequest } from './request.js';
+import type { FieldSpec } from '../sources/field-spec.js';
+import type { IngestSource, Preset } from '../sources/presets/preset.js';
+import type { IngestRequest } from '../sources/request.js';
 
 /** Kept from every provider: what a receiver needs to read the body and tell senders apart. */
 const COMMON = ['content-type', 'user-agent'];

@@ -12,7 +12,8 @@ export function notifyNewEvents(client: Queryable, events: readonly { id: string
   return notifyCoalesced(client, EVENT_CHANNEL, events.map((e) => `${e.id}:${e.sourceId ?? ''}`));
 }
 
-export interface NewEvent {
+/** One row of `event_arrival`: an event accepted on any process, as the feed announces it. */
+export interface EventArrival {
   id: string;
   sourceId: string | null;
   /** The event's number in `event_arrival`: the item's cursor. */
@@ -20,11 +21,11 @@ export interface NewEvent {
 }
 
 /** Every stored event, in commit order. */
-export const EVENT_LOG: ChangeLog<NewEvent> = {
+export const EVENT_LOG: ChangeLog<EventArrival> = {
   name: 'event',
   table: 'event_arrival',
   channel: EVENT_CHANNEL,
-  async read(pool: Pool, after: number, limit: number): Promise<LogEntry<NewEvent>[]> {
+  async read(pool: Pool, after: number, limit: number): Promise<LogEntry<EventArrival>[]> {
     const { rows } = await pool.query<{ seq: string; event_id: string; source_id: string | null }>(
       'select seq::text as seq, event_id, source_id from event_arrival where seq > $1 order by seq limit $2',
       [after, limit],
@@ -34,7 +35,7 @@ export const EVENT_LOG: ChangeLog<NewEvent> = {
 };
 
 /** New events from every process, for `eventReceived`. */
-export class EventFeed extends ChangeLogFeed<NewEvent> {
+export class EventFeed extends ChangeLogFeed<EventArrival> {
   constructor(pool: Pool, bus: NotifyBus, log: Logger) {
     super(pool, bus, log, EVENT_LOG);
   }

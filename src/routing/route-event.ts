@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache';
+import { parseJsonOrUndefined } from '../lenient-json.js';
 import { matchesFilter, parseFilter, type CompiledFilter, type FilterDocument, type Json } from './filter.js';
 import { matchesAny, matchesSource } from './match.js';
 
@@ -46,13 +47,8 @@ export function filterDocument(event: RoutableEvent): () => FilterDocument {
   let doc: FilterDocument | undefined;
   return () => {
     if (!doc) {
-      let body: Json = null;
-      try {
-        body = JSON.parse(event.body.toString('utf8')) as Json;
-      } catch {
-        // Not JSON (a form post, say): body filters see null.
-      }
-      doc = { body, headers: event.headers };
+      // Not JSON (a form post, say): body filters see null.
+      doc = { body: (parseJsonOrUndefined(event.body) ?? null) as Json, headers: event.headers };
     }
     return doc;
   };

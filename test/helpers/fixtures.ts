@@ -6,8 +6,8 @@ import type { Keyring } from '../../src/crypto/keyring.js';
 import { generateSigningSecret, secretHint } from '../../src/crypto/tokens.js';
 import { EventSubscription, Relay, Source } from '../../src/db/entities/index.js';
 import type { SourcePreset } from '../../src/db/entities/source.js';
-import type { IngestSource } from '../../src/ingest/presets/preset.js';
-import { createIngestRequest, type IngestRequest } from '../../src/ingest/request.js';
+import type { IngestSource } from '../../src/sources/presets/preset.js';
+import { createIngestRequest, type IngestRequest } from '../../src/sources/request.js';
 
 /** A source as the ingest path sees it, every setting at its default (for the preset tests). */
 export function ingestSource(overrides: Partial<IngestSource> = {}): IngestSource {

@@ -7,7 +7,7 @@ import { createKeyring, parseKey, type Key, type Keyring } from '../../src/crypt
 import { reencryptAll } from '../../src/crypto/reencrypt.js';
 import { seal, sealedKeyId, unseal, UnsealError, type SealContext } from '../../src/crypto/seal.js';
 import { sealedAt } from '../../src/crypto/sealed-at.js';
-import { findIngestSource } from '../../src/ingest/source-lookup.js';
+import { findIngestSource } from '../../src/sources/source-lookup.js';
 import { createTestDatabase } from '../helpers/database.js';
 
 const keyText = () => randomBytes(32).toString('base64');

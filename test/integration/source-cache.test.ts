@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createKeyring, parseKey } from '../../src/crypto/keyring.js';
-import { SourceCache } from '../../src/ingest/source-cache.js';
+import { SourceCache } from '../../src/sources/source-cache.js';
 import { createTestDatabase } from '../helpers/database.js';
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isSecretHeader, maskUrl, SIGNATURE_HEADERS, truncateSignatures, withoutPassword } from '../../src/crypto/redact.js';
-import { presets } from '../../src/ingest/presets/index.js';
+import { presets } from '../../src/sources/presets/index.js';
 import { ingestSource } from '../helpers/fixtures.js';
 
 describe('maskUrl: what a READ token sees of a relay URL', () => {

@@ -3,9 +3,9 @@ import { sign } from '@octokit/webhooks-methods';
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
 import { signStandardWebhook } from '../../src/delivery/sign.js';
-import { github } from '../../src/ingest/presets/github.js';
-import { genericHmac } from '../../src/ingest/presets/hmac.js';
-import { base64Pattern } from '../../src/ingest/verify.js';
+import { github } from '../../src/sources/presets/github.js';
+import { genericHmac } from '../../src/sources/presets/hmac.js';
+import { base64Pattern } from '../../src/sources/verify.js';
 import { ingestRequest, ingestSource } from '../helpers/fixtures.js';
 import { outcome } from '../helpers/verify.js';
 

@@ -1,10 +1,12 @@
 import { Field, InputType, Int } from 'type-graphql';
 import type { SourcePreset } from '../../db/entities/source.js';
-import { MAX_ALLOWED_CIDRS, parseAllowedCidr } from '../../ingest/allowed-addresses.js';
-import { parseFieldSpec } from '../../ingest/field-spec.js';
-import { HMAC_ALGORITHMS, HMAC_ENCODINGS } from '../../ingest/presets/hmac.js';
+import { MAX_ALLOWED_CIDRS, parseAllowedCidr } from '../../sources/allowed-addresses.js';
+import { parseFieldSpec } from '../../sources/field-spec.js';
+import { HMAC_ALGORITHMS, HMAC_ENCODINGS } from '../../sources/presets/hmac.js';
 import { isSecretHeader } from '../../crypto/redact.js';
-import { presets } from '../../ingest/presets/index.js';
+import { parseWhsec } from '../../crypto/whsec.js';
+import { isValidAdyenKey } from '../../sources/presets/adyen.js';
+import { presets } from '../../sources/presets/index.js';
 import { SourcePresetEnum } from '../types/enums.js';
 import { headerName, httpUrl, intIn, invalid, optional, text } from './validate.js';
 
@@ -146,8 +148,8 @@ const MAX_BODY = 100 * 1024 * 1024;
 /** Secrets are stored exactly as given; the only format checks are these two (DESIGN.md). */
 export function checkSecret(preset: SourcePreset, secret: string, field = 'secret'): string {
   if (secret.length === 0) invalid(field, 'must not be empty');
-  if (preset === 'ADYEN' && !/^[0-9A-Fa-f]{64}$/.test(secret)) invalid(field, 'an Adyen HMAC key is 64 hex characters');
-  if (preset === 'STANDARD_WEBHOOKS' && !/^whsec_[A-Za-z0-9+/]+={0,2}$/.test(secret)) invalid(field, 'a Standard Webhooks secret is whsec_ followed by base64');
+  if (preset === 'ADYEN' && !isValidAdyenKey(secret)) invalid(field, 'an Adyen HMAC key is 64 hex characters');
+  if (preset === 'STANDARD_WEBHOOKS' && parseWhsec(secret) === null) invalid(field, 'a Standard Webhooks secret is whsec_ followed by base64');
   return secret;
 }
 

@@ -8,37 +8,14 @@ import { deliveryConditions, type DeliveryFilter as DeliveryCriteria } from '../
 import type { GraphQLContext } from '../context.js';
 import { notFound } from '../errors.js';
 import { keysetPage, Where } from '../pagination.js';
-import { date, rows } from '../rows.js';
+import { DELIVERY_COLUMNS, toDeliveryType } from '../mappers/delivery.js';
+import { toRelayType } from '../mappers/relay.js';
+import { attemptsPage, loadDelivery, loadEvent } from '../reads.js';
+import { rows } from '../rows.js';
 import { AttemptConnection } from '../types/attempt.js';
 import { DeliveryConnection, DeliveryFilter, DeliveryType } from '../types/delivery.js';
 import { EventType } from '../types/event.js';
 import { RelayType } from '../types/relay.js';
-import { attemptsPage } from './attempt-resolver.js';
-import { loadEvent } from './event-resolver.js';
-import { toRelayType } from './relay-resolver.js';
-
-export type { DeliveryRow };
-
-export const DELIVERY_COLUMNS = 'd.id, d.event_id, d.relay_id, d.status, d.attempt_count, d.next_attempt_at, d.last_attempt_at, d.created_at, d.updated_at';
-
-export function toDeliveryType(row: DeliveryRow): DeliveryType {
-  return {
-    id: row.id,
-    eventId: row.event_id,
-    relayId: row.relay_id,
-    status: row.status,
-    attemptCount: row.attempt_count,
-    nextAttemptAt: date(row.next_attempt_at),
-    lastAttemptAt: date(row.last_attempt_at),
-    createdAt: date(row.created_at),
-    updatedAt: date(row.updated_at),
-  };
-}
-
-export async function loadDelivery(ctx: Pick<GraphQLContext, 'pool' | 'uuid'>, id: string): Promise<DeliveryType | null> {
-  const { rows: found } = await ctx.pool.query<DeliveryRow>(`select ${DELIVERY_COLUMNS} from delivery d where d.id = $1`, [ctx.uuid(id)]);
-  return found[0] ? toDeliveryType(found[0]) : null;
-}
 
 /** A DeliveryFilter as the delivery domain takes it: the same fields, ids checked as UUIDs. */
 function deliveryCriteria(ctx: GraphQLContext, filter: DeliveryFilter | null | undefined): DeliveryCriteria | undefined {

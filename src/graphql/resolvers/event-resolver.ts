@@ -1,23 +1,19 @@
 import { GraphQLJSON } from 'graphql-scalars';
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { publishEvent } from '../../events/publish.js';
+import { parseJsonOrUndefined } from '../../lenient-json.js';
 import { replayEvent } from '../../events/replay.js';
 import { notFound } from '../errors.js';
 import { invalid, text } from '../inputs/validate.js';
 import { DeliveryType } from '../types/delivery.js';
-import { loadDelivery } from './delivery-resolver.js';
 import type { GraphQLContext } from '../context.js';
 import { keysetPage, Where } from '../pagination.js';
 import { rows } from '../rows.js';
 import { EventConnection, EventFilter, EventType } from '../types/event.js';
-import { EVENT_COLUMNS, toEventType, type EventRow } from './event-rows.js';
+import { EVENT_COLUMNS, toEventType, type EventRow } from '../mappers/event.js';
+import { toSourceType } from '../mappers/source.js';
+import { loadDelivery, loadEvent } from '../reads.js';
 import { SourceType } from '../types/source.js';
-import { toSourceType } from './source-resolver.js';
-
-/** One event, through the request's loader: a page of deliveries loads its events in one query. */
-export function loadEvent(ctx: GraphQLContext, id: string): Promise<EventType | null> {
-  return ctx.loaders.event.load(ctx.uuid(id));
-}
 
 @Resolver(() => EventType)
 export class EventResolver {
@@ -84,10 +80,6 @@ export class EventResolver {
 
   @FieldResolver(() => GraphQLJSON, { nullable: true })
   payload(@Root() event: EventType): unknown {
-    try {
-      return JSON.parse(event.rawBody.toString('utf8'));
-    } catch {
-      return null;
-    }
+    return parseJsonOrUndefined(event.rawBody) ?? null;
   }
 }

@@ -1,16 +1,16 @@
 import { Arg, Ctx, ID, Resolver, Root, Subscription } from 'type-graphql';
 import { EventType } from '../types/event.js';
-import { loadEvent } from './event-resolver.js';
 import type { LiveDelivery } from '../../live/delivery-feed.js';
-import type { NewEvent } from '../../live/event-feed.js';
+import type { EventArrival } from '../../live/event-feed.js';
 import type { GraphQLContext } from '../context.js';
 import { encodeFeedCursor, resumePoint } from '../feed-cursor.js';
 import { liveIterator } from '../live-iterator.js';
 import { DeliveryFilter, DeliveryType } from '../types/delivery.js';
-import { toDeliveryType } from './delivery-resolver.js';
 import { Relay } from '../../db/entities/relay.js';
 import { RelayType } from '../types/relay.js';
-import { toRelayType } from './relay-resolver.js';
+import { toDeliveryType } from '../mappers/delivery.js';
+import { toRelayType } from '../mappers/relay.js';
+import { loadEvent } from '../reads.js';
 
 function matches(filter: DeliveryFilter | null | undefined, d: LiveDelivery): boolean {
   if (!filter) return true;
@@ -34,8 +34,8 @@ export class LiveResolver {
       const ctx = context as GraphQLContext;
       const { filter, after } = args as { filter?: DeliveryFilter | null; after?: string | null };
       const keep = (delivery: LiveDelivery): boolean => matches(filter, delivery);
-      const resume = after == null ? undefined : { after: await resumePoint(ctx.live, after), ready: () => ctx.live.ready(), read: (from: number, limit: number) => ctx.live.read(from, limit), keep };
-      return liveIterator<LiveDelivery>(ctx, (emit) => ctx.live.listen((delivery, seq) => {
+      const resume = after == null ? undefined : { after: await resumePoint(ctx.deliveryFeed, after), ready: () => ctx.deliveryFeed.ready(), read: (from: number, limit: number) => ctx.deliveryFeed.read(from, limit), keep };
+      return liveIterator<LiveDelivery>(ctx, (emit) => ctx.deliveryFeed.listen((delivery, seq) => {
         if (keep(delivery)) emit(delivery, seq);
       }), undefined, resume);
     },
@@ -46,7 +46,7 @@ export class LiveResolver {
     @Arg('filter', () => DeliveryFilter, { nullable: true }) _filter?: DeliveryFilter | null,
     @Arg('after', () => String, { nullable: true, description: AFTER_DESCRIPTION }) _after?: string | null,
   ): DeliveryType {
-    return { ...toDeliveryType(delivery), feedCursor: encodeFeedCursor(ctx.live.changeLog.name, delivery.seq) };
+    return { ...toDeliveryType(delivery), feedCursor: encodeFeedCursor(ctx.deliveryFeed.changeLog.name, delivery.seq) };
   }
 
   @Subscription(() => EventType, {
@@ -55,15 +55,15 @@ export class LiveResolver {
       const ctx = context as GraphQLContext;
       const { after } = args as { after?: string | null };
       const sourceId = (args as { sourceId?: string | null }).sourceId?.toLowerCase() ?? null;
-      const keep = (event: NewEvent): boolean => sourceId === null || event.sourceId === sourceId;
+      const keep = (event: EventArrival): boolean => sourceId === null || event.sourceId === sourceId;
       const resume = after == null ? undefined : { after: await resumePoint(ctx.eventFeed, after), ready: () => ctx.eventFeed.ready(), read: (from: number, limit: number) => ctx.eventFeed.read(from, limit), keep };
-      return liveIterator<NewEvent>(ctx, (emit) => ctx.eventFeed.listen((event, seq) => {
+      return liveIterator<EventArrival>(ctx, (emit) => ctx.eventFeed.listen((event, seq) => {
         if (keep(event)) emit(event, seq);
       }), undefined, resume);
     },
   })
   async eventReceived(
-    @Root() event: NewEvent,
+    @Root() event: EventArrival,
     @Ctx() ctx: GraphQLContext,
     @Arg('sourceId', () => ID, { nullable: true }) _sourceId?: string | null,
     @Arg('after', () => String, { nullable: true, description: AFTER_DESCRIPTION }) _after?: string | null,

@@ -5,16 +5,15 @@ import { seal, unseal, UnsealError, type SealContext } from '../../crypto/seal.j
 import { sealedAt } from '../../crypto/sealed-at.js';
 import { generateSigningSecret, secretHint } from '../../crypto/tokens.js';
 import { Relay } from '../../db/entities/relay.js';
-import { DEFAULT_SCHEDULE_SECONDS } from '../../delivery/retry-policy.js';
 import type { GraphQLContext } from '../context.js';
 import { notFound } from '../errors.js';
 import { checkHeaders, checkRelaySettings, checkSigningSecret, CreateRelayInput, type HeaderInput, UpdateRelayInput } from '../inputs/relay-input.js';
 import { CreateRelayPayload, RelayType, RotateRelaySecretPayload } from '../types/relay.js';
 import { AttemptType } from '../types/attempt.js';
-import { attemptsPage } from './attempt-resolver.js';
+import { toRelayType } from '../mappers/relay.js';
+import { attemptsPage } from '../reads.js';
 import { inTransaction } from '../../db/transaction.js';
 import { disableRelayAndAlert, enableRelay } from '../../delivery/relay-state.js';
-import { sendTestEvent } from '../../delivery/test-event.js';
 import { intIn, invalid, text } from '../inputs/validate.js';
 
 function openOrNull(keyring: Keyring, sealed: string, where: SealContext): string | null {
@@ -26,41 +25,6 @@ function openOrNull(keyring: Keyring, sealed: string, where: SealContext): strin
   }
 }
 
-function headerNames(relay: Relay, keyring: Keyring): string[] {
-  if (!relay.headersSealed) return [];
-  try {
-    return (JSON.parse(unseal(keyring, relay.headersSealed, sealedAt.relayHeaders(relay.id))) as HeaderInput[]).map((h) => h.name);
-  } catch {
-    // Sealed under a key this process does not hold: the relay reports it when used.
-    return [];
-  }
-}
-
-/** The stored relay; `url` and `proxyUrl` are as stored and shown through the field resolvers below. */
-export function toRelayType(relay: Relay, keyring: Keyring): RelayType {
-  return {
-    id: relay.id,
-    name: relay.name,
-    url: relay.url,
-    method: relay.method,
-    enabled: relay.enabled,
-    disabledReason: relay.disabledReason ?? null,
-    retrySchedule: relay.retrySchedule ?? [...DEFAULT_SCHEDULE_SECONDS],
-    timeoutMs: relay.timeoutMs,
-    maxAgeSeconds: relay.maxAgeSeconds ?? null,
-    maxConcurrency: relay.maxConcurrency,
-    rateLimitPerSecond: relay.rateLimitPerSecond ?? null,
-    proxyUrl: relay.proxyUrl ?? null,
-    headerNames: headerNames(relay, keyring),
-    signingSecretHint: relay.signingSecretHint,
-    previousSecretExpiresAt: relay.previousSigningSecretExpiresAt && relay.previousSigningSecretExpiresAt > new Date() ? relay.previousSigningSecretExpiresAt : null,
-    consecutiveDead: relay.consecutiveDead,
-    lastSuccessAt: relay.lastSuccessAt ?? null,
-    createdAt: relay.createdAt,
-    updatedAt: relay.updatedAt,
-  };
-}
-
 /**
  * SSRF: a URL (or proxy URL) resolving to a private, loopback or metadata address is refused
  * naming its field; the address it resolved to goes to the log, not to the caller.
@@ -68,7 +32,7 @@ export function toRelayType(relay: Relay, keyring: Keyring): RelayType {
 async function guardUrl(ctx: GraphQLContext, url: string, field: 'url' | 'proxyUrl' = 'url'): Promise<void> {
   const verdict = await ctx.checkRelayUrl(url, field === 'proxyUrl' ? 'proxy' : 'target');
   if (verdict.ok) return;
-  if (verdict.detail) ctx.delivery.log.warn({ tokenId: ctx.principal.tokenId, host: new URL(url).host, field, detail: verdict.detail }, 'relay URL refused by the SSRF guard');
+  if (verdict.detail) ctx.log.warn({ tokenId: ctx.principal.tokenId, host: new URL(url).host, field, detail: verdict.detail }, 'relay URL refused by the SSRF guard');
   invalid(field, verdict.reason);
 }
 
@@ -196,7 +160,7 @@ export class RelayResolver {
     const found = await inTransaction(ctx.pool, async (client) => {
       const exists = await client.query('select 1 from relay where id = $1 for update', [relayId]);
       if (exists.rowCount === 0) return false;
-      await disableRelayAndAlert(client, ctx.boss, ctx.delivery.alertRelayId, relayId, why);
+      await disableRelayAndAlert(client, ctx.boss, ctx.alertRelayId, relayId, why);
       return true;
     });
     if (!found) notFound('relay', id);
@@ -205,7 +169,7 @@ export class RelayResolver {
 
   @Mutation(() => AttemptType, { description: 'Sends a signed hookyard.test event to the relay now and returns the attempt' })
   async sendTestEvent(@Arg('relayId', () => ID) relayId: string, @Ctx() ctx: GraphQLContext): Promise<AttemptType> {
-    const attemptId = await sendTestEvent(ctx.delivery, ctx.uuid(relayId));
+    const attemptId = await ctx.sendTestEvent(ctx.uuid(relayId));
     if (!attemptId) notFound('relay', relayId);
     const page = await attemptsPage(ctx, (await ctx.pool.query<{ delivery_id: string }>('select delivery_id from attempt where id = $1', [attemptId])).rows[0]!.delivery_id, 1);
     return page.edges[0]!.node;

@@ -2,45 +2,14 @@ import { Arg, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
 import { seal } from '../../crypto/seal.js';
 import { sealedAt } from '../../crypto/sealed-at.js';
 import { Source } from '../../db/entities/source.js';
-import { DEFAULT_MAX_BODY_BYTES } from '../../ingest/source-lookup.js';
-import { SOURCE_CHANNEL } from '../../ingest/source-cache.js';
+import { MAX_LIVE_SECRETS, newSecret, rotateSecrets } from '../../sources/secrets.js';
+import { SOURCE_CHANNEL } from '../../sources/source-cache.js';
 import type { GraphQLContext } from '../context.js';
 import { notFound, uniqueViolation } from '../errors.js';
 import { checkSecret, checkSourceSettings, CreateSourceInput, UpdateSourceInput } from '../inputs/source-input.js';
 import { intIn, invalid } from '../inputs/validate.js';
+import { toSourceType } from '../mappers/source.js';
 import { SourceType } from '../types/source.js';
-
-export function toSourceType(source: Source, publicUrl: string, now = new Date()): SourceType {
-  const live = source.secrets.filter((s) => s.expiresAt === null || new Date(s.expiresAt) > now).length;
-  return {
-    id: source.id,
-    name: source.name,
-    slug: source.slug,
-    preset: source.preset,
-    enabled: source.enabled,
-    ingestUrl: `${publicUrl}/ingest/${source.slug}`,
-    hasSecret: live > 0,
-    liveSecretCount: live,
-    basicAuthUsername: source.basicAuthUsername ?? null,
-    toleranceSeconds: source.toleranceSeconds ?? null,
-    maxBodyBytes: source.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
-    publicUrl: source.publicUrl ?? null,
-    requireIdempotencyKey: source.requireIdempotencyKey,
-    rateLimitPerSecond: source.rateLimitPerSecond ?? null,
-    allowedCidrs: source.allowedCidrs ?? null,
-    dedupeWindowSeconds: source.dedupeWindowSeconds ?? null,
-    signatureHeader: source.signatureHeader ?? null,
-    signatureAlgorithm: source.signatureAlgorithm ?? null,
-    signatureEncoding: source.signatureEncoding ?? null,
-    signaturePrefix: source.signaturePrefix ?? null,
-    timestampHeader: source.timestampHeader ?? null,
-    eventTypeFrom: source.eventTypeFrom ?? null,
-    idempotencyKeyFrom: source.idempotencyKeyFrom ?? null,
-    keepHeaders: source.keepHeaders ?? [],
-    createdAt: source.createdAt,
-    updatedAt: source.updatedAt,
-  };
-}
 
 /** Plain settings copied from an input onto the entity: undefined = unchanged, null = cleared. */
 const SETTINGS = [
@@ -54,7 +23,7 @@ function keepHeaders(names: string[] | null | undefined): string[] | null {
   return names && names.length > 0 ? [...new Set(names.map((name) => name.toLowerCase()))] : null;
 }
 
-/** Every API replica drops its cached copy of these slugs (ingest/source-cache.ts). */
+/** Every API replica drops its cached copy of these slugs (sources/source-cache.ts). */
 async function announce(ctx: GraphQLContext, ...slugs: string[]): Promise<void> {
   for (const slug of new Set(slugs)) await ctx.pool.query('select pg_notify($1, $2)', [SOURCE_CHANNEL, slug]);
 }
@@ -89,7 +58,7 @@ export class SourceResolver {
       requireIdempotencyKey: input.requireIdempotencyKey ?? false,
     });
     // Sealed once the row has its id: each value is bound to its row and column.
-    source.secrets = [{ sealed: seal(ctx.keyring, input.secret, sealedAt.sourceSecrets(source)), createdAt: new Date().toISOString(), expiresAt: null }];
+    source.secrets = [newSecret(seal(ctx.keyring, input.secret, sealedAt.sourceSecrets(source)), new Date())];
     source.basicAuthPasswordSealed = input.basicAuthPassword ? seal(ctx.keyring, input.basicAuthPassword, sealedAt.sourcePassword(source)) : null;
     for (const key of SETTINGS) if (input[key] !== undefined) (source[key] as unknown) = input[key];
     if (input.keepHeaders !== undefined) source.keepHeaders = keepHeaders(input.keepHeaders);
@@ -110,7 +79,7 @@ export class SourceResolver {
     if (input.requireIdempotencyKey !== undefined && input.requireIdempotencyKey !== null) source.requireIdempotencyKey = input.requireIdempotencyKey;
     if (input.secret !== undefined && input.secret !== null) {
       checkSecret(source.preset, input.secret);
-      source.secrets = [{ sealed: seal(ctx.keyring, input.secret, sealedAt.sourceSecrets(source)), createdAt: new Date().toISOString(), expiresAt: null }];
+      source.secrets = [newSecret(seal(ctx.keyring, input.secret, sealedAt.sourceSecrets(source)), new Date())];
     }
     if (input.basicAuthPassword !== undefined) source.basicAuthPasswordSealed = input.basicAuthPassword ? seal(ctx.keyring, input.basicAuthPassword, sealedAt.sourcePassword(source)) : null;
     for (const key of SETTINGS) if (input[key] !== undefined) (source[key] as unknown) = input[key];
@@ -132,13 +101,9 @@ export class SourceResolver {
     checkSecret(source.preset, secret);
     intIn('expireOldAfterSeconds', expireOldAfterSeconds, 0, 30 * 86_400);
     const now = new Date();
-    const expiry = new Date(now.getTime() + expireOldAfterSeconds * 1000);
-    const live = source.secrets.filter((s) => s.expiresAt === null || new Date(s.expiresAt) > now);
-    if (live.length >= 10) invalid('secret', 'a source holds at most 10 live secrets; let older ones expire first');
-    source.secrets = [
-      ...live.map((s) => ({ ...s, expiresAt: s.expiresAt !== null && new Date(s.expiresAt) < expiry ? s.expiresAt : expiry.toISOString() })),
-      { sealed: seal(ctx.keyring, secret, sealedAt.sourceSecrets(source)), createdAt: now.toISOString(), expiresAt: null },
-    ];
+    const rotated = rotateSecrets(source.secrets, newSecret(seal(ctx.keyring, secret, sealedAt.sourceSecrets(source)), now), now, expireOldAfterSeconds);
+    if (rotated === 'too-many') invalid('secret', `a source holds at most ${MAX_LIVE_SECRETS} live secrets; let older ones expire first`);
+    source.secrets = rotated;
     await ctx.em.flush();
     await announce(ctx, source.slug);
     return toSourceType(source, ctx.publicUrl, now);

@@ -8,7 +8,7 @@ import { notFound } from '../errors.js';
 import { checkEventTypes, checkFilter, checkForwardHeaders, CreateSubscriptionInput, UpdateSubscriptionInput } from '../inputs/subscription-input.js';
 import { EventSubscriptionType } from '../types/subscription.js';
 import { RelayType } from '../types/relay.js';
-import { toRelayType } from './relay-resolver.js';
+import { toRelayType } from '../mappers/relay.js';
 
 export function toSubscriptionType(s: EventSubscription): EventSubscriptionType {
   return {

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { hmacValidator as HmacValidator } from '@adyen/api-library';
 import { describe, expect, it } from 'vitest';
-import { adyen, checkBasicAuth, isValidAdyenKey, splitAdyen } from '../../../src/ingest/presets/adyen.js';
+import { adyen, checkBasicAuth, isValidAdyenKey, splitAdyen } from '../../../src/sources/presets/adyen.js';
 import { ingestRequest, ingestSource } from '../../helpers/fixtures.js';
 import { flipLastByte, outcome } from '../../helpers/verify.js';
 

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { slack, slackChallenge } from '../../../src/ingest/presets/slack.js';
+import { slack, slackChallenge } from '../../../src/sources/presets/slack.js';
 import { ingestRequest, ingestSource } from '../../helpers/fixtures.js';
 import { flipLastByte, outcome } from '../../helpers/verify.js';
 

@@ -1,7 +1,7 @@
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
-import { standardWebhooks } from '../../../src/ingest/presets/standard-webhooks.js';
-import { hmac } from '../../../src/ingest/verify.js';
+import { standardWebhooks } from '../../../src/sources/presets/standard-webhooks.js';
+import { hmac } from '../../../src/sources/verify.js';
 import { ingestRequest, ingestSource } from '../../helpers/fixtures.js';
 import { flipLastByte, outcome } from '../../helpers/verify.js';
 

@@ -1,8 +1,8 @@
 import Stripe from 'stripe';
 import { describe, expect, it } from 'vitest';
-import { stripe } from '../../../src/ingest/presets/stripe.js';
-import { standardWebhooksKey } from '../../../src/ingest/presets/standard-webhooks.js';
-import { hmac } from '../../../src/ingest/verify.js';
+import { stripe } from '../../../src/sources/presets/stripe.js';
+import { whsecKey } from '../../../src/crypto/whsec.js';
+import { hmac } from '../../../src/sources/verify.js';
 import { ingestRequest, ingestSource } from '../../helpers/fixtures.js';
 import { flipLastByte, outcome } from '../../helpers/verify.js';
 
@@ -68,7 +68,7 @@ describe('STRIPE preset', () => {
 
   it('keys the HMAC with the whole secret, whsec_ included, never its base64 decoding', () => {
     const secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
-    const decodedKey = hmac('sha256', standardWebhooksKey(secret), `${NOW}.`, payload).toString('hex');
+    const decodedKey = hmac('sha256', whsecKey(secret), `${NOW}.`, payload).toString('hex');
     expect(verify(`t=${NOW},v1=${decodedKey}`, payload, [secret])).toBe('INVALID_SIGNATURE');
     expect(verify(signed({ secret }), payload, [secret])).toBe('OK');
   });

@@ -1,6 +1,6 @@
 import twilioSdk from 'twilio';
 import { describe, expect, it } from 'vitest';
-import { twilio } from '../../../src/ingest/presets/twilio.js';
+import { twilio } from '../../../src/sources/presets/twilio.js';
 import { ingestRequest, ingestSource } from '../../helpers/fixtures.js';
 import { flipLastByte, outcome } from '../../helpers/verify.js';
 

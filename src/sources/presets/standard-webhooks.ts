@@ -1,3 +1,4 @@
+import { whsecKey } from '../../crypto/whsec.js';
 import { AppError } from '../../errors.js';
 import { header, type IngestRequest } from '../request.js';
 import { base64Pattern, checkTimestamp, hmac, safeEqual } from '../verify.js';
@@ -17,11 +18,6 @@ const V1 = base64Pattern(32);
 /** The family whose signature header is present, so id, timestamp and key never mix families. */
 function familyOf(request: IngestRequest): Family | undefined {
   return FAMILIES.find((family) => header(request, family.signature) !== undefined);
-}
-
-/** The HMAC key of a `whsec_` secret: the base64-decoded part after the prefix (not its UTF-8, as Stripe's). */
-export function standardWebhooksKey(secret: string): Buffer {
-  return Buffer.from(secret.startsWith('whsec_') ? secret.slice('whsec_'.length) : secret, 'base64');
 }
 
 function signatures(family: Family, value: string): Buffer[] {
@@ -49,9 +45,9 @@ export const standardWebhooks: Preset = {
     if (!id) throw new AppError('MISSING_SIGNATURE', `missing ${family.id} header`);
     if (timestamp === undefined) throw new AppError('MISSING_SIGNATURE', `missing ${family.timestamp} header`);
     const given = signatures(family, header(request, family.signature)!);
-    checkTimestamp(family.timestamp, timestamp, nowSeconds, source.toleranceSeconds ?? 300, 'both');
+    checkTimestamp(family.timestamp, timestamp, nowSeconds, source.toleranceSeconds, 'both');
     const verified = source.secrets.some((secret) => {
-      const key = standardWebhooksKey(secret);
+      const key = whsecKey(secret);
       if (key.length === 0) return false; // the reference library refuses an empty key outright
       const expected = hmac('sha256', key, `${id}.${timestamp}.`, request.body);
       return given.some((signature) => safeEqual(expected, signature));

@@ -35,15 +35,20 @@ export function sha256(data: string | Buffer): Buffer {
 /** Integer seconds since the epoch, as every timestamped scheme sends them. */
 const UNIX_SECONDS = /^\d{1,12}$/;
 
+/** A source's `toleranceSeconds` when unset: the five minutes every provider's SDK uses. */
+export const DEFAULT_TOLERANCE_SECONDS = 300;
+
 /**
- * Refuses a timestamp older than the tolerance and, with `window: 'both'`, as far ahead.
- * Stripe and Slack accept any future time (their SDKs do), Standard Webhooks does not.
+ * Refuses a timestamp older than the tolerance (the source's, else the default) and, with
+ * `window: 'both'`, as far ahead. Stripe and Slack accept any future time (their SDKs do);
+ * Standard Webhooks and a generic HMAC source do not.
  */
-export function checkTimestamp(label: string, timestamp: string, nowSeconds: number, toleranceSeconds: number, window: 'past' | 'both'): void {
+export function checkTimestamp(label: string, timestamp: string, nowSeconds: number, toleranceSeconds: number | null, window: 'past' | 'both'): void {
   if (!UNIX_SECONDS.test(timestamp)) throw new AppError('MALFORMED_SIGNATURE', `${label} must be integer seconds since the epoch`);
+  const tolerance = toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
   const age = nowSeconds - Number(timestamp);
-  if (age > toleranceSeconds || (window === 'both' && -age > toleranceSeconds)) {
-    throw new AppError('INVALID_SIGNATURE', `${label} is outside the ${toleranceSeconds} s tolerance`);
+  if (age > tolerance || (window === 'both' && -age > tolerance)) {
+    throw new AppError('INVALID_SIGNATURE', `${label} is outside the ${tolerance} s tolerance`);
   }
 }
 

@@ -47,7 +47,7 @@ export const stripe: Preset = {
     const value = header(request, SIGNATURE_HEADER);
     if (value === undefined) throw new AppError('MISSING_SIGNATURE', 'missing Stripe-Signature header');
     const { timestamp, v1 } = parse(value);
-    checkTimestamp('Stripe-Signature t', timestamp, nowSeconds, source.toleranceSeconds ?? 300, 'past');
+    checkTimestamp('Stripe-Signature t', timestamp, nowSeconds, source.toleranceSeconds, 'past');
     const verified = source.secrets.some((secret) => {
       const expected = hmac('sha256', secret, `${timestamp}.`, request.body);
       return v1.some((given) => safeEqual(expected, given));

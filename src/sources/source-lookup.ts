@@ -7,6 +7,7 @@ import type { SourcePreset, SourceSecret } from '../db/entities/source.js';
 import { allowedAddressMatcher } from './allowed-addresses.js';
 import { parseFieldSpec, type FieldSpec } from './field-spec.js';
 import type { IngestSource } from './presets/preset.js';
+import { liveSecrets } from './secrets.js';
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
@@ -64,8 +65,7 @@ export async function findIngestSource(pool: Pool, keyring: Keyring, slug: strin
       return undefined;
     }
   };
-  for (const secret of row.secrets) {
-    if (secret.expiresAt !== null && new Date(secret.expiresAt) <= now) continue;
+  for (const secret of liveSecrets(row.secrets, now)) {
     const opened = open(secret.sealed, sealedAt.sourceSecrets(row));
     if (opened !== undefined) secrets.push(opened);
   }

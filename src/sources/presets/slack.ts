@@ -1,4 +1,5 @@
 import { AppError } from '../../errors.js';
+import { parseJsonOrUndefined } from '../../lenient-json.js';
 import { readField } from '../field-spec.js';
 import { header, type IngestRequest } from '../request.js';
 import { checkTimestamp, hmac, safeEqual } from '../verify.js';
@@ -17,13 +18,9 @@ function formField(request: IngestRequest, name: string): string | undefined {
 function interactionType(request: IngestRequest): string | undefined {
   const payload = formField(request, 'payload');
   if (payload === undefined) return undefined;
-  try {
-    const parsed: unknown = JSON.parse(payload);
-    const type = parsed !== null && typeof parsed === 'object' ? (parsed as Record<string, unknown>).type : undefined;
-    return typeof type === 'string' && type ? type : undefined;
-  } catch {
-    return undefined;
-  }
+  const parsed = parseJsonOrUndefined(payload);
+  const type = parsed !== null && typeof parsed === 'object' ? (parsed as Record<string, unknown>).type : undefined;
+  return typeof type === 'string' && type ? type : undefined;
 }
 
 /**
@@ -41,7 +38,7 @@ export const slack: Preset = {
     if (signature === undefined) throw new AppError('MISSING_SIGNATURE', 'missing X-Slack-Signature header');
     if (timestamp === undefined) throw new AppError('MISSING_SIGNATURE', 'missing X-Slack-Request-Timestamp header');
     if (!FORMAT.test(signature)) throw new AppError('MALFORMED_SIGNATURE', 'X-Slack-Signature must be v0= followed by 64 lowercase hex characters');
-    checkTimestamp('X-Slack-Request-Timestamp', timestamp, nowSeconds, source.toleranceSeconds ?? 300, 'past');
+    checkTimestamp('X-Slack-Request-Timestamp', timestamp, nowSeconds, source.toleranceSeconds, 'past');
     const given = Buffer.from(signature.slice('v0='.length), 'hex');
     if (!source.secrets.some((secret) => safeEqual(hmac('sha256', secret, `v0:${timestamp}:`, request.body), given))) {
       throw new AppError('INVALID_SIGNATURE', 'X-Slack-Signature does not match the body under any of the source secrets');

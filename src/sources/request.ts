@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { parseJsonOrUndefined } from '../lenient-json.js';
 
 /** What a preset sees of an ingest request: the raw bytes, never a re-serialisation. */
 export interface IngestRequest {
@@ -24,13 +25,7 @@ export function createIngestRequest(headers: IncomingHttpHeaders, query: URLSear
     rawQuery,
     body,
     json() {
-      if (!parsed) {
-        try {
-          parsed = { value: JSON.parse(body.toString('utf8')) };
-        } catch {
-          parsed = { value: undefined };
-        }
-      }
+      parsed ??= { value: parseJsonOrUndefined(body) };
       return parsed.value;
     },
   };
