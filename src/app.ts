@@ -34,7 +34,7 @@ import { healthRoutes } from './http/health.js';
 import { metricsRoute } from './http/metrics-route.js';
 import { closeServer, createHttpServer, listen, type Route } from './http/server.js';
 import { startWsServer } from './http/ws-server.js';
-import { BodyBudget } from './ingest/body-budget.js';
+import { BodyBudget } from './wire/body-budget.js';
 import { RateLimits } from './ingest/rate-limit.js';
 import { RejectedLog } from './ingest/rejected-log.js';
 import { ingestHandler, INGEST_PATH } from './ingest/route.js';

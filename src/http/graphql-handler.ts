@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HeaderMap, type ApolloServer } from '@apollo/server';
 import { AppError } from '../errors.js';
-import { refuseUnreadBody, sendJson } from '../ingest/json-response.js';
-import { readBody } from '../ingest/read-body.js';
+import { refuseUnreadBody, sendJson } from '../wire/json-response.js';
+import { readBody } from '../wire/read-body.js';
 import type { AuthOutcome } from '../auth/authenticator.js';
 import type { GraphQLContext } from '../graphql/context.js';
 

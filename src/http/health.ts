@@ -1,4 +1,4 @@
-import { sendJson } from '../ingest/json-response.js';
+import { sendJson } from '../wire/json-response.js';
 import type { Route } from './server.js';
 
 /**

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { liveSubscribers as liveSubscribersGauge, registry } from '../metrics.js';
-import { sendJson } from '../ingest/json-response.js';
+import { sendJson } from '../wire/json-response.js';
 import type { Handler, Route } from './server.js';
 
 export interface MetricsOptions {

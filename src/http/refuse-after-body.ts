@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AppError } from '../errors.js';
-import { refuseUnreadBody, sendJson } from '../ingest/json-response.js';
-import { readBody } from '../ingest/read-body.js';
+import { refuseUnreadBody, sendJson } from '../wire/json-response.js';
+import { readBody } from '../wire/read-body.js';
 
 /** Bodies a refusal reads to the end before answering; past this, the rest is left unread. */
 const DISCARD_BYTES = 64 * 1024;

@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import { AppError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Admission } from './admission.js';
-import { sendJson } from '../ingest/json-response.js';
+import { sendJson } from '../wire/json-response.js';
 import { refuseAfterBody } from './refuse-after-body.js';
 import { answerSocket } from './socket-answer.js';
 

@@ -1,7 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { AppError } from '../errors.js';
-import { jsonHeaders } from '../ingest/json-response.js';
+import { jsonHeaders } from '../wire/json-response.js';
 
 /** How long the client gets to read the answer before the socket is destroyed. */
 const LINGER_MS = 1000;

@@ -3,7 +3,7 @@ import { isDatabaseUnavailable } from '../db/unavailable.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { ingestRequests } from '../metrics.js';
-import { refuseUnreadBody, sendJson } from './json-response.js';
+import { refuseUnreadBody, sendJson } from '../wire/json-response.js';
 import type { IngestSource } from '../sources/presets/preset.js';
 import type { RejectedLog } from './rejected-log.js';
 

@@ -2,9 +2,9 @@ import { createServer, request as httpRequest, type IncomingMessage, type Server
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../src/errors.js';
-import { BodyBudget } from '../../src/ingest/body-budget.js';
-import { refuseUnreadBody, sendJson } from '../../src/ingest/json-response.js';
-import { readBody, type BodyCap } from '../../src/ingest/read-body.js';
+import { BodyBudget } from '../../src/wire/body-budget.js';
+import { refuseUnreadBody, sendJson } from '../../src/wire/json-response.js';
+import { readBody, type BodyCap } from '../../src/wire/read-body.js';
 
 /** The cap the server reads the next request with; with `budget`, each request leases from `budget`. */
 let cap: Omit<BodyCap, 'lease'> & { budget?: true };

@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /**
- * The one way a JSON answer is written, by both front doors and the transports (http/ may
- * import this layer; ingest/ may not import http/).
+ * The one way a JSON answer is written, by both front doors and the transports: it sits in
+ * the infrastructure layer so ingest/ can use it without importing http/.
  */
 
 /** How long a refused sender gets to read the answer before its connection is dropped. */
