@@ -25,13 +25,13 @@ import { checkRelayUrl } from './delivery/ssrf-guard.js';
 import { parseAllowedProxies } from './delivery/allowed-proxies.js';
 import { startDeliveryWorkers } from './delivery/worker.js';
 import { startRetention } from './maintenance/retention-job.js';
-import { TOKEN_CHANNEL } from './auth/revocations.js';
+import { channels } from './db/notify/channels.js';
 import { toUuid, type GraphQLContext, type Principal } from './graphql/context.js';
 import { createLoaders, SharedEventLoader } from './graphql/loaders.js';
 import { clientAddressResolver } from './http/client-address.js';
 import { startWsServer, type WsLimits } from './http/ws-server.js';
 import { DeliveryFeed } from './live/delivery-feed.js';
-import { NotifyBus } from './live/notify-bus.js';
+import { NotifyBus } from './db/notify/notify-bus.js';
 import { RelayFeed } from './live/relay-feed.js';
 import { EventFeed } from './live/event-feed.js';
 import { buildHookyardSchema } from './graphql/schema.js';
@@ -241,8 +241,7 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
       cleanups.push(['websockets', () => ws.close()]);
       // A revoked token's sockets close on every replica, not only the one that revoked it; a
       // revocation sent while this replica's LISTEN connection was down is caught on reconnect.
-      bus.subscribe(TOKEN_CHANNEL, (tokenId) => ws.revoke(tokenId));
-      bus.onReconnect(() => void ws.recheckTokens());
+      bus.subscribe(channels.tokenRevoked, { receive: (ids) => ids.forEach((id) => ws.revoke(id)), resync: () => ws.recheckTokens() });
 
       const graphql = await startGraphQLRoute({
         schema, limits, config, context, log,

@@ -2,7 +2,7 @@ import type { PoolClient } from 'pg';
 import type { PgBoss } from 'pg-boss';
 import { maskUrl } from '../crypto/redact.js';
 import { newId } from '../ids.js';
-import { notifyDeliveryChanges } from '../live/delivery-changes.js';
+import { notifyDeliveryChanges } from '../db/notify/send.js';
 import { deliveryJob, DELIVERY_QUEUE, onClient } from '../queue/boss.js';
 
 /**

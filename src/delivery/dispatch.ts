@@ -6,7 +6,7 @@ import { sealedAt } from '../crypto/sealed-at.js';
 import type { DeliveryStatus } from '../db/entities/delivery.js';
 import { inTransaction } from '../db/transaction.js';
 import { newId } from '../ids.js';
-import { notifyDeliveryChanges } from '../live/delivery-changes.js';
+import { notifyDeliveryChanges } from '../db/notify/send.js';
 import type { Logger } from '../log.js';
 import type { DeliveryJob } from '../queue/boss.js';
 import { buildRequest } from './build-request.js';

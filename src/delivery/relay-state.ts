@@ -1,8 +1,8 @@
 import type { PoolClient } from 'pg';
 import type { PgBoss } from 'pg-boss';
 import type { DeliveryStatus } from '../db/entities/delivery.js';
-import { notifyDeliveryChanges } from '../live/delivery-changes.js';
-import { RELAY_CHANNEL } from '../live/relay-feed.js';
+import { channels } from '../db/notify/channels.js';
+import { notify, notifyDeliveryChanges } from '../db/notify/send.js';
 import { deliveryJob, DELIVERY_QUEUE, onClient } from '../queue/boss.js';
 
 
@@ -24,7 +24,7 @@ export async function disableRelay(client: PoolClient, relayId: string, reason: 
     [relayId],
   );
   await notifyDeliveryChanges(client, held.rows.map((d) => ({ id: d.id, status: 'HELD' as DeliveryStatus, attemptCount: d.attempt_count })));
-  await client.query('select pg_notify($1, $2)', [RELAY_CHANNEL, relayId]);
+  await notify(client, channels.relay, [relayId]);
   return true;
 }
 
@@ -55,6 +55,6 @@ export async function enableRelay(client: PoolClient, boss: PgBoss, relayId: str
     queued += batch.rows.length;
     if (batch.rows.length < ENABLE_BATCH) break;
   }
-  await client.query('select pg_notify($1, $2)', [RELAY_CHANNEL, relayId]);
+  await notify(client, channels.relay, [relayId]);
   return queued;
 }

@@ -3,7 +3,7 @@ import type { PgBoss } from 'pg-boss';
 import type { DeliveryStatus } from '../db/entities/delivery.js';
 import { inTransaction } from '../db/transaction.js';
 import { deliveryJob, DELIVERY_QUEUE, onClient } from '../queue/boss.js';
-import { notifyDeliveryChanges } from '../live/delivery-changes.js';
+import { notifyDeliveryChanges } from '../db/notify/send.js';
 
 const RETRYABLE: DeliveryStatus[] = ['DEAD', 'RETRYING'];
 

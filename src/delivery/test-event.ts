@@ -1,6 +1,6 @@
 import { inTransaction } from '../db/transaction.js';
 import { newId } from '../ids.js';
-import { notifyDeliveryChanges } from '../live/delivery-changes.js';
+import { notifyDeliveryChanges } from '../db/notify/send.js';
 import { dispatch, type DispatchDeps } from './dispatch.js';
 
 /**

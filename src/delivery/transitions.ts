@@ -2,7 +2,7 @@ import type { PoolClient } from 'pg';
 import type { DeliveryStatus } from '../db/entities/delivery.js';
 import { inTransaction } from '../db/transaction.js';
 import { attemptDuration, deliveryAttempts } from '../metrics.js';
-import { notifyDeliveryChanges } from '../live/delivery-changes.js';
+import { notifyDeliveryChanges } from '../db/notify/send.js';
 import { deliveryJob, DELIVERY_QUEUE, onClient, type DeliveryJob } from '../queue/boss.js';
 import { alertRelayDisabled } from './alerts.js';
 import type { ClaimedRow } from './build-request.js';

@@ -2,7 +2,8 @@ import type { PoolClient } from 'pg';
 import type { JobInsert, PgBoss } from 'pg-boss';
 import type { DeliveryStatus } from '../db/entities/delivery.js';
 import { newId, NIL_UUID } from '../ids.js';
-import { notifyDeliveryChanges, type DeliveryChange } from '../live/delivery-changes.js';
+import type { DeliveryChange } from '../db/notify/channels.js';
+import { notifyDeliveryChanges } from '../db/notify/send.js';
 import { deliveryJob, DELIVERY_QUEUE, onClient, type DeliveryJob } from '../queue/boss.js';
 import { filterDocument, subscriptionMatches, type RoutableEvent, type SubscriptionRow } from '../routing/route-event.js';
 

@@ -1,21 +1,20 @@
 import { LRUCache } from 'lru-cache';
 import type { Pool } from 'pg';
 import type { Keyring } from '../crypto/keyring.js';
-import type { NotifyBus } from '../live/notify-bus.js';
+import { channels } from '../db/notify/channels.js';
+import type { NotifyBus } from '../db/notify/notify-bus.js';
 import type { Logger } from '../log.js';
 import type { IngestSource } from './presets/preset.js';
 import { findIngestSource } from './source-lookup.js';
-
-/** Source changes are announced here (`<slug>`), so every API replica drops its copy at once. */
-export const SOURCE_CHANNEL = 'hookyard_source';
 
 const TTL_MS = 1000;
 
 /**
  * Sources by slug, opened (secrets unsealed) at most once a second rather than on every
  * request: the hot path then costs no query and no decryption. A change made through the API
- * is announced and dropped from every replica's cache at once; the short TTL bounds anything
- * else (a missed notification, a secret reaching its expiry).
+ * is announced and dropped from every replica's cache at once, and the whole cache after a
+ * reconnect of the LISTEN connection (announcements may have been missed); the short TTL
+ * bounds anything else (a secret reaching its expiry).
  */
 export class SourceCache {
   /** Bounded: slugs come from URLs (well-formed ones only, see route.ts), known or not. */
@@ -29,8 +28,11 @@ export class SourceCache {
   ) {}
 
   listen(bus: NotifyBus): void {
-    this.unsubscribe = bus.subscribe(SOURCE_CHANNEL, (slug) => {
-      this.entries.delete(slug);
+    this.unsubscribe = bus.subscribe(channels.source, {
+      receive: (slugs) => {
+        for (const slug of slugs) this.entries.delete(slug);
+      },
+      resync: () => this.entries.clear(),
     });
   }
 

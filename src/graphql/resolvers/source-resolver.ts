@@ -3,7 +3,8 @@ import { seal } from '../../crypto/seal.js';
 import { sealedAt } from '../../crypto/sealed-at.js';
 import { Source } from '../../db/entities/source.js';
 import { DEFAULT_MAX_BODY_BYTES } from '../../ingest/source-lookup.js';
-import { SOURCE_CHANNEL } from '../../ingest/source-cache.js';
+import { channels } from '../../db/notify/channels.js';
+import { notify } from '../../db/notify/send.js';
 import type { GraphQLContext } from '../context.js';
 import { notFound, uniqueViolation } from '../errors.js';
 import { checkSecret, checkSourceSettings, CreateSourceInput, UpdateSourceInput } from '../inputs/source-input.js';
@@ -56,7 +57,7 @@ function keepHeaders(names: string[] | null | undefined): string[] | null {
 
 /** Every API replica drops its cached copy of these slugs (ingest/source-cache.ts). */
 async function announce(ctx: GraphQLContext, ...slugs: string[]): Promise<void> {
-  for (const slug of new Set(slugs)) await ctx.pool.query('select pg_notify($1, $2)', [SOURCE_CHANNEL, slug]);
+  await notify(ctx.pool, channels.source, [...new Set(slugs)]);
 }
 
 function check(source: Source): void {
