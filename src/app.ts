@@ -7,7 +7,6 @@ import type { PgBoss } from 'pg-boss';
 import { Authenticator } from './auth/authenticator.js';
 import { bootstrapAdminToken } from './auth/bootstrap-token.js';
 import type { Principal } from './auth/principal.js';
-import { TOKEN_CHANNEL } from './auth/revocations.js';
 import type { Config } from './config.js';
 import type { Keyring } from './crypto/keyring.js';
 import { sealPlaintextProxyUrls } from './crypto/reencrypt.js';
@@ -39,7 +38,8 @@ import { RateLimits } from './ingest/rate-limit.js';
 import { RejectedLog } from './ingest/rejected-log.js';
 import { ingestHandler, INGEST_PATH } from './ingest/route.js';
 import { SourceCache } from './sources/source-cache.js';
-import { NotifyBus } from './live/notify-bus.js';
+import { channels } from './db/notify/channels.js';
+import { NotifyBus } from './db/notify/notify-bus.js';
 import { startFeeds, type Feeds } from './live/start-feeds.js';
 import type { Logger } from './log.js';
 import { startRetention } from './maintenance/retention-job.js';
@@ -211,8 +211,7 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
       cleanups.push(['websockets', () => ws.close()]);
       // A revoked token's sockets close on every replica, not only the one that revoked it; a
       // revocation sent while this replica's LISTEN connection was down is caught on reconnect.
-      bus.subscribe(TOKEN_CHANNEL, (tokenId) => ws.revoke(tokenId));
-      bus.onReconnect(() => void ws.recheckTokens());
+      bus.subscribe(channels.tokenRevoked, { receive: (ids) => ids.forEach((id) => ws.revoke(id)), resync: () => ws.recheckTokens() });
 
       const graphql = await startGraphQLRoute({ schema, limits, settings: graphqlRouteSettings(config), context, log, authenticate: authenticate.http });
       cleanups.push(['apollo', graphql.stop]);

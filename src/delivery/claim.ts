@@ -1,6 +1,7 @@
 import type { Pool } from 'pg';
 import type { DeliveryStatus } from '../db/entities/delivery.js';
-import { DELIVERY_CHANNEL } from '../live/delivery-changes.js';
+import { channels, deliveryEntrySql } from '../db/notify/channels.js';
+import { notifySql } from '../db/notify/send.js';
 import type { DeliveryJob } from '../queue/boss.js';
 import type { ClaimedRow } from './build-request.js';
 import { CLAIMABLE, sqlList } from './status-machine.js';
@@ -64,7 +65,7 @@ const CLAIM = `
     from claimed c where c.interrupted
   ),
   notified as (
-    select pg_notify('${DELIVERY_CHANNEL}', string_agg(c.id || ':' || c.status || ':' || (c.attempt - 1), ',')) as sent
+    select ${notifySql(channels.delivery, `array_agg(${deliveryEntrySql('c.id', 'c.status', 'c.attempt - 1')})`)} as sent
     from claimed c having count(*) > 0
   )
   select c.id, c.status, c.attempt, c.interrupted, c.created_at, c.relay_id, e.id as event_id, e.type, e.body, e.content_type, e.headers as event_headers,

@@ -1,16 +1,12 @@
 import type { PoolClient } from 'pg';
 import type { PgBoss } from 'pg-boss';
-import type { DeliveryStatus } from '../db/entities/delivery.js';
-import { notifyDeliveryChanges } from '../live/delivery-changes.js';
+import { channels, type DeliveryChange } from '../db/notify/channels.js';
+import { notify } from '../db/notify/send.js';
 import { deliveryJob, DELIVERY_QUEUE, onClient } from '../queue/boss.js';
 import { QUEUEABLE } from './status-machine.js';
 
-/** A delivery's new state, as its transaction left it. */
-export interface DeliveryChange {
-  id: string;
-  status: DeliveryStatus;
-  /** Attempts recorded; a job performs the attempt after them. */
-  attemptCount: number;
+/** A delivery's new state, as its transaction left it (attempts recorded: a job performs the next one). */
+export interface DeliveryTransition extends DeliveryChange {
   /** Set when the change queues the delivery's next attempt. */
   job?: {
     relayId: string;
@@ -26,7 +22,7 @@ export interface DeliveryChange {
  * transaction: the jobs and the NOTIFY commit with the rows, or not at all. Jobs before the
  * NOTIFY, so a worker it wakes finds them. The one place a delivery job is written.
  */
-export async function queueDeliveries(client: PoolClient, boss: PgBoss, changes: readonly DeliveryChange[]): Promise<void> {
+export async function queueDeliveries(client: PoolClient, boss: PgBoss, changes: readonly DeliveryTransition[]): Promise<void> {
   const jobs = changes.flatMap((c) => {
     if (!c.job) return [];
     // A job for a status no worker claims would complete as a no-op: a bug, not a delivery.
@@ -38,6 +34,6 @@ export async function queueDeliveries(client: PoolClient, boss: PgBoss, changes:
 }
 
 /** Announces status changes that queue nothing (holds, cancels, outcomes, releases), on the caller's transaction. */
-export function announceDeliveries(client: PoolClient, changes: readonly DeliveryChange[]): Promise<void> {
-  return notifyDeliveryChanges(client, changes.map(({ id, status, attemptCount }) => ({ id, status, attemptCount })));
+export function announceDeliveries(client: PoolClient, changes: readonly DeliveryTransition[]): Promise<void> {
+  return notify(client, channels.delivery, changes);
 }

@@ -1,6 +1,7 @@
 import type { PoolClient } from 'pg';
 import type { PgBoss } from 'pg-boss';
-import { RELAY_CHANNEL } from '../live/relay-feed.js';
+import { channels } from '../db/notify/channels.js';
+import { notify } from '../db/notify/send.js';
 import { alertRelayDisabled } from './alerts.js';
 import { announceDeliveries, queueDeliveries } from './enqueue.js';
 import { HOLDABLE, movableBy, sqlList, WAITING_STATUS_SQL, waitingStatus } from './status-machine.js';
@@ -23,7 +24,7 @@ export async function disableRelay(client: PoolClient, relayId: string, reason: 
     [relayId],
   );
   await announceDeliveries(client, held.rows.map((d) => ({ id: d.id, status: 'HELD' as const, attemptCount: d.attempt_count })));
-  await client.query('select pg_notify($1, $2)', [RELAY_CHANNEL, relayId]);
+  await notify(client, channels.relay, [relayId]);
   return true;
 }
 
@@ -64,6 +65,6 @@ export async function enableRelay(client: PoolClient, boss: PgBoss, relayId: str
     queued += batch.rows.length;
     if (batch.rows.length < ENABLE_BATCH) break;
   }
-  await client.query('select pg_notify($1, $2)', [RELAY_CHANNEL, relayId]);
+  await notify(client, channels.relay, [relayId]);
   return queued;
 }

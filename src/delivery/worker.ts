@@ -1,6 +1,6 @@
 import type { PgBoss } from 'pg-boss';
-import { DELIVERY_CHANNEL } from '../live/delivery-changes.js';
-import type { NotifyBus } from '../live/notify-bus.js';
+import { channels } from '../db/notify/channels.js';
+import type { NotifyBus } from '../db/notify/notify-bus.js';
 import { DELIVERY_QUEUE, FIRST_TRY_PRIORITY, RETRY_PRIORITY } from '../queue/boss.js';
 import { dispatchBatch, type DispatchDeps, type DispatchItem } from './dispatch.js';
 import { LanePump } from './lane-pump.js';
@@ -24,7 +24,8 @@ export interface DeliveryWorkers {
  * The two delivery lanes of a worker process, one pump each on the one delivery queue: first
  * tries (priority 1) and retries (priority 0). The first-try lane wakes on the delivery NOTIFY
  * that commits with new work (PENDING), and polls every 2 s as a backstop; the retry lane
- * polls every `retryPollSeconds`.
+ * polls every `retryPollSeconds`. Both fetch at once after a reconnect of the LISTEN
+ * connection, since the wake-ups sent meanwhile are lost.
  */
 export async function startDeliveryWorkers(boss: PgBoss, bus: NotifyBus, deps: DispatchDeps, options: WorkerOptions): Promise<DeliveryWorkers> {
   // One group commit for the outcomes of both lanes.
@@ -33,9 +34,15 @@ export async function startDeliveryWorkers(boss: PgBoss, bus: NotifyBus, deps: D
   const reserve = Math.max(1, Math.ceil((options.concurrency * (options.reservePercent ?? 20)) / 100));
   const first = new LanePump(boss, { queue: DELIVERY_QUEUE, priority: FIRST_TRY_PRIORITY, capacity: options.concurrency, reserve, pollMs: 2000 }, handle, deps.log);
   const retry = new LanePump(boss, { queue: DELIVERY_QUEUE, priority: RETRY_PRIORITY, capacity: options.concurrency, reserve, pollMs: options.retryPollSeconds * 1000 }, handle, deps.log);
-  const unsubscribe = bus.subscribe(DELIVERY_CHANNEL, (payload) => {
-    // New work is announced as `<id>:PENDING:…` (or RETRYING when a held relay is enabled again).
-    if (payload.includes(':PENDING:') || payload.includes(':RETRYING:')) first.wake();
+  const unsubscribe = bus.subscribe(channels.delivery, {
+    // New work is announced as PENDING (or RETRYING when a held relay is enabled again).
+    receive: (changes) => {
+      if (changes.some((c) => c.status === 'PENDING' || c.status === 'RETRYING')) first.wake();
+    },
+    resync: () => {
+      first.wake();
+      retry.wake();
+    },
   });
   first.start();
   retry.start();

@@ -2,7 +2,8 @@ import type { Pool, PoolClient } from 'pg';
 import type { PgBoss } from 'pg-boss';
 import { inTransaction } from '../db/transaction.js';
 import { newId, NIL_UUID } from '../ids.js';
-import { notifyNewEvents } from '../live/event-feed.js';
+import { channels } from '../db/notify/channels.js';
+import { notify } from '../db/notify/send.js';
 import { findContentDuplicates, type ContentDedupe } from './content-dedupe.js';
 import { FanOutBatch, planDirect, planFanOut, type DirectRecipient, type FannedOut } from './fan-out.js';
 
@@ -89,7 +90,7 @@ export async function insertAll(client: PoolClient, boss: PgBoss, requests: read
     flat.push({ id: ids[i]!, duplicate: false, deliveries: to ? planDirect(batch, ids[i]!, to) : await planFanOut(client, batch, { id: ids[i]!, ...events[i]! }) });
   }
   await batch.commit(client, boss);
-  await notifyNewEvents(client, events.flatMap((e, i) => (fresh.has(ids[i]!) ? [{ id: ids[i]!, sourceId: e.sourceId }] : [])));
+  await notify(client, channels.event, events.flatMap((e, i) => (fresh.has(ids[i]!) ? [{ id: ids[i]!, sourceId: e.sourceId }] : [])));
   let offset = 0;
   return requests.map((r) => flat.slice(offset, (offset += r.length)));
 }

@@ -1,7 +1,7 @@
 import type { PoolClient } from 'pg';
 import type { PgBoss } from 'pg-boss';
 import type { DeliveryStatus } from '../db/entities/delivery.js';
-import { queueDeliveries, type DeliveryChange } from '../delivery/enqueue.js';
+import { queueDeliveries, type DeliveryTransition } from '../delivery/enqueue.js';
 import { newDeliveryStatus } from '../delivery/status-machine.js';
 import { newId, NIL_UUID } from '../ids.js';
 import { filterDocument, subscriptionMatches, type RoutableEvent, type SubscriptionRow } from '../routing/route-event.js';
@@ -35,7 +35,7 @@ const INSERT_DELIVERIES = `
  * they inserted, written once per transaction however many events it carries.
  */
 export class FanOutBatch {
-  readonly changes: DeliveryChange[] = [];
+  readonly changes: DeliveryTransition[] = [];
   /** The deliveries planned, inserted by `commit` in one statement. */
   readonly rows: { id: string; eventId: string; relayId: string; subscriptionId: string | null; status: string }[] = [];
   private readonly subscriptions = new Map<string, CandidateRow[]>();

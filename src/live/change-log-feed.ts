@@ -1,6 +1,7 @@
 import type { Pool } from 'pg';
 import type { Logger } from '../log.js';
-import type { NotifyBus } from './notify-bus.js';
+import type { Channel } from '../db/notify/channels.js';
+import type { NotifyBus } from '../db/notify/notify-bus.js';
 
 /** One entry of a change log: its number, and the item it stands for (gone if pruned since). */
 export interface LogEntry<T> {
@@ -14,7 +15,7 @@ export interface ChangeLog<T> {
   name: string;
   table: string;
   /** Where new entries are announced; a notification only says "read the log again". */
-  channel: string;
+  channel: Channel<unknown>;
   /** Entries numbered above `after`, in order, at most `limit`. */
   read(pool: Pool, after: number, limit: number): Promise<LogEntry<T>[]>;
 }
@@ -51,7 +52,7 @@ export class ChangeLogFeed<T> {
   ) {}
 
   start(): void {
-    this.offs = [this.bus.subscribe(this.changeLog.channel, () => this.catchUp()), this.bus.onReconnect(() => this.catchUp())];
+    this.offs = [this.bus.subscribe(this.changeLog.channel, { receive: () => this.catchUp(), resync: () => this.catchUp() })];
   }
 
   stop(): void {

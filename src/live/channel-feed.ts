@@ -1,9 +1,11 @@
 import type { Logger } from '../log.js';
-import type { NotifyBus } from './notify-bus.js';
+import type { Channel } from '../db/notify/channels.js';
+import type { NotifyBus } from '../db/notify/notify-bus.js';
 
 /**
- * The notifications of one channel, parsed into items and handed to this process's
- * listeners (GraphQL subscriptions). A listener that throws is logged and skipped.
+ * The entries of one channel, handed to this process's listeners (GraphQL subscriptions) as
+ * they come. It keeps nothing, so a reconnect has nothing to reload: what was sent while the
+ * connection was down is not replayed. A listener that throws is logged and skipped.
  */
 export class ChannelFeed<T> {
   private readonly listeners = new Set<(item: T) => void>();
@@ -11,23 +13,24 @@ export class ChannelFeed<T> {
 
   constructor(
     private readonly bus: NotifyBus,
-    private readonly channel: string,
-    private readonly parse: (payload: string) => T[],
+    private readonly channel: Channel<T>,
     private readonly log: Logger,
   ) {}
 
   start(): void {
-    this.unsubscribe = this.bus.subscribe(this.channel, (payload) => {
-      if (this.listeners.size === 0) return;
-      for (const item of this.parse(payload)) {
-        for (const listener of this.listeners) {
-          try {
-            listener(item);
-          } catch (error) {
-            this.log.warn({ err: error, channel: this.channel }, 'live subscriber failed');
+    this.unsubscribe = this.bus.subscribe(this.channel, {
+      receive: (items) => {
+        for (const item of items) {
+          for (const listener of this.listeners) {
+            try {
+              listener(item);
+            } catch (error) {
+              this.log.warn({ err: error, channel: this.channel.name }, 'live subscriber failed');
+            }
           }
         }
-      }
+      },
+      resync: null,
     });
   }
 

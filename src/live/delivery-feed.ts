@@ -2,8 +2,8 @@ import type { Pool } from 'pg';
 import type { DeliveryRow } from '../db/delivery-row.js';
 import type { Logger } from '../log.js';
 import { ChangeLogFeed, type ChangeLog, type LogEntry } from './change-log-feed.js';
-import { DELIVERY_CHANNEL } from './delivery-changes.js';
-import type { NotifyBus } from './notify-bus.js';
+import { channels } from '../db/notify/channels.js';
+import type { NotifyBus } from '../db/notify/notify-bus.js';
 
 /** A delivery as it stood at one status change: the row, with the logged status and count. */
 export interface LiveDelivery extends DeliveryRow {
@@ -26,7 +26,7 @@ const READ = `
 export const DELIVERY_LOG: ChangeLog<LiveDelivery> = {
   name: 'delivery',
   table: 'delivery_change',
-  channel: DELIVERY_CHANNEL,
+  channel: channels.delivery,
   async read(pool: Pool, after: number, limit: number): Promise<LogEntry<LiveDelivery>[]> {
     const { rows } = await pool.query<Row>(READ, [after, limit]);
     return rows.map((row) => {

@@ -1,16 +1,8 @@
 import type { Pool } from 'pg';
 import type { Logger } from '../log.js';
-import { notifyCoalesced, type Queryable } from './coalesced-notify.js';
+import { channels } from '../db/notify/channels.js';
+import type { NotifyBus } from '../db/notify/notify-bus.js';
 import { ChangeLogFeed, type ChangeLog, type LogEntry } from './change-log-feed.js';
-import type { NotifyBus } from './notify-bus.js';
-
-/** New events are announced here: `<event id>:<source id or empty>` entries joined by `,`. */
-export const EVENT_CHANNEL = 'hookyard_event';
-
-/** Announces accepted events on the caller's transaction (sent at commit), coalesced. */
-export function notifyNewEvents(client: Queryable, events: readonly { id: string; sourceId: string | null }[]): Promise<void> {
-  return notifyCoalesced(client, EVENT_CHANNEL, events.map((e) => `${e.id}:${e.sourceId ?? ''}`));
-}
 
 /** One row of `event_arrival`: an event accepted on any process, as the feed announces it. */
 export interface EventArrival {
@@ -24,7 +16,7 @@ export interface EventArrival {
 export const EVENT_LOG: ChangeLog<EventArrival> = {
   name: 'event',
   table: 'event_arrival',
-  channel: EVENT_CHANNEL,
+  channel: channels.event,
   async read(pool: Pool, after: number, limit: number): Promise<LogEntry<EventArrival>[]> {
     const { rows } = await pool.query<{ seq: string; event_id: string; source_id: string | null }>(
       'select seq::text as seq, event_id, source_id from event_arrival where seq > $1 order by seq limit $2',

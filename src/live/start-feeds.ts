@@ -2,7 +2,7 @@ import type { Pool } from 'pg';
 import type { Logger } from '../log.js';
 import { DeliveryFeed } from './delivery-feed.js';
 import { EventFeed } from './event-feed.js';
-import type { NotifyBus } from './notify-bus.js';
+import type { NotifyBus } from '../db/notify/notify-bus.js';
 import { RelayFeed } from './relay-feed.js';
 
 export interface Feeds {

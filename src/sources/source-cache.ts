@@ -1,13 +1,11 @@
 import { LRUCache } from 'lru-cache';
 import type { Pool } from 'pg';
 import type { Keyring } from '../crypto/keyring.js';
-import type { NotifyBus } from '../live/notify-bus.js';
+import { channels } from '../db/notify/channels.js';
+import type { NotifyBus } from '../db/notify/notify-bus.js';
 import type { Logger } from '../log.js';
 import type { IngestSource } from './presets/preset.js';
 import { findIngestSource } from './source-lookup.js';
-
-/** Source changes are announced here (`<slug>`), so every API replica drops its copy at once. */
-export const SOURCE_CHANNEL = 'hookyard_source';
 
 const TTL_MS = 1000;
 const MAX_SOURCES = 10_000;
@@ -20,8 +18,9 @@ export interface SourceCacheOptions {
 /**
  * Sources by slug, opened (secrets unsealed) at most once a second rather than on every
  * request: the hot path then costs no query and no decryption. A change made through the API
- * is announced and dropped from every replica's cache at once; the short TTL bounds anything
- * else (a missed notification, a secret reaching its expiry).
+ * is announced and dropped from every replica's cache at once, and the whole cache after a
+ * reconnect of the LISTEN connection (announcements may have been missed); the short TTL
+ * bounds anything else (a secret reaching its expiry).
  *
  * Only sources that exist are kept. Slugs come from URLs: a flood of made-up ones must never
  * fill the cache or push real sources out of it, and a slug created just after a miss is found
@@ -43,7 +42,15 @@ export class SourceCache {
   }
 
   listen(bus: NotifyBus): void {
-    this.unsubscribe = bus.subscribe(SOURCE_CHANNEL, (slug) => this.forget(slug));
+    this.unsubscribe = bus.subscribe(channels.source, {
+      receive: (slugs) => {
+        for (const slug of slugs) this.forget(slug);
+      },
+      resync: () => {
+        this.sources.clear();
+        this.loading.clear();
+      },
+    });
   }
 
   stop(): void {

@@ -2,7 +2,9 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_NOTIFY_PAYLOAD_BYTES, NotifyBus, notify, type NotifyBusLog, type NotifyBusOptions } from '../../src/live/notify-bus.js';
+import { defineChannel, MAX_NOTIFY_PAYLOAD_BYTES, type Channel } from '../../src/db/notify/channels.js';
+import { NotifyBus, type NotifyBusLog, type NotifyBusOptions } from '../../src/db/notify/notify-bus.js';
+import { notify } from '../../src/db/notify/send.js';
 import { createTestDatabase } from '../helpers/database.js';
 import { waitUntil } from '../helpers/sink.js';
 
@@ -45,13 +47,33 @@ function newBus(options: Partial<NotifyBusOptions> = {}): NotifyBus {
   return bus;
 }
 
-/** Collects payloads of one channel. */
+/** A channel of this file, whose entries are plain text. */
+function text(name: string): Channel<string> {
+  return defineChannel<string>({ name, encode: (entry) => entry, decode: (entry) => entry });
+}
+
+/** Sends one entry, as every producer does: through the one send function. */
+function send(channel: string, entry: string): Promise<void> {
+  return notify(sender, text(channel), [entry]);
+}
+
+/** Collects the entries of one channel. */
 function collect(bus: NotifyBus, channel: string): { payloads: string[]; unsubscribe: () => void } {
   const payloads: string[] = [];
-  const unsubscribe = bus.subscribe(channel, (payload) => {
-    payloads.push(payload);
+  const unsubscribe = bus.subscribe(text(channel), {
+    receive: (entries) => {
+      payloads.push(...entries);
+    },
+    resync: null,
   });
   return { payloads, unsubscribe };
+}
+
+/** Counts the resyncs of one consumer. */
+function counting(bus: NotifyBus, channel: string): { resyncs: number; unsubscribe: () => void } {
+  const consumer = { resyncs: 0, unsubscribe: () => {} };
+  consumer.unsubscribe = bus.subscribe(text(channel), { receive: () => {}, resync: () => void consumer.resyncs++ });
+  return consumer;
 }
 
 function received(payloads: string[], payload: string, what: string): Promise<true> {
@@ -173,9 +195,9 @@ describe('NotifyBus', () => {
     await bus.start();
     expect(bus.connected).toBe(true);
 
-    await notify(sender, 'delivery_status', '{"id":"d1","status":"SUCCEEDED","attempts":1}');
-    await received(payloads, '{"id":"d1","status":"SUCCEEDED","attempts":1}', 'the notification');
-    expect(payloads).toEqual(['{"id":"d1","status":"SUCCEEDED","attempts":1}']);
+    await send('delivery_status', 'd1:SUCCEEDED:1');
+    await received(payloads, 'd1:SUCCEEDED:1', 'the notification');
+    expect(payloads).toEqual(['d1:SUCCEEDED:1']);
   });
 
   it('delivers a notification only once its transaction commits', async () => {
@@ -184,10 +206,10 @@ describe('NotifyBus', () => {
     await bus.start();
 
     await sender.query('begin');
-    await notify(sender, 'tx_channel', 'rolled-back');
+    await send('tx_channel', 'rolled-back');
     await sender.query('rollback');
     await sender.query('begin');
-    await notify(sender, 'tx_channel', 'committed');
+    await send('tx_channel', 'committed');
     await sender.query('commit');
     await received(payloads, 'committed', 'the committed notification');
     expect(payloads).toEqual(['committed']);
@@ -199,13 +221,13 @@ describe('NotifyBus', () => {
     const stays = collect(bus, 'unsub_channel');
     await bus.start();
 
-    await notify(sender, 'unsub_channel', 'first');
+    await send('unsub_channel', 'first');
     await received(gone.payloads, 'first', 'first at the leaving listener');
     await received(stays.payloads, 'first', 'first at the staying listener');
 
     gone.unsubscribe();
     gone.unsubscribe(); // twice is harmless
-    await notify(sender, 'unsub_channel', 'second');
+    await send('unsub_channel', 'second');
     // Both listeners hang off one dispatch, so once `second` reached the one that stayed,
     // the one that left would have had it too.
     await received(stays.payloads, 'second', 'second at the staying listener');
@@ -219,9 +241,9 @@ describe('NotifyBus', () => {
     const beta = collect(bus, 'beta');
     await bus.start();
 
-    await notify(sender, 'alpha', 'a1');
-    await notify(sender, 'beta', 'b1');
-    await notify(sender, 'alpha', 'a2');
+    await send('alpha', 'a1');
+    await send('beta', 'b1');
+    await send('alpha', 'a2');
     // One sending session: PostgreSQL delivers in commit order, so a2 arrives last.
     await received(alpha.payloads, 'a2', 'a2 on alpha');
     expect(alpha.payloads).toEqual(['a1', 'a2']);
@@ -231,20 +253,26 @@ describe('NotifyBus', () => {
   it('survives listeners that throw or reject', async () => {
     const log: LogEntry[] = [];
     const bus = newBus({ log: recordingLog(log) });
-    bus.subscribe('faulty', () => {
-      throw new Error('listener bug');
+    bus.subscribe(text('faulty'), {
+      receive: () => {
+        throw new Error('listener bug');
+      },
+      resync: null,
     });
-    bus.subscribe('faulty', async () => {
-      throw new Error('async listener bug');
+    bus.subscribe(text('faulty'), {
+      receive: async () => {
+        throw new Error('async listener bug');
+      },
+      resync: null,
     });
     const healthy = collect(bus, 'faulty');
     await bus.start();
 
-    await notify(sender, 'faulty', 'one');
-    await notify(sender, 'faulty', 'two');
+    await send('faulty', 'one');
+    await send('faulty', 'two');
     await received(healthy.payloads, 'two', 'two at the healthy listener');
     expect(healthy.payloads).toEqual(['one', 'two']);
-    await waitUntil(() => (log.filter((entry) => entry.msg === 'notification listener failed').length >= 4 ? true : undefined), 5_000, 'four logged listener failures');
+    await waitUntil(() => (log.filter((entry) => entry.msg === 'notification consumer failed').length >= 4 ? true : undefined), 5_000, 'four logged listener failures');
     expect(bus.connected).toBe(true);
   });
 
@@ -252,16 +280,20 @@ describe('NotifyBus', () => {
     const log: LogEntry[] = [];
     const bus = newBus({ log: recordingLog(log) });
     const early = collect(bus, 'status_early');
-    let reconnects = 0;
-    bus.onReconnect(() => {
-      reconnects++;
+    const first = counting(bus, 'status_early');
+    bus.subscribe(text('status_early'), {
+      receive: () => {},
+      resync: () => {
+        throw new Error('a consumer that fails to reload must not stop the others');
+      },
     });
-    bus.onReconnect(() => {
-      throw new Error('a consumer that fails to reload must not stop the others');
-    });
+    const gone = counting(bus, 'status_gone');
+    gone.unsubscribe();
     await bus.start();
     // Subscribed while running: its LISTEN must be repeated on the new connection too.
     const late = collect(bus, 'status_late');
+    const lateConsumer = counting(bus, 'status_late');
+    expect(first.resyncs).toBe(0); // not after the first start()
 
     const [before] = await waitUntil(async () => {
       const pids = await busBackends();
@@ -269,15 +301,17 @@ describe('NotifyBus', () => {
     }, 20_000, 'the bus backend in pg_stat_activity');
     await sender.query('select pg_terminate_backend($1)', [before]);
 
-    await waitUntil(() => (reconnects >= 1 && bus.connected ? true : undefined), 20_000, 'onReconnect after pg_terminate_backend');
-    expect(reconnects).toBe(1);
+    await waitUntil(() => (first.resyncs >= 1 && bus.connected ? true : undefined), 20_000, 'the resyncs after pg_terminate_backend');
+    // Every consumer subscribed at the reconnect resyncs once, whenever it subscribed; a
+    // consumer that left does not, and one that throws does not stop the others.
+    expect([first.resyncs, lateConsumer.resyncs, gone.resyncs]).toEqual([1, 1, 0]);
     const after = await busBackends();
     expect(after).toHaveLength(1);
     expect(after[0]).not.toBe(before);
     expect(log.some((entry) => entry.level === 'warn' && entry.msg === 'notify bus connection lost; reconnecting')).toBe(true);
 
-    await notify(sender, 'status_early', 'after-early');
-    await notify(sender, 'status_late', 'after-late');
+    await send('status_early', 'after-early');
+    await send('status_late', 'after-late');
     await received(early.payloads, 'after-early', 'a NOTIFY on the first channel after the reconnect');
     await received(late.payloads, 'after-late', 'a NOTIFY on the late channel after the reconnect');
   });
@@ -286,19 +320,16 @@ describe('NotifyBus', () => {
     const proxy = await startProxy(databaseUrl);
     const bus = newBus({ connectionString: proxy.url, heartbeatMs: 100, heartbeatTimeoutMs: 300 });
     const channel = collect(bus, 'silent_drop');
-    let reconnects = 0;
-    bus.onReconnect(() => {
-      reconnects++;
-    });
+    const consumer = counting(bus, 'silent_drop');
     await bus.start();
     expect(proxy.attempts).toBe(1);
 
     // Nothing closes: bytes just stop flowing, as behind a NAT that forgot the connection.
     proxy.freezeOpen();
-    await waitUntil(() => (reconnects >= 1 && bus.connected ? true : undefined), 20_000, 'a heartbeat-driven reconnect');
+    await waitUntil(() => (consumer.resyncs >= 1 && bus.connected ? true : undefined), 20_000, 'a heartbeat-driven reconnect');
     expect(proxy.attempts).toBeGreaterThanOrEqual(2);
 
-    await notify(sender, 'silent_drop', 'after');
+    await send('silent_drop', 'after');
     await received(channel.payloads, 'after', 'a NOTIFY after the heartbeat reconnect');
   });
 
@@ -360,17 +391,19 @@ describe('NotifyBus', () => {
 
   it('validates channel names and payload sizes', async () => {
     const bus = newBus();
-    expect(() => bus.subscribe('Upper', () => {})).toThrow(RangeError);
-    expect(() => bus.subscribe('x; drop table event', () => {})).toThrow(RangeError);
-    expect(() => bus.subscribe('a'.repeat(64), () => {})).toThrow(RangeError);
-    expect(() => bus.subscribe('a'.repeat(63), () => {})).not.toThrow();
-    await expect(notify(sender, '1abc', 'x')).rejects.toThrow(RangeError);
-    await expect(notify(sender, 'sizes', 'é'.repeat(MAX_NOTIFY_PAYLOAD_BYTES / 2 + 1))).rejects.toThrow(/exceeds/);
+    expect(() => text('Upper')).toThrow(RangeError);
+    expect(() => text('x; drop table event')).toThrow(RangeError);
+    expect(() => text('a'.repeat(64))).toThrow(RangeError);
+    expect(() => text('a'.repeat(63))).not.toThrow();
+    // A channel built without defineChannel is checked before its name reaches a statement.
+    const forged: Channel<string> = { name: 'x"; drop table event; --', encode: (e) => e, decode: (e) => e };
+    expect(() => bus.subscribe(forged, { receive: () => {}, resync: null })).toThrow(RangeError);
+    await expect(send('sizes', 'é'.repeat(MAX_NOTIFY_PAYLOAD_BYTES / 2 + 1))).rejects.toThrow(/exceeds/);
 
     const { payloads } = collect(bus, 'sizes');
     await bus.start();
     const largest = 'x'.repeat(MAX_NOTIFY_PAYLOAD_BYTES);
-    await notify(sender, 'sizes', largest);
+    await send('sizes', largest);
     await received(payloads, largest, 'the largest allowed payload');
   });
 });

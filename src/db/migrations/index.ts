@@ -10,6 +10,7 @@ import { Migration20261130200000_relay_proxy_url_sealed } from './Migration20261
 import { Migration20261201000000_delivery_claim } from './Migration20261201000000_delivery_claim.js';
 import { Migration20261201000000_live_change_log } from './Migration20261201000000_live_change_log.js';
 import { Migration20261201100000_relay_rate } from './Migration20261201100000_relay_rate.js';
+import { Migration20261202000000_notify_function } from './Migration20261202000000_notify_function.js';
 
 /** Listed explicitly (no glob) so the compiled app and the TypeScript tests find the same set. */
 export const migrations: MigrationObject[] = [
@@ -24,4 +25,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261201000000_delivery_claim', class: Migration20261201000000_delivery_claim },
   { name: 'Migration20261201000000_live_change_log', class: Migration20261201000000_live_change_log },
   { name: 'Migration20261201100000_relay_rate', class: Migration20261201100000_relay_rate },
+  { name: 'Migration20261202000000_notify_function', class: Migration20261202000000_notify_function },
 ];

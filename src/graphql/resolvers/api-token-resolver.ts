@@ -1,7 +1,8 @@
 import { Arg, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
 import { generateApiToken, hashToken } from '../../crypto/tokens.js';
 import { ApiToken } from '../../db/entities/api-token.js';
-import { TOKEN_CHANNEL } from '../../auth/revocations.js';
+import { channels } from '../../db/notify/channels.js';
+import { notify } from '../../db/notify/send.js';
 import type { GraphQLContext } from '../context.js';
 import { notFound } from '../errors.js';
 import { invalid, text } from '../inputs/validate.js';
@@ -43,7 +44,7 @@ export class ApiTokenResolver {
     if (!token.revokedAt) {
       token.revokedAt = new Date();
       await ctx.em.flush();
-      await ctx.pool.query('select pg_notify($1, $2)', [TOKEN_CHANNEL, token.id]);
+      await notify(ctx.pool, channels.tokenRevoked, [token.id]);
     }
     return toApiTokenType(token);
   }

@@ -2,8 +2,9 @@ import { Arg, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
 import { seal } from '../../crypto/seal.js';
 import { sealedAt } from '../../crypto/sealed-at.js';
 import { Source } from '../../db/entities/source.js';
+import { channels } from '../../db/notify/channels.js';
+import { notify } from '../../db/notify/send.js';
 import { MAX_LIVE_SECRETS, newSecret, rotateSecrets } from '../../sources/secrets.js';
-import { SOURCE_CHANNEL } from '../../sources/source-cache.js';
 import type { GraphQLContext } from '../context.js';
 import { notFound, uniqueViolation } from '../errors.js';
 import { checkSecret, checkSourceSettings, CreateSourceInput, UpdateSourceInput } from '../inputs/source-input.js';
@@ -25,7 +26,7 @@ function keepHeaders(names: string[] | null | undefined): string[] | null {
 
 /** Every API replica drops its cached copy of these slugs (sources/source-cache.ts). */
 async function announce(ctx: GraphQLContext, ...slugs: string[]): Promise<void> {
-  for (const slug of new Set(slugs)) await ctx.pool.query('select pg_notify($1, $2)', [SOURCE_CHANNEL, slug]);
+  await notify(ctx.pool, channels.source, [...new Set(slugs)]);
 }
 
 function check(source: Source): void {

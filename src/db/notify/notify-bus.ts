@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { assertChannelName, ENTRY_SEPARATOR, type Channel } from './channels.js';
 
 /** What the bus logs through; pino's `Logger` fits. */
 export interface NotifyBusLog {
@@ -20,14 +21,18 @@ export interface NotifyBusOptions {
   applicationName?: string;
 }
 
-/** Receives a notification's payload; a throw or a rejection is logged and goes no further. */
-export type NotificationListener = (payload: string) => void | Promise<void>;
-
-/** Channel names we accept: lower case, so the quoted `LISTEN` and `pg_notify($1)` agree. */
-const CHANNEL_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
-
-/** NOTIFY refuses payloads of 8000 bytes or more; the margin leaves room for the channel name. */
-export const MAX_NOTIFY_PAYLOAD_BYTES = 7900;
+/**
+ * One consumer of a channel. A notification sent while the LISTEN connection is down is gone
+ * for good (PostgreSQL queues only for live listeners), so every consumer says what it does
+ * after a reconnect: reload, re-read, wake up. A throw or a rejection of either is logged and
+ * goes no further.
+ */
+export interface Consumer<T> {
+  /** The entries of one notification, decoded. */
+  receive(items: T[]): void | Promise<void>;
+  /** Run after every reconnect (not after the first `start()`); null: it keeps nothing a missed notification could leave stale. */
+  resync: (() => void | Promise<void>) | null;
+}
 
 const FIRST_BACKOFF_MS = 100;
 /** A connect to a black-holed host would otherwise wait for the kernel's TCP timeout. */
@@ -37,31 +42,10 @@ const GRACEFUL_END_MS = 1_000;
 
 const silentLog: NotifyBusLog = { warn() {}, info() {}, debug() {} };
 
-export function assertChannel(channel: string): void {
-  if (!CHANNEL_NAME.test(channel)) throw new RangeError(`invalid notification channel name: ${JSON.stringify(channel)}`);
-}
-
-function quoted(channel: string): string {
-  assertChannel(channel);
-  return `"${channel}"`;
-}
-
-/**
- * Notifies `channel` through the caller's client, so a notification sent inside a transaction
- * is only delivered if that transaction commits. Oversized payloads are a producer's bug: a
- * RangeError here rather than PostgreSQL's error aborting the producer's transaction.
- */
-export async function notify(
-  client: { query(text: string, values?: unknown[]): Promise<unknown> },
-  channel: string,
-  payload: string,
-): Promise<void> {
-  assertChannel(channel);
-  const bytes = Buffer.byteLength(payload, 'utf8');
-  if (bytes > MAX_NOTIFY_PAYLOAD_BYTES) {
-    throw new RangeError(`notification payload of ${bytes} bytes exceeds ${MAX_NOTIFY_PAYLOAD_BYTES} bytes`);
-  }
-  await client.query('select pg_notify($1, $2)', [channel, payload]);
+/** Checked again here: the name goes into the statement, and the quotes must hold it. */
+function quoted(channel: Channel<unknown>): string {
+  assertChannelName(channel.name);
+  return `"${channel.name}"`;
 }
 
 /**
@@ -85,18 +69,19 @@ interface Link {
   lost: boolean;
 }
 
-interface Subscription {
-  listener: NotificationListener;
+/** The consumers of one channel; every consumer of a name shares one `Channel` to decode with. */
+interface Listening {
+  channel: Channel<unknown>;
+  consumers: Set<Consumer<unknown>>;
 }
 
 /**
- * One dedicated connection that LISTENs on every subscribed channel and fans notifications out
- * in process. A notification sent while the connection is down is gone for good (PostgreSQL
- * queues only for live listeners), so consumers reload their state in `onReconnect`.
+ * One dedicated connection that LISTENs on every subscribed channel (src/db/notify/channels.ts),
+ * decodes each notification once and hands its entries to the channel's consumers in process.
+ * After a reconnect it runs every consumer's `resync`: what was sent meanwhile is lost.
  */
 export class NotifyBus {
-  private readonly subscriptions = new Map<string, Set<Subscription>>();
-  private readonly reconnectListeners = new Set<() => void>();
+  private readonly subscriptions = new Map<string, Listening>();
   private readonly log: NotifyBusLog;
   private readonly heartbeatMs: number;
   private readonly heartbeatTimeoutMs: number;
@@ -155,29 +140,23 @@ export class NotifyBus {
     await Promise.all(links.map((link) => endGracefully(link)));
   }
 
-  /** Delivers every payload on `channel` to `listener` until the returned function is called. */
-  subscribe(channel: string, listener: NotificationListener): () => void {
-    assertChannel(channel);
-    const subscription: Subscription = { listener };
-    let set = this.subscriptions.get(channel);
-    if (!set) {
-      set = new Set();
-      this.subscriptions.set(channel, set);
-      this.command(`listen ${quoted(channel)}`);
+  /** Hands every notification on `channel` to `consumer` until the returned function is called. */
+  subscribe<T>(channel: Channel<T>, consumer: Consumer<T>): () => void {
+    const added = consumer as Consumer<unknown>;
+    const listen = `listen ${quoted(channel)}`; // a bad name throws before anything is recorded
+    let listening = this.subscriptions.get(channel.name);
+    if (!listening) {
+      listening = { channel: channel as Channel<unknown>, consumers: new Set() };
+      this.subscriptions.set(channel.name, listening);
+      this.command(listen);
     }
-    set.add(subscription);
+    listening.consumers.add(added);
     return () => {
-      const current = this.subscriptions.get(channel);
-      if (!current?.delete(subscription) || current.size > 0) return;
-      this.subscriptions.delete(channel);
+      const current = this.subscriptions.get(channel.name);
+      if (!current?.consumers.delete(added) || current.consumers.size > 0) return;
+      this.subscriptions.delete(channel.name);
       this.command(`unlisten ${quoted(channel)}`);
     };
-  }
-
-  /** Called after the connection came back and LISTENs again; not after the first `start()`. */
-  onReconnect(listener: () => void): () => void {
-    this.reconnectListeners.add(listener);
-    return () => this.reconnectListeners.delete(listener);
   }
 
   private async open(): Promise<void> {
@@ -198,8 +177,8 @@ export class NotifyBus {
     link.tail = connecting;
     try {
       await connecting;
-      const channels = [...this.subscriptions.keys()];
-      if (channels.length > 0) await this.run(link, channels.map((channel) => `listen ${quoted(channel)}`).join('; '));
+      const channels = [...this.subscriptions.values()];
+      if (channels.length > 0) await this.run(link, channels.map((listening) => `listen ${quoted(listening.channel)}`).join('; '));
       // The socket can fail in the same read that answered our LISTEN, before we resume here.
       if (link.lost && this.state === 'running') throw new Error('connection lost while listening');
     } catch (error) {
@@ -267,11 +246,9 @@ export class NotifyBus {
     }
     if (!this.live) return;
     this.log.info({ channels: [...this.subscriptions.keys()] }, 'notify bus reconnected');
-    for (const listener of [...this.reconnectListeners]) {
-      try {
-        listener();
-      } catch (error) {
-        this.log.warn({ err: error }, 'notify bus reconnect listener failed');
+    for (const { channel, consumers } of [...this.subscriptions.values()]) {
+      for (const consumer of [...consumers]) {
+        if (consumer.resync) this.guard(channel, 'resync', () => consumer.resync?.());
       }
     }
   }
@@ -303,23 +280,33 @@ export class NotifyBus {
     if (this.live === link) this.scheduleHeartbeat(link);
   }
 
-  private deliver(channel: string, payload: string): void {
+  private deliver(name: string, payload: string): void {
     if (this.state !== 'running') return;
-    const set = this.subscriptions.get(channel);
-    if (!set) return;
-    for (const subscription of [...set]) {
-      if (!set.has(subscription)) continue; // unsubscribed by an earlier listener of this round
-      try {
-        const result = subscription.listener(payload);
-        if (result instanceof Promise) result.catch((error: unknown) => this.listenerFailed(channel, error));
-      } catch (error) {
-        this.listenerFailed(channel, error);
-      }
+    const listening = this.subscriptions.get(name);
+    if (!listening) return;
+    const { channel, consumers } = listening;
+    let items: unknown[];
+    try {
+      items = payload.split(ENTRY_SEPARATOR).map((entry) => channel.decode(entry));
+    } catch (error) {
+      this.log.warn({ err: error, channel: name }, 'notification payload could not be decoded; skipped');
+      return;
+    }
+    for (const consumer of [...consumers]) {
+      if (!consumers.has(consumer)) continue; // unsubscribed by an earlier consumer of this round
+      this.guard(channel, 'receive', () => consumer.receive(items));
     }
   }
 
-  private listenerFailed(channel: string, error: unknown): void {
-    this.log.warn({ err: error, channel }, 'notification listener failed');
+  /** A consumer's failure is logged and stops neither the bus nor the other consumers. */
+  private guard(channel: Channel<unknown>, step: 'receive' | 'resync', run: () => void | Promise<void>): void {
+    const failed = (error: unknown): void => this.log.warn({ err: error, channel: channel.name, step }, 'notification consumer failed');
+    try {
+      const result = run();
+      if (result instanceof Promise) result.catch(failed);
+    } catch (error) {
+      failed(error);
+    }
   }
 }
 
