@@ -5,6 +5,7 @@ import { DELIVERY_QUEUE, FIRST_TRY_PRIORITY, RETRY_PRIORITY } from '../queue/bos
 import { dispatchBatch, type DispatchDeps, type DispatchItem } from './dispatch.js';
 import { LanePump } from './lane-pump.js';
 import { outcomeRecorder } from './transitions.js';
+import { QUEUEABLE } from './status-machine.js';
 
 export interface WorkerOptions {
   /** Deliveries in flight at once, per lane. */
@@ -35,9 +36,9 @@ export async function startDeliveryWorkers(boss: PgBoss, bus: NotifyBus, deps: D
   const first = new LanePump(boss, { queue: DELIVERY_QUEUE, priority: FIRST_TRY_PRIORITY, capacity: options.concurrency, reserve, pollMs: 2000 }, handle, deps.log);
   const retry = new LanePump(boss, { queue: DELIVERY_QUEUE, priority: RETRY_PRIORITY, capacity: options.concurrency, reserve, pollMs: options.retryPollSeconds * 1000 }, handle, deps.log);
   const unsubscribe = bus.subscribe(channels.delivery, {
-    // New work is announced as PENDING (or RETRYING when a held relay is enabled again).
+    // New work is announced in a status a job waits in (PENDING, or RETRYING when a held relay is enabled again).
     receive: (changes) => {
-      if (changes.some((c) => c.status === 'PENDING' || c.status === 'RETRYING')) first.wake();
+      if (changes.some((c) => QUEUEABLE.includes(c.status))) first.wake();
     },
     resync: () => {
       first.wake();
