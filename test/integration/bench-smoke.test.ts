@@ -44,7 +44,7 @@ describe('bench --smoke', () => {
     await promisify(execFile)(process.execPath, ['dist/bench/run.js', '--smoke', '--out', out], {
       cwd: REPO_ROOT,
       env: { ...process.env, DATABASE_URL: inject('adminUrl') },
-      timeout: 120_000,
+      timeout: 170_000,
     });
     const results: unknown = JSON.parse(await readFile(out, 'utf8'));
     await rm(out, { force: true });
@@ -63,5 +63,6 @@ describe('bench --smoke', () => {
     const failures = [...found].filter(([name, value]) => FAILURES.has(name.split('.').at(-1)!) && value !== 0);
     expect(failures).toEqual([]);
     expect(found.get('e2e.p99_ms')).toBeGreaterThanOrEqual(found.get('e2e.p50_ms')!);
-  });
+    // ~25 s on an idle 2-core box; a loaded one (a parallel build, CI neighbours) took over 60 s.
+  }, 180_000);
 });
