@@ -81,5 +81,6 @@ describe('npm start from a fresh copy', () => {
     stopGroup = undefined;
     await waitUntil(async () => (await stat(path.join(clusterDir, 'postmaster.pid')).then(() => undefined, () => true)), 20_000, 'the embedded PostgreSQL to stop');
     await rm(clusterDir, { recursive: true, force: true });
-  });
+    // The build and a cluster's initdb: ~10 s idle, over the 60 s default on a loaded 2-core box.
+  }, 150_000);
 });
