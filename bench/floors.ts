@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { createEventTable, insertEvent } from './lib/event-table.js';
 import { closedLoop, type LoadResult } from './lib/load.js';
 import { forkServer } from './lib/processes.js';
 import type { Plan } from './plan.js';
@@ -36,18 +37,14 @@ export async function sendFloor(plan: Plan): Promise<LoadResult> {
 /** pg_floor: single-row INSERT commits into a table shaped like `event`, one per connection at a time. */
 export async function pgFloor(plan: Plan, databaseUrl: string): Promise<{ commits_per_s: number; connections: number }> {
   const pool = new pg.Pool({ connectionString: databaseUrl, max: plan.connections });
-  await pool.query(`create table if not exists bench_event (
-    id uuid primary key, source_id uuid, type text not null, idempotency_key text, headers jsonb not null default '{}',
-    content_type text, body bytea not null, received_at timestamptz not null default now())`);
+  await createEventTable(pool);
   let commits = 0;
   const start = performance.now();
   const deadline = start + plan.loadMs;
   await Promise.all(
     Array.from({ length: plan.connections }, async () => {
       while (performance.now() < deadline) {
-        await pool.query('insert into bench_event (id, source_id, type, idempotency_key, headers, content_type, body) values (gen_random_uuid(), null, $1, $2, $3, $4, $5)', [
-          'push', crypto.randomUUID(), { 'x-github-event': 'push' }, 'application/json', BODY,
-        ]);
+        await insertEvent(pool, { type: 'push', idempotencyKey: crypto.randomUUID(), headers: { 'x-github-event': 'push' }, body: BODY });
         commits++;
       }
     }),

@@ -11,6 +11,8 @@ import { benchDatabase } from './lib/database.js';
 import { significant } from './lib/stats.js';
 import { liveLag } from './live.js';
 import { PLANS, type Plan } from './plan.js';
+import { peerIngest } from './peers/receiver-load.js';
+import { peerGraphile, peerPgboss } from './peers/relay-drain.js';
 import { listAtScale } from './scale.js';
 import { printTable } from './table.js';
 
@@ -47,6 +49,13 @@ async function main(): Promise<void> {
     const send = await sendFloor(plan);
     log('pg_floor');
     const pgf = await pgFloor(plan, await db.create('pgfloor'));
+    // The peers: what a team would run instead, on the same box, sink and load (bench/peers/).
+    log('peer_ingest');
+    const peerIngestFigures = await peerIngest(plan, await db.create('peeringest'));
+    log('peer_graphile');
+    const graphile = await peerGraphile(plan, await db.create('peergraphile'));
+    log('peer_pgboss');
+    const pgboss = await peerPgboss(plan, await db.create('peerpgboss'));
     log('ingest and e2e');
     const { ingest, e2e } = await ingestAndE2e(plan, await db.create('ingest'));
     log('delivery, fan-out 1');
@@ -67,12 +76,18 @@ async function main(): Promise<void> {
       http_floor: { rps: http.rps, p50_ms: http.p50_ms, p99_ms: http.p99_ms, connections: plan.connections },
       pg_floor: pgf,
       send_floor: { rps: send.rps, p50_ms: send.p50_ms, p99_ms: send.p99_ms },
-      ingest: { ...ingest, ratio_pg_floor: significant(ingest.rps / pgf.commits_per_s), ratio_http_floor: significant(ingest.rps / http.rps) },
+      peer_graphile: graphile,
+      peer_pgboss: pgboss,
+      peer_ingest: peerIngestFigures,
+      ingest: { ...ingest, ratio_pg_floor: significant(ingest.rps / pgf.commits_per_s), ratio_http_floor: significant(ingest.rps / http.rps), ratio_peer_ingest: significant(ingest.rps / peerIngestFigures.rps) },
       e2e: { ...e2e, rate: Number(topRate), p50_ms: e2e[topRate]!.p50_ms, p99_ms: e2e[topRate]!.p99_ms },
       delivery: {
-        fanout_1: { ...fan1, ratio_send_floor: significant(fan1.per_s / send.rps) },
-        fanout_10: { ...fan10, ratio_send_floor: significant(fan10.per_s / send.rps) },
+        fanout_1: { ...fan1, ratio_send_floor: significant(fan1.per_s / send.rps), ratio_peer_graphile: significant(fan1.per_s / graphile.per_s) },
+        fanout_10: { ...fan10, ratio_send_floor: significant(fan10.per_s / send.rps), ratio_peer_graphile: significant(fan10.per_s / graphile.per_s) },
         ratio_send_floor: significant(Math.min(fan1.per_s, fan10.per_s) / send.rps),
+        // The one-relay drain against each delivery peer.
+        ratio_peer_graphile: significant(fan1.per_s / graphile.per_s),
+        ratio_peer_pgboss: significant(fan1.per_s / pgboss.per_s),
       },
       live,
       scale,

@@ -1,5 +1,14 @@
+/** The peers (bench/peers/) and the headline figures' ratios to them. */
+interface PeerFigures {
+  peer_graphile: { per_s: number };
+  peer_pgboss: { per_s: number };
+  peer_ingest: { rps: number };
+  ingest: { ratio_peer_ingest: number };
+  delivery: { ratio_peer_graphile: number; ratio_peer_pgboss: number; fanout_10: { ratio_peer_graphile: number } };
+}
+
 /** The printed table: each figure beside its baseline and its target. */
-export function printTable(r: {
+export function printTable(r: PeerFigures & {
   http_floor: { rps: number };
   pg_floor: { commits_per_s: number };
   send_floor: { rps: number };
@@ -13,11 +22,17 @@ export function printTable(r: {
     ['http_floor', `${r.http_floor.rps} req/s`, 'baseline', ''],
     ['pg_floor', `${r.pg_floor.commits_per_s} commits/s`, 'baseline', ''],
     ['send_floor', `${r.send_floor.rps} req/s`, 'baseline', ''],
+    ['peer_graphile', `${r.peer_graphile.per_s} deliveries/s`, 'peer', ''],
+    ['peer_pgboss', `${r.peer_pgboss.per_s} deliveries/s`, 'peer', ''],
+    ['peer_ingest', `${r.peer_ingest.rps} req/s`, 'peer', ''],
     ['ingest', `${r.ingest.rps} req/s`, `${r.ingest.ratio_pg_floor} × pg_floor, ${r.ingest.ratio_http_floor} × http_floor`, '≥ 1.0 × pg_floor'],
+    ['ingest vs peer_ingest', '', `${r.ingest.ratio_peer_ingest} × peer_ingest`, '≥ 1.0 × peer_ingest'],
     ['ingest p99 at half load', `${r.ingest.p99_ms_half_load} ms`, '', '≤ 25 ms'],
     [`e2e at ${r.e2e.rate}/s`, `p50 ${r.e2e.p50_ms} ms, p99 ${r.e2e.p99_ms} ms`, '', 'p50 ≤ 20 ms, p99 ≤ 100 ms'],
     ['delivery, fan-out 1', `${r.delivery.fanout_1.per_s}/s, RSS ${r.delivery.fanout_1.rss_start_mib}→${r.delivery.fanout_1.rss_end_mib} MiB`, `${r.delivery.fanout_1.ratio_send_floor} × send_floor`, '≥ 0.3 × send_floor'],
     ['delivery, fan-out 10', `${r.delivery.fanout_10.per_s}/s, RSS ${r.delivery.fanout_10.rss_start_mib}→${r.delivery.fanout_10.rss_end_mib} MiB`, `${r.delivery.fanout_10.ratio_send_floor} × send_floor`, '≥ 0.3 × send_floor'],
+    ['delivery vs peer_graphile', '', `fan-out 1 ${r.delivery.ratio_peer_graphile} ×, fan-out 10 ${r.delivery.fanout_10.ratio_peer_graphile} × peer_graphile`, '≥ 0.6 × peer_graphile (goal 1.0 ×)'],
+    ['delivery vs peer_pgboss', '', `fan-out 1 ${r.delivery.ratio_peer_pgboss} × peer_pgboss`, ''],
     [`live lag (${r.live.subscribers} subscribers)`, `p99 ${r.live.p99_ms} ms`, '', '≤ 100 ms'],
     [`scale (${r.scale.rows} rows)`, `events p50 ${r.scale.events_p50_ms} ms, deliveries p50 ${r.scale.deliveries_p50_ms} ms`, '', '≤ 10 ms'],
   ];

@@ -6,6 +6,8 @@ export const ADMIN_TOKEN = 'bench-admin-token-0123456789';
 /** Hookyard's data dir during a run (empty: the database, key and token come from the environment). */
 export const BENCH_DATA_DIR = path.join(tmpdir(), `hookyard-bench-data-${process.pid}`);
 export const GITHUB_SECRET = 'bench-github-secret';
+/** Deliveries in flight per relay: every bench relay's `maxConcurrency`, and the peer relays' bound. */
+export const RELAY_MAX_CONCURRENCY = 100;
 
 /** GraphQL against a running Hookyard, as an operator would configure it. */
 export async function gql<T>(url: string, query: string, variables: Record<string, unknown> = {}): Promise<T> {
@@ -28,7 +30,7 @@ export async function createRelay(url: string, target: string, extra: Record<str
   const data = await gql<{ createRelay: { relay: { id: string } } }>(
     url,
     'mutation($input: CreateRelayInput!) { createRelay(input: $input) { relay { id } } }',
-    { input: { name: target, url: target, maxConcurrency: 100, ...extra } },
+    { input: { name: target, url: target, maxConcurrency: RELAY_MAX_CONCURRENCY, ...extra } },
   );
   return data.createRelay.relay.id;
 }
