@@ -8,10 +8,12 @@ import { httpFloor, pgFloor, sendFloor } from './floors.js';
 import { ingestAndE2e } from './ingest.js';
 import { BENCH_DATA_DIR } from './lib/configure.js';
 import { benchDatabase } from './lib/database.js';
+import { LIMITS_RAISED } from './lib/limits.js';
 import { significant } from './lib/stats.js';
 import { liveLag } from './live.js';
 import { PLANS, type Plan } from './plan.js';
 import { listAtScale } from './scale.js';
+import { scaleOut } from './scale-out.js';
 import { printTable } from './table.js';
 
 /**
@@ -57,6 +59,8 @@ async function main(): Promise<void> {
     const live = await liveLag(plan, await db.create('live'));
     log('scale');
     const scale = await listAtScale(plan, await db.create('scale'));
+    // Scale-out (issue 13, item 6): 1, 2 and 4 workers, 1 and 2 api processes, on one PostgreSQL.
+    const scaleOutFigures = await scaleOut(plan, db, log);
 
     const topRate = String(plan.e2eRates.at(-1));
     const results = {
@@ -73,9 +77,14 @@ async function main(): Promise<void> {
         fanout_1: { ...fan1, ratio_send_floor: significant(fan1.per_s / send.rps) },
         fanout_10: { ...fan10, ratio_send_floor: significant(fan10.per_s / send.rps) },
         ratio_send_floor: significant(Math.min(fan1.per_s, fan10.per_s) / send.rps),
+        // Memory of the one-relay drain by one worker (issue 13, item 5): heap after a full GC, end over start.
+        heap_growth: fan1.heap_growth,
+        rss_max_mib: fan1.rss_max_mib,
       },
       live,
       scale,
+      scale_out: scaleOutFigures,
+      limits_raised: LIMITS_RAISED,
     };
     await mkdir(path.dirname(out), { recursive: true });
     await writeFile(out, `${JSON.stringify(results, null, 2)}\n`);
