@@ -8,12 +8,14 @@ import { httpFloor, pgFloor, sendFloor } from './floors.js';
 import { ingestAndE2e } from './ingest.js';
 import { BENCH_DATA_DIR } from './lib/configure.js';
 import { benchDatabase } from './lib/database.js';
+import { LIMITS_RAISED } from './lib/limits.js';
 import { significant } from './lib/stats.js';
 import { liveLag } from './live.js';
 import { PLANS, type Plan } from './plan.js';
 import { peerIngest } from './peers/receiver-load.js';
 import { peerGraphile, peerPgboss } from './peers/relay-drain.js';
 import { listAtScale } from './scale.js';
+import { scaleOut } from './scale-out.js';
 import { printTable } from './table.js';
 
 /**
@@ -66,6 +68,8 @@ async function main(): Promise<void> {
     const live = await liveLag(plan, await db.create('live'));
     log('scale');
     const scale = await listAtScale(plan, await db.create('scale'));
+    // Scale-out (issue 13, item 6): 1, 2 and 4 workers, 1 and 2 api processes, on one PostgreSQL.
+    const scaleOutFigures = await scaleOut(plan, db, log);
 
     const topRate = String(plan.e2eRates.at(-1));
     const results = {
@@ -88,9 +92,14 @@ async function main(): Promise<void> {
         // The one-relay drain against each delivery peer.
         ratio_peer_graphile: significant(fan1.per_s / graphile.per_s),
         ratio_peer_pgboss: significant(fan1.per_s / pgboss.per_s),
+        // Memory of the one-relay drain by one worker (issue 13, item 5): heap after a full GC, end over start.
+        heap_growth: fan1.heap_growth,
+        rss_max_mib: fan1.rss_max_mib,
       },
       live,
       scale,
+      scale_out: scaleOutFigures,
+      limits_raised: LIMITS_RAISED,
     };
     await mkdir(path.dirname(out), { recursive: true });
     await writeFile(out, `${JSON.stringify(results, null, 2)}\n`);

@@ -20,11 +20,15 @@ const FIGURES: Record<string, string[]> = {
   peer_ingest: ['rps', 'p50_ms', 'p99_ms', 'errors', 'connections'],
   ingest: ['rps', 'p50_ms', 'p99_ms', 'half_load_rate', 'p99_ms_half_load', 'ratio_pg_floor', 'ratio_http_floor', 'ratio_peer_ingest'],
   e2e: ['rate', 'p50_ms', 'p99_ms'],
-  'delivery.fanout_1': ['deliveries', 'relays', 'seconds', 'per_s', 'rss_start_mib', 'rss_end_mib', 'rss_max_mib', 'ratio_send_floor', 'ratio_peer_graphile'],
+  'delivery.fanout_1': ['deliveries', 'relays', 'seconds', 'per_s', 'rss_start_mib', 'rss_end_mib', 'rss_max_mib', 'ratio_send_floor', 'ratio_peer_graphile', 'workers', 'heap_start_mib', 'heap_end_mib', 'heap_growth', 'wait_sample.samples'],
   'delivery.fanout_10': ['deliveries', 'relays', 'seconds', 'per_s', 'rss_start_mib', 'rss_end_mib', 'rss_max_mib', 'ratio_send_floor', 'ratio_peer_graphile'],
-  delivery: ['ratio_send_floor', 'ratio_peer_graphile', 'ratio_peer_pgboss'],
+  delivery: ['ratio_send_floor', 'ratio_peer_graphile', 'ratio_peer_pgboss', 'heap_growth', 'rss_max_mib'],
   live: ['subscribers', 'updates', 'p50_ms', 'p99_ms'],
   scale: ['rows', 'events_p50_ms', 'deliveries_p50_ms', 'p50_ms'],
+  scale_out: ['backlog', 'workers_1', 'workers_2', 'workers_4', 'ingest_api_1', 'ingest_api_2'],
+  // A smoke drain is over in a few clock ticks: its CPU share may round to nothing (and is then left out).
+  ...Object.fromEntries(['workers_1', 'workers_2', 'workers_4'].map((c) => [`scale_out.configurations.${c}`, ['per_s', 'wait_sample.samples']])),
+  ...Object.fromEntries(['ingest_api_1', 'ingest_api_2'].map((c) => [`scale_out.configurations.${c}`, ['rps', 'wait_sample.samples', 'wait_sample.cpu_cores.hookyard']])),
 };
 
 /** Counts of failures: present, and zero on a working relay. */
@@ -42,7 +46,10 @@ function numbers(value: unknown, at = ''): [string, number][] {
  * runs, writing to the system temp dir (never the committed results).
  */
 describe('bench --smoke', () => {
-  it('measures every figure, each present and positive, and writes the results file', async () => {
+  // Ten sections, the scale-out one starting seven Hookyard processes: over a minute on a loaded box.
+  // Above the suite's 60 s: about a dozen processes start (Hookyard per section, the peers,
+  // their schemas), each seconds long on a loaded two-core box.
+  it('measures every figure, each present and positive, and writes the results file', { timeout: 180_000 }, async () => {
     const out = path.join(tmpdir(), `hookyard-bench-smoke-${process.pid}.json`);
     await promisify(execFile)(process.execPath, ['dist/bench/run.js', '--smoke', '--out', out], {
       cwd: REPO_ROOT,
@@ -66,7 +73,11 @@ describe('bench --smoke', () => {
     const failures = [...found].filter(([name, value]) => FAILURES.has(name.split('.').at(-1)!) && value !== 0);
     expect(failures).toEqual([]);
     expect(found.get('e2e.p99_ms')).toBeGreaterThanOrEqual(found.get('e2e.p50_ms')!);
-    // Above the suite's 60 s: about a dozen processes start (Hookyard per section, the peers,
-    // their schemas), each seconds long on a loaded two-core box.
-  }, 180_000);
+
+    // Each configuration's top waits, and every limit the bench raised, with its value and reason.
+    const configurations = (results as { scale_out: { configurations: Record<string, { wait_sample: { waits: object } }> } }).scale_out.configurations;
+    for (const [name, c] of Object.entries(configurations)) expect(Object.keys(c.wait_sample.waits).length, name).toBeGreaterThan(0);
+    const limits = (results as { limits_raised: Record<string, { value: string; why: string }> }).limits_raised;
+    expect(limits).toMatchObject({ HOOKYARD_WS_SOCKETS_PER_ADDRESS: { value: '1000', why: expect.any(String) } });
+  });
 });

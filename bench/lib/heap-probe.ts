@@ -1,0 +1,49 @@
+import WebSocket from 'ws';
+
+/**
+ * Heap used after a full GC, read from outside a running process through its inspector
+ * (the process was started with `--inspect=127.0.0.1:<port>`), so the product carries no
+ * bench-only code. `HeapProfiler.collectGarbage` runs V8's full, compacting collection;
+ * `Runtime.getHeapUsage` then reports what survived. No debugger domain is enabled, so the
+ * process runs at full speed between the two readings.
+ */
+export interface HeapProbe {
+  /** Heap used (MiB) right after a full GC. */
+  usedAfterGcMiB(): Promise<number>;
+  close(): void;
+}
+
+/** `--inspect` for a child's NODE_OPTIONS, kept beside whatever options the bench already runs with. */
+export function inspectOption(port: number): string {
+  return [process.env.NODE_OPTIONS, `--inspect=127.0.0.1:${port}`].filter(Boolean).join(' ');
+}
+
+export async function connectHeapProbe(port: number): Promise<HeapProbe> {
+  const targets = (await (await fetch(`http://127.0.0.1:${port}/json/list`)).json()) as { webSocketDebuggerUrl: string }[];
+  const socket = new WebSocket(targets[0]!.webSocketDebuggerUrl);
+  await new Promise<void>((resolve, reject) => {
+    socket.once('open', () => resolve());
+    socket.once('error', reject);
+  });
+  const pending = new Map<number, (result: Record<string, unknown>) => void>();
+  socket.on('message', (data) => {
+    const message = JSON.parse(String(data)) as { id?: number; result?: Record<string, unknown> };
+    if (message.id !== undefined) pending.get(message.id)?.(message.result ?? {});
+    pending.delete(message.id!);
+  });
+  let nextId = 1;
+  const call = (method: string) =>
+    new Promise<Record<string, unknown>>((resolve) => {
+      const id = nextId++;
+      pending.set(id, resolve);
+      socket.send(JSON.stringify({ id, method }));
+    });
+  return {
+    async usedAfterGcMiB() {
+      await call('HeapProfiler.collectGarbage');
+      const { usedSize } = (await call('Runtime.getHeapUsage')) as { usedSize: number };
+      return Math.round((usedSize / 2 ** 20) * 10) / 10;
+    },
+    close: () => socket.close(),
+  };
+}
