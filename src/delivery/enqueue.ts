@@ -23,6 +23,15 @@ export interface DeliveryTransition extends DeliveryChange {
  * NOTIFY, so a worker it wakes finds them. The one place a delivery job is written.
  */
 export async function queueDeliveries(client: PoolClient, boss: PgBoss, changes: readonly DeliveryTransition[]): Promise<void> {
+  await queueJobs(client, boss, changes);
+  await announceDeliveries(client, changes);
+}
+
+/**
+ * The jobs of `queueDeliveries` without its NOTIFY, for a producer that announces the changes
+ * in the statement that writes their rows (ingest's fan-out: one round trip less per batch).
+ */
+export async function queueJobs(client: PoolClient, boss: PgBoss, changes: readonly DeliveryTransition[]): Promise<void> {
   const jobs = changes.flatMap((c) => {
     if (!c.job) return [];
     // A job for a status no worker claims would complete as a no-op: a bug, not a delivery.
@@ -30,7 +39,6 @@ export async function queueDeliveries(client: PoolClient, boss: PgBoss, changes:
     return [deliveryJob(c.id, c.attemptCount + 1, c.job.relayId, c.job.maxConcurrency, c.job.retryAt)];
   });
   if (jobs.length > 0) await boss.insert(DELIVERY_QUEUE, jobs, { db: onClient(client) });
-  await announceDeliveries(client, changes);
 }
 
 /** Announces status changes that queue nothing (holds, cancels, outcomes, releases), on the caller's transaction. */
