@@ -2,7 +2,7 @@ import type { PoolClient } from 'pg';
 import type { PgBoss } from 'pg-boss';
 import { channels, type DeliveryChange } from '../db/notify/channels.js';
 import { notify } from '../db/notify/send.js';
-import { deliveryJob, DELIVERY_QUEUE, onClient } from '../queue/boss.js';
+import { deliveryJob, DELIVERY_QUEUE, preparedOnClient } from '../queue/boss.js';
 import { QUEUEABLE } from './status-machine.js';
 
 /** A delivery's new state, as its transaction left it (attempts recorded: a job performs the next one). */
@@ -38,7 +38,7 @@ export async function queueJobs(client: PoolClient, boss: PgBoss, changes: reado
     if (!QUEUEABLE.includes(c.status)) throw new Error(`a ${c.status} delivery cannot be queued`);
     return [deliveryJob(c.id, c.attemptCount + 1, c.job.relayId, c.job.maxConcurrency, c.job.retryAt)];
   });
-  if (jobs.length > 0) await boss.insert(DELIVERY_QUEUE, jobs, { db: onClient(client) });
+  if (jobs.length > 0) await boss.insert(DELIVERY_QUEUE, jobs, { db: preparedOnClient(client) });
 }
 
 /** Announces status changes that queue nothing (holds, cancels, outcomes, releases), on the caller's transaction. */
