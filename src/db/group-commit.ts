@@ -95,10 +95,7 @@ export class GroupCommit<T, R> {
     if (live.length === 0) return;
     const deadline = this.options.timeoutMs === undefined ? Infinity : Math.min(...live.map((p) => p.deadline));
     const budget = Math.ceil(Math.max(1, deadline - Date.now()));
-    const results = await inTransaction(this.pool, async (client) => {
-      if (deadline !== Infinity) await client.query(`set local statement_timeout = ${budget}`);
-      return this.options.work(client, live.map((p) => p.item));
-    });
+    const results = await inTransaction(this.pool, (client) => this.options.work(client, live.map((p) => p.item)), deadline === Infinity ? {} : { statementTimeoutMs: budget });
     live.forEach((p, i) => p.resolve(results[i]!));
   }
 

@@ -51,6 +51,7 @@ export class LanePump {
   private heartbeat: NodeJS.Timeout | undefined;
   private backlog = false;
   private wakePending = false;
+  private wokenWhileBusy = false;
   private completion: Promise<void> | undefined;
 
   constructor(
@@ -66,11 +67,17 @@ export class LanePump {
     this.heartbeat.unref();
   }
 
-  /** Fetch now: new work was committed, or a slot freed while work was waiting. */
+  /**
+   * Fetch now: new work was committed, or a slot freed while work was waiting. A wake-up that
+   * comes while a fetch is under way is kept for when it returns: that fetch may have read
+   * the queue before the work committed, and dropping the wake-up left the work waiting for
+   * the next finished job or the poll (issue 13: part of the e2e latency at 500/s).
+   */
   wake(): void {
     const resolve = this.wakeUp;
     this.wakeUp = undefined;
-    resolve?.();
+    if (resolve) resolve();
+    else this.wokenWhileBusy = true;
   }
 
   /**
@@ -114,6 +121,7 @@ export class LanePump {
   private async run(): Promise<void> {
     while (!this.stopping) {
       const { batchSize: free, ignoreGroups } = this.nextFetch();
+      this.wokenWhileBusy = false;
       if (free > 0) {
         try {
           const jobs = await this.boss.fetch<DeliveryJob>(this.options.queue, {
@@ -128,8 +136,11 @@ export class LanePump {
           if (this.backlog && !this.stopping) continue;
         } catch (error) {
           this.log.warn({ err: (error as Error).message, queue: this.options.queue }, 'could not fetch deliveries');
+          // A failing database is retried at the poll, not at every wake-up.
+          this.wokenWhileBusy = false;
         }
       }
+      if (this.wokenWhileBusy || this.stopping) continue;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, this.options.pollMs);
         this.wakeUp = () => {

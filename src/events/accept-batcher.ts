@@ -13,8 +13,15 @@ export interface AcceptLimits {
 }
 
 const MAX_BATCH = 64;
-/** Commits in flight at once: while one waits for its WAL flush, the next batch is being written. */
-const MAX_FLUSHES = 3;
+/**
+ * One commit in flight at once: requests that arrive meanwhile share the next. Every ingest
+ * commit NOTIFYs, and PostgreSQL serialises notifying commits through their WAL flush, so
+ * commits in parallel overlap little; what they do is split the waiting requests into small
+ * batches. With three, a 32-connection load made batches of about 6 and cost 1.4 statements
+ * and 0.8–0.95 ms of CPU (API process and PostgreSQL) per request; with one, batches of about
+ * 15, 0.4 statements and 0.6–0.7 ms (bench/tools/ingest-e2e.ts, issue 13).
+ */
+const MAX_FLUSHES = 1;
 
 /** A batch is retried request by request only for errors one request's data can cause. */
 function retryable(error: unknown): boolean {

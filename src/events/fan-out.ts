@@ -1,7 +1,9 @@
 import type { PoolClient } from 'pg';
 import type { PgBoss } from 'pg-boss';
 import type { DeliveryStatus } from '../db/entities/delivery.js';
-import { queueDeliveries, type DeliveryTransition } from '../delivery/enqueue.js';
+import { queueJobs, type DeliveryTransition } from '../delivery/enqueue.js';
+import { channels } from '../db/notify/channels.js';
+import { encodeEntries, notifySql } from '../db/notify/send.js';
 import { newDeliveryStatus } from '../delivery/status-machine.js';
 import { newId, NIL_UUID } from '../ids.js';
 import { filterDocument, subscriptionMatches, type RoutableEvent, type SubscriptionRow } from '../routing/route-event.js';
@@ -25,10 +27,16 @@ const SUBSCRIPTIONS = `
   from event_subscription s join relay r on r.id = s.relay_id
   where s.enabled and (s.source_ids is null or jsonb_array_length(s.source_ids) = 0 or s.source_ids ? $1::text)`;
 
-const INSERT_DELIVERIES = `
-  insert into delivery (id, event_id, relay_id, subscription_id, status, attempt_count, created_at, updated_at)
-  select d.id, d.event_id, d.relay_id, d.subscription_id, d.status, 0, now(), now()
-  from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[]) as d(id, event_id, relay_id, subscription_id, status)`;
+/** The deliveries and their NOTIFY in one statement (sent at commit all the same). */
+const INSERT_DELIVERIES = {
+  name: 'hookyard_insert_deliveries',
+  text: `
+  with inserted as (
+    insert into delivery (id, event_id, relay_id, subscription_id, status, attempt_count, created_at, updated_at)
+    select d.id, d.event_id, d.relay_id, d.subscription_id, d.status, 0, now(), now()
+    from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[]) as d(id, event_id, relay_id, subscription_id, status))
+  select ${notifySql(channels.delivery, '$6::text[]')}`,
+};
 
 /**
  * What a transaction's fan-outs still owe: the pg-boss jobs and the NOTIFY of the deliveries
@@ -45,19 +53,26 @@ export class FanOutBatch {
     const key = sourceId ?? NO_SOURCE;
     let rows = this.subscriptions.get(key);
     if (!rows) {
-      rows = (await client.query<CandidateRow>(SUBSCRIPTIONS, [key])).rows;
+      rows = (await client.query<CandidateRow>({ name: 'hookyard_candidate_subscriptions', text: SUBSCRIPTIONS, values: [key] })).rows;
       this.subscriptions.set(key, rows);
     }
     return rows;
   }
 
-  /** The deliveries, then their jobs (a job must never precede its row), then their NOTIFY. */
+  /**
+   * The deliveries with their NOTIFY, then their jobs (a job must never precede its row; the
+   * NOTIFY is sent at commit, when the jobs are there too). Every change announced is a row
+   * planned here, so the insert carries the announcement.
+   */
   async commit(client: PoolClient, boss: PgBoss): Promise<void> {
     const rows = this.rows.splice(0);
-    if (rows.length > 0) {
-      await client.query(INSERT_DELIVERIES, [rows.map((d) => d.id), rows.map((d) => d.eventId), rows.map((d) => d.relayId), rows.map((d) => d.subscriptionId), rows.map((d) => d.status)]);
-    }
-    await queueDeliveries(client, boss, this.changes);
+    const changes = this.changes.splice(0);
+    if (rows.length === 0) return;
+    await client.query({
+      ...INSERT_DELIVERIES,
+      values: [rows.map((d) => d.id), rows.map((d) => d.eventId), rows.map((d) => d.relayId), rows.map((d) => d.subscriptionId), rows.map((d) => d.status), encodeEntries(channels.delivery, changes)],
+    });
+    await queueJobs(client, boss, changes);
   }
 }
 

@@ -1,4 +1,5 @@
 import { PgBoss, type Db, type JobInsert } from 'pg-boss';
+import { createHash } from 'node:crypto';
 import type { PoolClient } from 'pg';
 
 /**
@@ -77,4 +78,26 @@ export async function startBoss(options: BossOptions): Promise<PgBoss> {
 /** pg-boss statements run on our transaction's client, so jobs commit with the rows. */
 export function onClient(client: PoolClient): Db {
   return { executeSql: (text, values) => client.query(text, values as unknown[]) };
+}
+
+/**
+ * `onClient` for a hot path whose pg-boss statement text never varies (the job insert of one
+ * queue): each distinct text becomes a named statement, parsed and planned once per
+ * connection. pg-boss's insert is a 3 KB statement; unnamed, PostgreSQL spent 1.65 ms of CPU
+ * per 32-job insert, named 1.0 ms. Only for calls whose text is fixed, or the names (and the
+ * server's prepared statements) would grow with every new text.
+ */
+export function preparedOnClient(client: PoolClient): Db {
+  return { executeSql: (text, values) => client.query({ name: statementName(text), text, values: values as unknown[] }) };
+}
+
+const names = new Map<string, string>();
+function statementName(text: string): string {
+  let name = names.get(text);
+  if (!name) {
+    name = `hookyard_boss_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`;
+    // Bounded like the server's side: the texts are pg-boss's per queue and option set, a handful.
+    if (names.size < 64) names.set(text, name);
+  }
+  return name;
 }

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { channels, defineChannel, deliveryEntrySql, ENTRY_SEPARATOR, MAX_NOTIFY_PAYLOAD_BYTES } from '../../src/db/notify/channels.js';
-import { notify, notifySql } from '../../src/db/notify/send.js';
+import { channels, defineChannel, deliveryEntrySql, ENTRY_SEPARATOR, eventEntrySql, MAX_NOTIFY_PAYLOAD_BYTES } from '../../src/db/notify/channels.js';
+import { encodeEntries, notify, notifySql } from '../../src/db/notify/send.js';
 import { createTestDatabase } from '../helpers/database.js';
 import { waitUntil } from '../helpers/sink.js';
 
@@ -87,5 +87,23 @@ describe('notify, the one send function', () => {
     await sender.query(`select ${notifySql(channels.delivery, `array[${deliveryEntrySql('$1::uuid', '$2::text', '$3::int')}]`)}`, [change.id, change.status, change.attemptCount]);
     const [payload] = await take(channels.delivery.name, 1);
     expect(channels.delivery.decode(payload!)).toEqual(change);
+  });
+
+  it.each([
+    ['with a source', { id: '0195f3a2-7c1e-7d2a-9b3c-4d5e6f708193', sourceId: '0195f3a2-7c1e-7d2a-9b3c-4d5e6f708194' }],
+    ['published (no source)', { id: '0195f3a2-7c1e-7d2a-9b3c-4d5e6f708195', sourceId: null }],
+  ])('an event entry written in SQL reads as the channel writes it: %s', async (_, arrival) => {
+    const { rows } = await sender.query<{ entry: string }>(`select ${eventEntrySql('$1::uuid', '$2::uuid')} as entry`, [arrival.id, arrival.sourceId]);
+    expect(rows[0]!.entry).toBe(channels.event.encode(arrival));
+    expect(channels.event.decode(rows[0]!.entry)).toEqual(arrival);
+  });
+
+  it('entries encoded for a statement parameter are checked as notify checks them', async () => {
+    expect(encodeEntries(channels.delivery, [{ id: 'a', status: 'PENDING', attemptCount: 0 }])).toEqual(['a:PENDING:0']);
+    expect(() => encodeEntries(defineChannel<string>({ name: 'send_test', encode: (s) => s, decode: (s) => s }), ['a,b'])).toThrow(/separator/);
+    await sender.query(`select ${notifySql(channels.delivery, '$1::text[]')}`, [encodeEntries(channels.delivery, [])]);
+    await sender.query(`select ${notifySql(channels.delivery, '$1::text[]')}`, [encodeEntries(channels.delivery, [{ id: 'b', status: 'PENDING', attemptCount: 0 }])]);
+    // The empty array sent nothing: the first payload is the second statement's.
+    expect(await take(channels.delivery.name, 1)).toEqual(['b:PENDING:0']);
   });
 });

@@ -77,7 +77,7 @@ export const channels = {
       return { id, status: status as DeliveryStatus, attemptCount: Number(attempts) };
     },
   }),
-  /** `<event id>:<source id or empty>`: every accepted event. */
+  /** `<event id>:<source id or empty>`: every accepted event (also written in SQL: `eventEntrySql`). */
   event: defineChannel<EventArrival>({
     name: 'hookyard_event',
     encode: (e) => `${e.id}:${e.sourceId ?? ''}`,
@@ -101,4 +101,9 @@ export const channels = {
  */
 export function deliveryEntrySql(id: string, status: string, attempts: string): string {
   return `${id} || ':' || ${status} || ':' || (${attempts})`;
+}
+
+/** The event entry written by a SQL statement (the same text as `channels.event.encode`), from two SQL expressions. */
+export function eventEntrySql(id: string, sourceId: string): string {
+  return `${id} || ':' || coalesce((${sourceId})::text, '')`;
 }
