@@ -1,4 +1,4 @@
-import type { Pool } from 'pg';
+import type { ClientBase, Pool } from 'pg';
 import type { DeliveryStatus } from '../db/entities/delivery.js';
 import { channels, deliveryEntrySql } from '../db/notify/channels.js';
 import { notifySql } from '../db/notify/send.js';
@@ -79,8 +79,8 @@ const CLAIM = `
   left join source src on src.id = e.source_id
   left join event_subscription s on s.id = c.subscription_id`;
 
-export async function claimDeliveries(pool: Pool, inputs: readonly ClaimInput[], newId: () => string, ignoreDisabled = false): Promise<Map<string, Claimed>> {
-  const { rows } = await pool.query<Claimed>(CLAIM, [
+export async function claimDeliveries(db: Pool | ClientBase, inputs: readonly ClaimInput[], newId: () => string, ignoreDisabled = false): Promise<Map<string, Claimed>> {
+  const { rows } = await db.query<Claimed>(CLAIM, [
     inputs.map((i) => i.job.deliveryId), inputs.map((i) => i.job.attempt), inputs.map((i) => i.jobId),
     // An id ready for each delivery's interrupted attempt, used only when there is one.
     inputs.map(() => newId()), ignoreDisabled, INTERRUPTED_MESSAGE,

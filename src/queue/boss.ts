@@ -21,6 +21,20 @@ export interface DeliveryJob {
 }
 
 /**
+ * A fetched job's claim: its id and the retry count pg-boss fetched it at, which fences its
+ * completion to that claim (a job pg-boss handed to another worker meanwhile is left alone).
+ */
+export interface JobAck {
+  id: string;
+  retryCount: number;
+}
+
+/** Completes fetched delivery jobs on the caller's transaction, so they finish with the rows that record their work. */
+export async function completeDeliveryJobs(boss: PgBoss, client: PoolClient, jobs: readonly JobAck[]): Promise<void> {
+  if (jobs.length > 0) await boss.complete(DELIVERY_QUEUE, [...jobs], undefined, { db: onClient(client) });
+}
+
+/**
  * A delivery job, grouped by relay: pg-boss's group concurrency keeps at most the relay's
  * `maxConcurrency` of its jobs active at once, across every worker process (the tier carries
  * the limit, see delivery/lane-pump.ts).
