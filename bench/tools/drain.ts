@@ -3,9 +3,11 @@
  *   node dist/bench/tools/drain.js [--backlog 20000] [--fanout 1] [--runs 1] [--statements] [--prof DIR]
  * `--statements` logs every statement of the cluster (log_min_duration_statement=0) and prints,
  * for the drain only, statement counts and time per delivery; `--prof` writes CPU profiles of
- * every process it starts (the worker's is the largest) into DIR.
+ * every process it starts (the worker's is the largest) into DIR. Every run prints the CPU time
+ * the worker process, the PostgreSQL cluster and the sink spent per delivery from the worker's
+ * start to its exit (start-up included): on a shared machine that moves far less than the rate.
  */
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -42,8 +44,12 @@ try {
       await admin.query(`create database ${name}`);
       const url = withDatabase(embedded.adminUrl, name);
       const logStart = values.statements ? (await stat(logFile)).size : 0;
+      const cpu = cpuWatch(Number((await readFile(path.join(embedded.clusterDir, 'postmaster.pid'), 'utf8')).split('\n')[0]));
       const figures = await drainBacklog({ ...PLANS.quick, backlog }, url, fanout);
-      console.log(JSON.stringify({ run, fanout, per_s: figures.per_s, seconds: figures.seconds, rss_max_mib: figures.rss_max_mib }));
+      const used = await cpu.stop();
+      const perDelivery = (ms: number) => Math.round((ms * 1000) / figures.deliveries);
+      console.log(JSON.stringify({ run, fanout, per_s: figures.per_s, seconds: figures.seconds, rss_max_mib: figures.rss_max_mib,
+        cpu_us_per_delivery: { worker: perDelivery(used.worker), postgres: perDelivery(used.postgres), sink: perDelivery(used.sink) } }));
       if (values.statements) console.log(statementTable(await readFile(logFile, 'utf8').then((t) => t.slice(logStart)), figures.deliveries));
       await admin.query(`drop database ${name} with (force)`);
       await admin.end();
@@ -75,4 +81,71 @@ function statementTable(log: string, deliveries: number): string {
     `statements: ${total.count} (${(total.count / deliveries).toFixed(3)} per delivery), ${total.ms.toFixed(0)} ms in the server (${((total.ms * 1000) / deliveries).toFixed(1)} µs per delivery)`,
     ...rows.slice(0, 25).map(([k, g]) => `${String(g.count).padStart(7)} ${(g.count / deliveries).toFixed(3).padStart(7)}/d ${g.ms.toFixed(0).padStart(7)} ms  ${k}`),
   ].join('\n');
+}
+
+/** CPU milliseconds of a process, from /proc (utime + stime, in clock ticks of 10 ms). */
+async function cpuMs(pid: number): Promise<number | undefined> {
+  const text = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+  if (!text) return undefined;
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+async function children(ppid: number): Promise<number[]> {
+  const pids: number[] = [];
+  for (const name of await readdir('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const text = await readFile(`/proc/${name}/stat`, 'utf8').catch(() => '');
+    if (Number(text.slice(text.lastIndexOf(')') + 2).split(' ')[1]) === ppid) pids.push(Number(name));
+  }
+  return pids;
+}
+
+/**
+ * Samples the CPU of this tool's children (the sink, the worker) and of the cluster's processes
+ * every 100 ms; counts from the moment a worker (HOOKYARD_ROLE=worker) appears until it exits.
+ */
+function cpuWatch(postmaster: number): { stop(): Promise<{ worker: number; postgres: number; sink: number }> } {
+  const base = new Map<number, number>();
+  const last = new Map<number, { kind: 'worker' | 'postgres' | 'sink'; ms: number }>();
+  let worker: number | undefined;
+  let done = false;
+  const sample = async () => {
+    const mine = await children(process.pid);
+    const kinds = new Map<number, 'worker' | 'postgres' | 'sink'>();
+    for (const pid of mine) {
+      const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+      if (cmdline.includes('sink-server')) kinds.set(pid, 'sink');
+      else if (cmdline.includes('src/main.js')) {
+        const environ = await readFile(`/proc/${pid}/environ`, 'utf8').catch(() => '');
+        if (environ.includes('HOOKYARD_ROLE=worker')) kinds.set(pid, 'worker');
+      }
+    }
+    for (const pid of [postmaster, ...(await children(postmaster))]) kinds.set(pid, 'postgres');
+    const started = worker === undefined && [...kinds.values()].includes('worker');
+    for (const [pid, kind] of kinds) {
+      const ms = await cpuMs(pid);
+      if (ms === undefined) continue;
+      if (kind === 'worker') worker = pid;
+      // Before the worker starts, every process's CPU is its baseline; after, a new process starts from zero.
+      if (worker === undefined || started) base.set(pid, ms);
+      else if (!base.has(pid)) base.set(pid, 0);
+      last.set(pid, { kind, ms });
+    }
+  };
+  const loop = (async () => {
+    while (!done) {
+      await sample();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  })();
+  return {
+    async stop() {
+      done = true;
+      await loop;
+      const used = { worker: 0, postgres: 0, sink: 0 };
+      for (const [pid, { kind, ms }] of last) used[kind] += ms - (base.get(pid) ?? ms);
+      return used;
+    },
+  };
 }

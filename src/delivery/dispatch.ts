@@ -1,12 +1,13 @@
 import type { PoolClient } from 'pg';
 import type { Keyring } from '../crypto/keyring.js';
-import { unseal, UnsealError } from '../crypto/seal.js';
+import { UnsealError } from '../crypto/seal.js';
 import { sealedAt } from '../crypto/sealed-at.js';
 import type { DeliveryStatus } from '../db/entities/delivery.js';
 import { inTransaction } from '../db/transaction.js';
 import { newId } from '../ids.js';
 import type { DeliveryJob, JobAck } from '../queue/boss.js';
 import { buildRequest } from './build-request.js';
+import { openedSecrets } from './opened-secrets.js';
 import { claimDeliveries, type Claimed } from './claim.js';
 import { announceDeliveries } from './enqueue.js';
 import { deliveryAttempts } from '../metrics.js';
@@ -99,7 +100,7 @@ async function attemptOnce(deps: DispatchDeps, record: RecordOutcome, row: Claim
     if (turnUs !== undefined) startedAt = new Date(Math.floor(turnUs / 1000));
     const request = buildRequest(row, deps.keyring, deps.userAgent, job.deliveryId, new Date());
     logged = request.logged;
-    const proxyUrl = row.proxy_url_sealed ? unseal(deps.keyring, row.proxy_url_sealed, sealedAt.relayProxyUrl(row.relay_id)) : row.proxy_url;
+    const proxyUrl = row.proxy_url_sealed ? openedSecrets(deps.keyring).text(row.proxy_url_sealed, sealedAt.relayProxyUrl(row.relay_id)) : row.proxy_url;
     outcome = await deps.sender.send({ url: row.url, method: row.method, headers: request.headers, body: row.body, timeoutMs: row.timeout_ms, proxyUrl, relayId: row.relay_id, signal, onSending });
   } catch (error) {
     if (signal.aborted) {
