@@ -1,13 +1,13 @@
 /**
  * The delivery drain alone, for A/B work on the worker (not part of `npm run bench`):
  *   node dist/bench/tools/drain.js [--backlog 20000] [--fanout 1] [--runs 1] [--statements] [--prof DIR]
- * `--statements` logs every statement of the cluster (log_min_duration_statement=0) and prints,
- * for the drain only, statement counts and time per delivery; `--prof` writes CPU profiles of
+ * `--statements` loads pg_stat_statements (planning tracked) and prints, per delivery, the calls,
+ * planning and execution time and WAL bytes of the statements of the drain; `--prof` writes CPU profiles of
  * every process it starts (the worker's is the largest) into DIR. Every run prints the CPU time
  * the worker process, the PostgreSQL cluster and the sink spent per delivery from the worker's
  * start to its exit (start-up included): on a shared machine that moves far less than the rate.
  */
-import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -24,6 +24,7 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '1' },
     statements: { type: 'boolean', default: false },
     prof: { type: 'string' },
+    explain: { type: 'boolean', default: false },
   },
 });
 const backlog = Number(values.backlog);
@@ -31,9 +32,10 @@ const fanouts = values.fanout!.split(',').map(Number);
 
 const stateDir = await mkdtemp(path.join(tmpdir(), 'hookyard-drain-pg-'));
 const settings: Record<string, string> = { max_connections: '300', shared_buffers: '256MB' };
-if (values.statements) Object.assign(settings, { log_min_duration_statement: '0', log_line_prefix: "'%p %a '" });
+if (values.statements) Object.assign(settings, { shared_preload_libraries: 'pg_stat_statements', 'pg_stat_statements.track_planning': 'on', 'pg_stat_statements.max': '1000' });
+// Diagnosis only: plans of statements over 3 ms go to the cluster's log, which is printed at the end.
+if (values.explain) Object.assign(settings, { shared_preload_libraries: values.statements ? 'pg_stat_statements,auto_explain' : 'auto_explain', 'auto_explain.log_min_duration': '3', 'auto_explain.log_analyze': 'on', 'auto_explain.log_nested_statements': 'on' });
 const embedded = await startEmbeddedPostgres({ stateDir, settings });
-const logFile = path.join(embedded.clusterDir, 'postgres.log');
 if (values.prof) process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${values.prof}`;
 try {
   for (let run = 0; run < Number(values.runs); run++) {
@@ -43,43 +45,49 @@ try {
       await admin.connect();
       await admin.query(`create database ${name}`);
       const url = withDatabase(embedded.adminUrl, name);
-      const logStart = values.statements ? (await stat(logFile)).size : 0;
+      if (values.statements) {
+        const db = new pg.Client({ connectionString: url });
+        await db.connect();
+        await db.query('create extension if not exists pg_stat_statements');
+        await db.end();
+      }
       const cpu = cpuWatch(Number((await readFile(path.join(embedded.clusterDir, 'postmaster.pid'), 'utf8')).split('\n')[0]));
       const figures = await drainBacklog({ ...PLANS.quick, backlog }, url, fanout);
       const used = await cpu.stop();
       const perDelivery = (ms: number) => Math.round((ms * 1000) / figures.deliveries);
       console.log(JSON.stringify({ run, fanout, per_s: figures.per_s, seconds: figures.seconds, rss_max_mib: figures.rss_max_mib,
         cpu_us_per_delivery: { worker: perDelivery(used.worker), postgres: perDelivery(used.postgres), sink: perDelivery(used.sink) } }));
-      if (values.statements) console.log(statementTable(await readFile(logFile, 'utf8').then((t) => t.slice(logStart)), figures.deliveries));
+      if (values.statements) console.log(await statementTable(url, figures.deliveries));
       await admin.query(`drop database ${name} with (force)`);
       await admin.end();
     }
   }
+  if (values.explain) console.log((await readFile(path.join(embedded.clusterDir, 'postgres.log'), 'utf8')));
 } finally {
   await embedded.stop();
   await rm(embedded.clusterDir, { recursive: true, force: true });
   await rm(stateDir, { recursive: true, force: true });
 }
 
-/** Statements of the worker (application names hookyard, hookyard-boss), grouped by their first words. */
-function statementTable(log: string, deliveries: number): string {
-  const groups = new Map<string, { count: number; ms: number }>();
-  const line = /^\d+ (hookyard\S*) .*duration: ([\d.]+) ms\s+(?:statement|execute [^:]*): (.*)$/;
-  // A statement's text continues on lines that start with a tab.
-  for (const text of log.replace(/\n\t/g, ' ').split('\n')) {
-    const m = line.exec(text);
-    if (!m) continue;
-    const key = `${m[1]} ${m[3]!.replace(/\s+/g, ' ').trim().slice(0, 90)}`;
-    const g = groups.get(key) ?? { count: 0, ms: 0 };
-    g.count++;
-    g.ms += Number(m[2]);
-    groups.set(key, g);
-  }
-  const rows = [...groups].sort((a, b) => b[1].ms - a[1].ms);
-  const total = rows.reduce((s, [, g]) => ({ count: s.count + g.count, ms: s.ms + g.ms }), { count: 0, ms: 0 });
+/** The statements the worker ran (pg_stat_statements of the drain's database, the backlog's own set-up left out), per delivery. */
+async function statementTable(url: string, deliveries: number): Promise<string> {
+  const db = new pg.Client({ connectionString: url });
+  await db.connect();
+  const { rows } = await db.query<{ query: string; calls: string; plan_ms: number; exec_ms: number; wal_bytes: string; rows: string }>(
+    `select regexp_replace(query, '\\s+', ' ', 'g') as query, calls, total_plan_time as plan_ms, total_exec_time as exec_ms, wal_bytes, rows
+       from pg_stat_statements s join pg_database d on d.oid = s.dbid
+      where d.datname = current_database() and query not like '%generate_series%' and query not like '%pg_stat_statements%'
+      order by total_plan_time + total_exec_time desc`,
+  );
+  await db.end();
+  const per = (n: number) => n / deliveries;
+  const total = rows.reduce((t, r) => ({ calls: t.calls + Number(r.calls), plan: t.plan + r.plan_ms, exec: t.exec + r.exec_ms, wal: t.wal + Number(r.wal_bytes) }), { calls: 0, plan: 0, exec: 0, wal: 0 });
+  const line = (calls: number, plan: number, exec: number, wal: number, text: string) =>
+    `${per(calls).toFixed(3).padStart(7)} ${(per(plan) * 1000).toFixed(1).padStart(7)} ${(per(exec) * 1000).toFixed(1).padStart(7)} ${per(wal).toFixed(0).padStart(6)}  ${text}`;
   return [
-    `statements: ${total.count} (${(total.count / deliveries).toFixed(3)} per delivery), ${total.ms.toFixed(0)} ms in the server (${((total.ms * 1000) / deliveries).toFixed(1)} µs per delivery)`,
-    ...rows.slice(0, 25).map(([k, g]) => `${String(g.count).padStart(7)} ${(g.count / deliveries).toFixed(3).padStart(7)}/d ${g.ms.toFixed(0).padStart(7)} ms  ${k}`),
+    '  calls plan µs exec µs  WAL B  (per delivery)',
+    line(total.calls, total.plan, total.exec, total.wal, 'all'),
+    ...rows.slice(0, 20).map((r) => line(Number(r.calls), r.plan_ms, r.exec_ms, Number(r.wal_bytes), r.query.slice(0, 100))),
   ].join('\n');
 }
 

@@ -201,6 +201,8 @@ export class LanePump<C> {
         maxPriority: this.options.priority,
         groupConcurrency: { default: 10, tiers: CONCURRENCY_TIERS },
         ...(ignoreGroups.length > 0 ? { ignoreGroups } : {}),
+        // Not prepared: after five runs PostgreSQL would switch the fetch to a generic plan that
+        // costs ten times its planning (measured with bench/tools/drain.ts --statements).
         db: onClient(client),
       });
       if (jobs.length === 0) return undefined;
