@@ -1,8 +1,8 @@
 import type { Keyring } from '../crypto/keyring.js';
 import { truncateSignatures } from '../crypto/redact.js';
-import { unseal } from '../crypto/seal.js';
 import { sealedAt } from '../crypto/sealed-at.js';
 import { eventTypeHeader } from './event-type-header.js';
+import { openedSecrets } from './opened-secrets.js';
 import { signStandardWebhook } from './sign.js';
 
 /** The columns the claim loads for one delivery (see dispatch.ts). */
@@ -50,14 +50,15 @@ export function buildRequest(row: ClaimedRow, keyring: Keyring, userAgent: strin
     const value = row.event_headers[name.toLowerCase()];
     if (value !== undefined) headers[name.toLowerCase()] = logged[name.toLowerCase()] = value;
   }
-  const extra = row.headers_sealed ? (JSON.parse(unseal(keyring, row.headers_sealed, sealedAt.relayHeaders(row.relay_id))) as { name: string; value: string }[]) : [];
+  const opened = openedSecrets(keyring);
+  const extra = row.headers_sealed ? (JSON.parse(opened.text(row.headers_sealed, sealedAt.relayHeaders(row.relay_id))) as { name: string; value: string }[]) : [];
   for (const { name, value } of extra) {
     headers[name.toLowerCase()] = value;
     logged[name.toLowerCase()] = REDACTED;
   }
-  const secrets = [unseal(keyring, row.signing_secret_sealed, sealedAt.relaySigningSecret(row.relay_id))];
+  const secrets = [opened.hmacKey(row.signing_secret_sealed, sealedAt.relaySigningSecret(row.relay_id))];
   if (row.previous_signing_secret_sealed && row.previous_signing_secret_expires_at && new Date(row.previous_signing_secret_expires_at) > now) {
-    secrets.push(unseal(keyring, row.previous_signing_secret_sealed, sealedAt.relayPreviousSigningSecret(row.relay_id)));
+    secrets.push(opened.hmacKey(row.previous_signing_secret_sealed, sealedAt.relayPreviousSigningSecret(row.relay_id)));
   }
   const timestamp = Math.floor(now.getTime() / 1000);
   const fixed: Record<string, string> = {

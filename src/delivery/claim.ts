@@ -1,4 +1,4 @@
-import type { Pool } from 'pg';
+import type { ClientBase, Pool } from 'pg';
 import type { DeliveryStatus } from '../db/entities/delivery.js';
 import { channels, deliveryEntrySql } from '../db/notify/channels.js';
 import { notifySql } from '../db/notify/send.js';
@@ -55,7 +55,7 @@ const CLAIM = `
     from input i, delivery old, relay r
     where old.id = i.id and d.id = i.id and r.id = d.relay_id
       and (d.claimed_by = i.job_id or (d.attempt_count = i.attempt - 1 and (d.status <> 'DELIVERING' or d.claimed_by is null)))
-      and d.status in ${sqlList(CLAIMABLE)}
+      and (d.status in ${sqlList(CLAIMABLE)}) is true
     returning d.id, d.status, d.attempt_count + 1 as attempt, old.status = 'DELIVERING' as interrupted, i.interrupted_id, d.last_attempt_at,
               d.created_at, d.event_id, d.relay_id, d.subscription_id
   ),
@@ -79,11 +79,11 @@ const CLAIM = `
   left join source src on src.id = e.source_id
   left join event_subscription s on s.id = c.subscription_id`;
 
-export async function claimDeliveries(pool: Pool, inputs: readonly ClaimInput[], newId: () => string, ignoreDisabled = false): Promise<Map<string, Claimed>> {
-  const { rows } = await pool.query<Claimed>(CLAIM, [
+export async function claimDeliveries(db: Pool | ClientBase, inputs: readonly ClaimInput[], newId: () => string, ignoreDisabled = false): Promise<Map<string, Claimed>> {
+  const { rows } = await db.query<Claimed>({ name: 'hookyard-claim', text: CLAIM, values: [
     inputs.map((i) => i.job.deliveryId), inputs.map((i) => i.job.attempt), inputs.map((i) => i.jobId),
     // An id ready for each delivery's interrupted attempt, used only when there is one.
     inputs.map(() => newId()), ignoreDisabled, INTERRUPTED_MESSAGE,
-  ]);
+  ] });
   return new Map(rows.map((row) => [row.id, row]));
 }

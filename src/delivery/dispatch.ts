@@ -1,11 +1,13 @@
+import type { PoolClient } from 'pg';
 import type { Keyring } from '../crypto/keyring.js';
-import { unseal, UnsealError } from '../crypto/seal.js';
+import { UnsealError } from '../crypto/seal.js';
 import { sealedAt } from '../crypto/sealed-at.js';
 import type { DeliveryStatus } from '../db/entities/delivery.js';
 import { inTransaction } from '../db/transaction.js';
 import { newId } from '../ids.js';
-import type { DeliveryJob } from '../queue/boss.js';
+import type { DeliveryJob, JobAck } from '../queue/boss.js';
 import { buildRequest } from './build-request.js';
+import { openedSecrets } from './opened-secrets.js';
 import { claimDeliveries, type Claimed } from './claim.js';
 import { announceDeliveries } from './enqueue.js';
 import { deliveryAttempts } from '../metrics.js';
@@ -42,34 +44,47 @@ export interface DispatchItem {
   job: DeliveryJob;
   /** The pg-boss job's id (stable when pg-boss hands the job out again); any fresh id without one. */
   jobId: string;
+  /** The fetched pg-boss job, completed in the transaction that records the attempt; none for a test send. */
+  ack?: JobAck;
   signal: AbortSignal;
 }
 
 const SHUTDOWN_MESSAGE = 'the worker shut down while this request was in flight; the receiver may have it';
 
 /**
- * Runs one attempt of each delivery of a batch: one claim statement for all of them, each
- * request on its own, each outcome handed to `record` (the worker's group commit). One promise
- * per item; delivery failures never reject (only a database error or a release at shutdown does).
+ * Claims the deliveries of a batch of jobs in one statement, on the caller's transaction (the
+ * worker's fetch: the jobs and their deliveries' claims commit together).
  */
-export function dispatchBatch(deps: DispatchDeps, record: RecordOutcome, items: readonly DispatchItem[], options: DispatchOptions = {}): Promise<void>[] {
-  const claimed = claimDeliveries(deps.pool, items, newId, options.ignoreDisabled ?? false);
-  return items.map(async ({ job, signal }) => {
-    const row = (await claimed).get(job.deliveryId);
+export function claimBatch(client: PoolClient, items: readonly Pick<DispatchItem, 'job' | 'jobId'>[], options: DispatchOptions = {}): Promise<Map<string, Claimed>> {
+  return claimDeliveries(client, items, newId, options.ignoreDisabled ?? false);
+}
+
+/**
+ * Runs one attempt of each claimed delivery of a batch, each request on its own, each outcome
+ * handed to `record` (the worker's group commit). One promise per item, resolving `true` when
+ * the attempt was recorded (its job, if it has one, completed with it), `false` when there was
+ * nothing to do (already recorded, HELD); delivery failures never reject (only a database error
+ * or a release at shutdown does).
+ */
+export function attemptClaimed(deps: DispatchDeps, record: RecordOutcome, items: readonly DispatchItem[], claimed: Map<string, Claimed>, options: DispatchOptions = {}): Promise<boolean>[] {
+  return items.map(async ({ job, ack, signal }) => {
+    const row = claimed.get(job.deliveryId);
     if (row?.interrupted) deliveryAttempts.inc({ status: row.status, error_class: 'INTERRUPTED' });
-    if (!row || row.status === 'HELD') return;
+    if (!row || row.status === 'HELD') return false;
     // The attempt the claim gave us: the job's own, or the one after an attempt it recorded as INTERRUPTED.
-    await attemptOnce(deps, record, row, { deliveryId: job.deliveryId, attempt: row.attempt }, signal, options);
+    await attemptOnce(deps, record, row, { deliveryId: job.deliveryId, attempt: row.attempt }, ack, signal, options);
+    return true;
   });
 }
 
-/** One delivery on its own (sendTestEvent). */
-export function dispatch(deps: DispatchDeps, record: RecordOutcome, job: DeliveryJob, signal: AbortSignal = new AbortController().signal, options: DispatchOptions = {}): Promise<void> {
-  return dispatchBatch(deps, record, [{ job, jobId: newId(), signal }], options)[0]!;
+/** One delivery on its own (sendTestEvent): its claim in a statement of its own. */
+export async function dispatch(deps: DispatchDeps, record: RecordOutcome, job: DeliveryJob, signal: AbortSignal = new AbortController().signal, options: DispatchOptions = {}): Promise<void> {
+  const item = { job, jobId: newId(), signal };
+  const claimed = await claimDeliveries(deps.pool, [item], newId, options.ignoreDisabled ?? false);
+  await attemptClaimed(deps, record, [item], claimed, options)[0];
 }
 
-async function attemptOnce(deps: DispatchDeps, record: RecordOutcome, row: Claimed, job: DeliveryJob, signal: AbortSignal, options: DispatchOptions): Promise<void> {
-
+async function attemptOnce(deps: DispatchDeps, record: RecordOutcome, row: Claimed, job: DeliveryJob, ack: JobAck | undefined, signal: AbortSignal, options: DispatchOptions): Promise<void> {
   // When the attempt may leave: now, or the relay's booked turn under its rate limit (so the
   // log shows the spacing the limit holds).
   let startedAt = new Date();
@@ -85,7 +100,7 @@ async function attemptOnce(deps: DispatchDeps, record: RecordOutcome, row: Claim
     if (turnUs !== undefined) startedAt = new Date(Math.floor(turnUs / 1000));
     const request = buildRequest(row, deps.keyring, deps.userAgent, job.deliveryId, new Date());
     logged = request.logged;
-    const proxyUrl = row.proxy_url_sealed ? unseal(deps.keyring, row.proxy_url_sealed, sealedAt.relayProxyUrl(row.relay_id)) : row.proxy_url;
+    const proxyUrl = row.proxy_url_sealed ? openedSecrets(deps.keyring).text(row.proxy_url_sealed, sealedAt.relayProxyUrl(row.relay_id)) : row.proxy_url;
     outcome = await deps.sender.send({ url: row.url, method: row.method, headers: request.headers, body: row.body, timeoutMs: row.timeout_ms, proxyUrl, relayId: row.relay_id, signal, onSending });
   } catch (error) {
     if (signal.aborted) {
@@ -107,19 +122,19 @@ async function attemptOnce(deps: DispatchDeps, record: RecordOutcome, row: Claim
     const interrupted: SendOutcome = { ...outcome, errorClass: 'INTERRUPTED', message: SHUTDOWN_MESSAGE };
     const attempt = { id: newId(), startedAt, outcome: interrupted, logged };
     const next = options.oneShot ? { status: 'DEAD' as const, attemptCount: job.attempt } : { status: 'RETRYING' as const, attemptCount: job.attempt, nextAttemptAt: new Date() };
-    await record({ row, job, next, attempt, result: options.oneShot ? 'test' : 'interrupted' });
+    await record({ row, job, ack, next, attempt, result: options.oneShot ? 'test' : 'interrupted' });
     return;
   }
 
   if (!outcome.ok && outcome.detail) deps.log.warn({ deliveryId: job.deliveryId, relayId: row.relay_id, errorClass: outcome.errorClass, detail: outcome.detail }, 'delivery refused');
   const attempt = { id: newId(), startedAt, outcome, logged };
   if (outcome.ok) {
-    await record({ row, job, next: { status: 'SUCCEEDED', attemptCount: job.attempt }, attempt, result: options.oneShot ? 'test' : 'succeeded' });
+    await record({ row, job, ack, next: { status: 'SUCCEEDED', attemptCount: job.attempt }, attempt, result: options.oneShot ? 'test' : 'succeeded' });
     return;
   }
   if (outcome.status === 410 && !options.oneShot) {
     // The receiver says the endpoint is gone for good: stop sending until someone re-enables it.
-    await record({ row, job, next: { status: 'HELD', attemptCount: job.attempt }, attempt, result: 'gone' });
+    await record({ row, job, ack, next: { status: 'HELD', attemptCount: job.attempt }, attempt, result: 'gone' });
     return;
   }
   const nowMs = Date.now();
@@ -134,9 +149,9 @@ async function attemptOnce(deps: DispatchDeps, record: RecordOutcome, row: Claim
     random: (deps.random ?? Math.random)(),
   });
   if (decision.retry) {
-    await record({ row, job, next: { status: 'RETRYING', attemptCount: job.attempt, nextAttemptAt: new Date(nowMs + decision.delayMs) }, attempt, result: 'failed' });
+    await record({ row, job, ack, next: { status: 'RETRYING', attemptCount: job.attempt, nextAttemptAt: new Date(nowMs + decision.delayMs) }, attempt, result: 'failed' });
   } else {
-    await record({ row, job, next: { status: 'DEAD', attemptCount: job.attempt }, attempt, result: options.oneShot ? 'test' : 'dead' });
+    await record({ row, job, ack, next: { status: 'DEAD', attemptCount: job.attempt }, attempt, result: options.oneShot ? 'test' : 'dead' });
   }
 }
 

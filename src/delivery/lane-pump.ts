@@ -1,6 +1,8 @@
+import type { Pool, PoolClient } from 'pg';
 import type { Job, PgBoss } from 'pg-boss';
+import { inTransaction } from '../db/transaction.js';
 import type { Logger } from '../log.js';
-import { CONCURRENCY_TIERS, type DeliveryJob } from '../queue/boss.js';
+import { CONCURRENCY_TIERS, onClient, type DeliveryJob, type JobAck } from '../queue/boss.js';
 
 export interface LaneOptions {
   queue: string;
@@ -16,17 +18,48 @@ export interface LaneOptions {
   heartbeatMs?: number;
 }
 
-/** Starts every job of a fetched batch; one promise per job, in order. */
-export type BatchHandler = (items: { job: DeliveryJob; jobId: string; signal: AbortSignal }[]) => Promise<void>[];
+export interface FetchedJob {
+  job: DeliveryJob;
+  jobId: string;
+  /** The pg-boss job as fetched, for completing it in the transaction that records its outcome. */
+  ack: JobAck;
+}
 
-const MAX_FETCH = 50;
+export interface LaneItem extends FetchedJob {
+  signal: AbortSignal;
+}
+
+/** What a lane does with the jobs it fetches. */
+export interface LaneWork<C> {
+  /**
+   * Runs in the fetch's own transaction, so the jobs and what their handlers claim (the
+   * deliveries) commit together: one WAL flush for both, and a fetched job is never active
+   * without its claim.
+   */
+  claim(client: PoolClient, items: readonly FetchedJob[]): Promise<C>;
+  /**
+   * Starts every job of a claimed batch; one promise per job, in order, resolving `true` when
+   * the job was completed in the transaction that recorded its outcome (nothing left for the
+   * pump to acknowledge), `false` when the pump completes it.
+   */
+  start(items: LaneItem[], claimed: C): Promise<boolean>[];
+}
+
+/**
+ * Jobs one fetch claims at most: a whole lane's free slots in one transaction (one WAL flush),
+ * bounded so one claim statement stays small.
+ */
+const MAX_FETCH = 200;
 
 /**
  * One fetch loop per lane: it claims as many jobs as it has free slots (pg-boss's group
  * concurrency leaves out relays already at their limit, across all workers) and runs each job
  * on its own. A slow relay therefore only ever holds its own slots, never a batch of other
  * relays' jobs, and one pump's single fetch query replaces dozens of competing pollers.
- * Completions of the same tick are acknowledged in one statement.
+ * The fetch and the claim of its jobs share one transaction, and a job whose outcome is
+ * recorded is completed in that outcome's transaction, so a delivery costs two commits (WAL
+ * flushes), each shared by a whole batch; the few jobs without a recorded outcome (nothing to
+ * do, released at shutdown) are acknowledged here, those of one tick in one statement.
  *
  * One relay holds at most `capacity - reserve` slots of the lane, whatever its
  * `maxConcurrency`: the reserve (HOOKYARD_LANE_RESERVE_PERCENT) goes only to relays holding
@@ -35,7 +68,7 @@ const MAX_FETCH = 50;
  * a relay that holds many, even on an idle lane: a lent slot comes back only when its request
  * ends, which for a hanging receiver is its whole timeout.
  */
-export class LanePump {
+export class LanePump<C> {
   private readonly inFlight = new Map<string, Promise<void>>();
   /**
    * Slots each relay holds in this lane, and its `maxConcurrency` (its pg-boss tier). Counted
@@ -51,13 +84,15 @@ export class LanePump {
   private heartbeat: NodeJS.Timeout | undefined;
   private backlog = false;
   private wakePending = false;
-  private wokenWhileBusy = false;
+  /** A wake-up that came while a fetch was under way: fetch again at once instead of sleeping. */
+  private woken = false;
   private completion: Promise<void> | undefined;
 
   constructor(
     private readonly boss: PgBoss,
+    private readonly pool: Pool,
     private readonly options: LaneOptions,
-    private readonly handle: BatchHandler,
+    private readonly work: LaneWork<C>,
     private readonly log: Logger,
   ) {}
 
@@ -74,10 +109,10 @@ export class LanePump {
    * the next finished job or the poll (issue 13: part of the e2e latency at 500/s).
    */
   wake(): void {
+    this.woken = true;
     const resolve = this.wakeUp;
     this.wakeUp = undefined;
     if (resolve) resolve();
-    else this.wokenWhileBusy = true;
   }
 
   /**
@@ -120,27 +155,21 @@ export class LanePump {
 
   private async run(): Promise<void> {
     while (!this.stopping) {
+      this.woken = false;
       const { batchSize: free, ignoreGroups } = this.nextFetch();
-      this.wokenWhileBusy = false;
       if (free > 0) {
         try {
-          const jobs = await this.boss.fetch<DeliveryJob>(this.options.queue, {
-            batchSize: free,
-            minPriority: this.options.priority,
-            maxPriority: this.options.priority,
-            groupConcurrency: { default: 10, tiers: CONCURRENCY_TIERS },
-            ...(ignoreGroups.length > 0 ? { ignoreGroups } : {}),
-          });
-          if (jobs.length > 0) this.runBatch(jobs);
-          this.backlog = jobs.length === free;
+          const fetched = await this.fetch(free, ignoreGroups);
+          if (fetched) this.runBatch(fetched.jobs, fetched.items, fetched.claimed);
+          this.backlog = (fetched?.jobs.length ?? 0) === free;
           if (this.backlog && !this.stopping) continue;
         } catch (error) {
           this.log.warn({ err: (error as Error).message, queue: this.options.queue }, 'could not fetch deliveries');
           // A failing database is retried at the poll, not at every wake-up.
-          this.wokenWhileBusy = false;
+          this.woken = false;
         }
       }
-      if (this.wokenWhileBusy || this.stopping) continue;
+      if (this.woken && !this.stopping) continue;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, this.options.pollMs);
         this.wakeUp = () => {
@@ -170,9 +199,28 @@ export class LanePump {
     return { batchSize: Math.min(capacity - used, MAX_FETCH, small - fullest), ignoreGroups };
   }
 
-  private runBatch(jobs: Job<DeliveryJob>[]): void {
+  /** Fetches up to `batchSize` jobs and claims them, in one transaction; `undefined` when none were due. */
+  private fetch(batchSize: number, ignoreGroups: string[]): Promise<{ jobs: Job<DeliveryJob>[]; items: FetchedJob[]; claimed: C } | undefined> {
+    return inTransaction(this.pool, async (client) => {
+      const jobs = await this.boss.fetch<DeliveryJob>(this.options.queue, {
+        batchSize,
+        minPriority: this.options.priority,
+        maxPriority: this.options.priority,
+        groupConcurrency: { default: 10, tiers: CONCURRENCY_TIERS },
+        ...(ignoreGroups.length > 0 ? { ignoreGroups } : {}),
+        // Not prepared: after five runs PostgreSQL would switch the fetch to a generic plan that
+        // costs ten times its planning (measured with bench/tools/drain.ts --statements).
+        db: onClient(client),
+      });
+      if (jobs.length === 0) return undefined;
+      const items = jobs.map((job) => ({ job: job.data, jobId: job.id, ack: { id: job.id, retryCount: job.retryCount } }));
+      return { jobs, items, claimed: await this.work.claim(client, items) };
+    });
+  }
+
+  private runBatch(jobs: Job<DeliveryJob>[], fetched: FetchedJob[], claimed: C): void {
     const controllers = jobs.map(() => new AbortController());
-    const runs = this.handle(jobs.map((job, i) => ({ job: job.data, jobId: job.id, signal: controllers[i]!.signal })));
+    const runs = this.work.start(fetched.map((item, i) => ({ ...item, signal: controllers[i]!.signal })), claimed);
     jobs.forEach((job, i) => {
       const relayId = job.groupId ?? '';
       this.held.set(relayId, (this.held.get(relayId) ?? 0) + 1);
@@ -180,7 +228,7 @@ export class LanePump {
       this.controllers.set(job.id, controllers[i]!);
       const done = runs[i]!
         .then(
-          () => this.complete(job.id),
+          (settled) => (settled ? undefined : this.complete(job.id)),
           async (error: unknown) => {
             this.log.warn({ err: (error as Error).message, deliveryId: job.data.deliveryId }, 'delivery job failed; pg-boss will retry it');
             await this.boss.fail(this.options.queue, job.id, { message: (error as Error).message });
@@ -202,7 +250,7 @@ export class LanePump {
     });
   }
 
-  /** Acknowledges a job with the others of its tick, resolving once pg-boss has them. */
+  /** Acknowledges a job its handler did not complete, with the others of its tick, resolving once pg-boss has them. */
   private complete(id: string): Promise<void> {
     this.completed.push(id);
     this.completion ??= new Promise((resolve) => setImmediate(() => {

@@ -5,7 +5,7 @@ import { GroupCommit } from '../db/group-commit.js';
 import { inTransaction } from '../db/transaction.js';
 import type { Logger } from '../log.js';
 import { attemptDuration, deliveryAttempts } from '../metrics.js';
-import type { DeliveryJob } from '../queue/boss.js';
+import { completeDeliveryJobs, type DeliveryJob, type JobAck } from '../queue/boss.js';
 import type { ClaimedRow } from './build-request.js';
 import { queueDeliveries } from './enqueue.js';
 import type { SendOutcome } from './http-sender.js';
@@ -38,6 +38,8 @@ export interface RecordedAttempt {
 export interface TransitionItem {
   row: ClaimedRow;
   job: DeliveryJob;
+  /** The pg-boss job that performed the attempt: completed in the same transaction, so it finishes exactly when its attempt is recorded. */
+  ack?: JobAck;
   next: NextState;
   attempt: RecordedAttempt;
   /** `interrupted` and `test` leave the relay's health alone: the receiver did not fail. */
@@ -84,25 +86,29 @@ const INSERT_ATTEMPTS = `
   select * from unnest($1::uuid[], $2::uuid[], $3::int[], $4::timestamptz[], $5::int[], $6::jsonb[], $7::int[], $8::text[], $9::text[], $10::text[])`;
 
 /**
- * A batch of outcomes in a fixed number of statements: all deliveries updated at once (the
+ * A batch of outcomes in a fixed number of statements: their pg-boss jobs completed at once
+ * (a job's slot, and its relay's, frees with this commit), all deliveries updated at once (the
  * attempt-number guard skips any already recorded), their attempts inserted at once, the
  * retries' jobs in one insert, the healthy relays' records in one update; only failures touch
- * their relay one by one (they may disable it). One NOTIFY for all.
+ * their relay one by one (they may disable it). One NOTIFY for all. The statements of every
+ * batch are prepared (named), planned once per connection.
  */
 async function applyAll(deps: OutcomeDeps, client: PoolClient, items: TransitionItem[]): Promise<void> {
-  const updated = await client.query<{ id: string }>(UPDATE_DELIVERIES, [
+  // Every job, even one whose attempt was already recorded: its work is done either way.
+  await completeDeliveryJobs(deps.boss, client, items.flatMap((i) => (i.ack ? [i.ack] : [])));
+  const updated = await client.query<{ id: string }>({ name: 'hookyard-outcome-deliveries', text: UPDATE_DELIVERIES, values: [
     items.map((i) => i.job.deliveryId), items.map((i) => i.next.status), items.map((i) => i.next.attemptCount),
     items.map((i) => i.next.nextAttemptAt ?? null), items.map((i) => i.attempt.startedAt), items.map((i) => i.job.attempt),
-  ]);
+  ] });
   const done = new Set(updated.rows.map((r) => r.id));
   const applied = items.filter((i) => done.has(i.job.deliveryId));
   if (applied.length === 0) return;
-  await client.query(INSERT_ATTEMPTS, [
+  await client.query({ name: 'hookyard-outcome-attempts', text: INSERT_ATTEMPTS, values: [
     applied.map((i) => i.attempt.id), applied.map((i) => i.job.deliveryId), applied.map((i) => i.job.attempt), applied.map((i) => i.attempt.startedAt),
     applied.map((i) => i.attempt.outcome.durationMs), applied.map((i) => JSON.stringify(i.attempt.logged)), applied.map((i) => i.attempt.outcome.status),
     applied.map((i) => stripNul(i.attempt.outcome.bodyExcerpt)), applied.map((i) => (i.attempt.outcome.ok ? null : i.attempt.outcome.errorClass)),
     applied.map((i) => (i.attempt.outcome.ok ? null : i.attempt.outcome.message.slice(0, 1000))),
-  ]);
+  ] });
   await queueDeliveries(client, deps.boss, applied.map((i) => ({
     id: i.job.deliveryId, status: i.next.status, attemptCount: i.next.attemptCount,
     // A retry's job, in the retry lane at its time.

@@ -2,8 +2,9 @@ import type { PgBoss } from 'pg-boss';
 import { channels } from '../db/notify/channels.js';
 import type { NotifyBus } from '../db/notify/notify-bus.js';
 import { DELIVERY_QUEUE, FIRST_TRY_PRIORITY, RETRY_PRIORITY } from '../queue/boss.js';
-import { dispatchBatch, type DispatchDeps, type DispatchItem } from './dispatch.js';
-import { LanePump } from './lane-pump.js';
+import { attemptClaimed, claimBatch, type DispatchDeps } from './dispatch.js';
+import { LanePump, type LaneWork } from './lane-pump.js';
+import type { Claimed } from './claim.js';
 import { outcomeRecorder } from './transitions.js';
 import { QUEUEABLE } from './status-machine.js';
 
@@ -31,10 +32,13 @@ export interface DeliveryWorkers {
 export async function startDeliveryWorkers(boss: PgBoss, bus: NotifyBus, deps: DispatchDeps, options: WorkerOptions): Promise<DeliveryWorkers> {
   // One group commit for the outcomes of both lanes.
   const record = outcomeRecorder(deps);
-  const handle = (items: DispatchItem[]) => dispatchBatch(deps, record, items);
+  const work: LaneWork<Map<string, Claimed>> = {
+    claim: (client, items) => claimBatch(client, items),
+    start: (items, claimed) => attemptClaimed(deps, record, items, claimed),
+  };
   const reserve = Math.max(1, Math.ceil((options.concurrency * (options.reservePercent ?? 20)) / 100));
-  const first = new LanePump(boss, { queue: DELIVERY_QUEUE, priority: FIRST_TRY_PRIORITY, capacity: options.concurrency, reserve, pollMs: 2000 }, handle, deps.log);
-  const retry = new LanePump(boss, { queue: DELIVERY_QUEUE, priority: RETRY_PRIORITY, capacity: options.concurrency, reserve, pollMs: options.retryPollSeconds * 1000 }, handle, deps.log);
+  const first = new LanePump(boss, deps.pool, { queue: DELIVERY_QUEUE, priority: FIRST_TRY_PRIORITY, capacity: options.concurrency, reserve, pollMs: 2000 }, work, deps.log);
+  const retry = new LanePump(boss, deps.pool, { queue: DELIVERY_QUEUE, priority: RETRY_PRIORITY, capacity: options.concurrency, reserve, pollMs: options.retryPollSeconds * 1000 }, work, deps.log);
   const unsubscribe = bus.subscribe(channels.delivery, {
     // New work is announced in a status a job waits in (PENDING, or RETRYING when a held relay is enabled again).
     receive: (changes) => {
