@@ -169,7 +169,8 @@ export class LanePump<C> {
           this.woken = false;
         }
       }
-      if (this.woken && !this.stopping) continue;
+      // Stopping during a fetch must not sleep out a poll before the loop ends.
+      if (this.woken || this.stopping) continue;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, this.options.pollMs);
         this.wakeUp = () => {

@@ -22,27 +22,30 @@ afterAll(async () => {
   await pool.end();
 });
 
+/** The real queue, its fetch held back 300 ms after it read the queue (`fetching` set meanwhile). */
+let fetching: (() => void) | undefined;
+function slowFetch(): PgBoss {
+  return new Proxy(boss, {
+    get(target, key, receiver) {
+      const value = Reflect.get(target, key, receiver) as unknown;
+      // pg-boss keeps private fields: its methods run on the real instance.
+      if (key !== 'fetch') return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      return async (...args: Parameters<PgBoss['fetch']>) => {
+        const jobs = await target.fetch(...args);
+        await new Promise<void>((resolve) => {
+          fetching = resolve;
+          setTimeout(resolve, 300);
+        });
+        fetching = undefined;
+        return jobs;
+      };
+    },
+  });
+}
+
 describe('LanePump wake-ups', () => {
   it('a wake-up that arrives while a fetch is under way fetches again when it returns, not at the next poll', async () => {
-    // The real queue, its fetch held back so the wake-up lands while one is in flight that
-    // read the queue before the job existed.
-    let fetching: (() => void) | undefined;
-    const slow = new Proxy(boss, {
-      get(target, key, receiver) {
-        const value = Reflect.get(target, key, receiver) as unknown;
-        // pg-boss keeps private fields: its methods run on the real instance.
-        if (key !== 'fetch') return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-        return async (...args: Parameters<PgBoss['fetch']>) => {
-          const jobs = await target.fetch(...args);
-          await new Promise<void>((resolve) => {
-            fetching = resolve;
-            setTimeout(resolve, 300);
-          });
-          fetching = undefined;
-          return jobs;
-        };
-      },
-    });
+    const slow = slowFetch();
     const handled: string[] = [];
     const pump = new LanePump(slow, pool, { queue: DELIVERY_QUEUE, priority: FIRST_TRY_PRIORITY, capacity: 4, reserve: 1, pollMs: 60_000 }, {
       claim: async () => undefined,
@@ -65,5 +68,18 @@ describe('LanePump wake-ups', () => {
     } finally {
       await pump.stop(1_000);
     }
+  });
+
+  it('stops at once when asked during a fetch, without sleeping out its poll', async () => {
+    const pump = new LanePump(slowFetch(), pool, { queue: DELIVERY_QUEUE, priority: FIRST_TRY_PRIORITY, capacity: 4, reserve: 1, pollMs: 60_000 }, {
+      claim: async () => undefined,
+      start: (items) => items.map(async () => false),
+    }, createLogger('silent'));
+    pump.start();
+    await waitUntil(() => fetching, 10_000, 'a fetch under way');
+    const started = Date.now();
+    const stopped = await Promise.race([pump.stop(1_000).then(() => true), new Promise<false>((resolve) => setTimeout(() => resolve(false), 20_000))]);
+    expect(stopped, 'stop() returned before the 60 s poll').toBe(true);
+    expect(Date.now() - started).toBeLessThan(20_000);
   });
 });
