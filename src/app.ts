@@ -17,6 +17,7 @@ import { parseAllowedProxies } from './delivery/allowed-proxies.js';
 import type { DispatchDeps } from './delivery/dispatch.js';
 import { HttpSender, type HttpSenderOptions } from './delivery/http-sender.js';
 import { sendTestEvent } from './delivery/test-event.js';
+import { OpenedSecrets } from './delivery/opened-secrets.js';
 import { RelayRates } from './delivery/relay-rates.js';
 import { checkRelayUrl } from './delivery/ssrf-guard.js';
 import { startDeliveryWorkers } from './delivery/worker.js';
@@ -162,7 +163,7 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
     });
     cleanups.push(['http sender', () => sender.close()]);
     const deps: DispatchDeps = {
-      pool, boss, keyring, sender, log, userAgent: `Hookyard/${VERSION}`, rates: new RelayRates(pool), alertRelayId: config.alertRelayId,
+      pool, boss, keyring, secrets: new OpenedSecrets(keyring), sender, log, userAgent: `Hookyard/${VERSION}`, rates: new RelayRates(pool), alertRelayId: config.alertRelayId,
       health: { deadThreshold: config.disableAfterDead, failingHours: config.disableAfterFailingHours },
     };
 

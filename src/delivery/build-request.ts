@@ -1,8 +1,7 @@
-import type { Keyring } from '../crypto/keyring.js';
 import { truncateSignatures } from '../crypto/redact.js';
 import { sealedAt } from '../crypto/sealed-at.js';
 import { eventTypeHeader } from './event-type-header.js';
-import { openedSecrets } from './opened-secrets.js';
+import type { OpenedSecrets } from './opened-secrets.js';
 import { signStandardWebhook } from './sign.js';
 
 /** The columns the claim loads for one delivery (see dispatch.ts). */
@@ -43,14 +42,13 @@ const REDACTED = '[redacted]';
  * log, never a value that could be replayed. The event type is percent-encoded when a header
  * could not carry it unchanged (event-type-header.ts).
  */
-export function buildRequest(row: ClaimedRow, keyring: Keyring, userAgent: string, deliveryId: string, now: Date): { headers: Record<string, string>; logged: Record<string, string> } {
+export function buildRequest(row: ClaimedRow, opened: OpenedSecrets, userAgent: string, deliveryId: string, now: Date): { headers: Record<string, string>; logged: Record<string, string> } {
   const headers: Record<string, string> = {};
   const logged: Record<string, string> = {};
   for (const name of row.forward_headers ?? []) {
     const value = row.event_headers[name.toLowerCase()];
     if (value !== undefined) headers[name.toLowerCase()] = logged[name.toLowerCase()] = value;
   }
-  const opened = openedSecrets(keyring);
   const extra = row.headers_sealed ? (JSON.parse(opened.text(row.headers_sealed, sealedAt.relayHeaders(row.relay_id))) as { name: string; value: string }[]) : [];
   for (const { name, value } of extra) {
     headers[name.toLowerCase()] = value;

@@ -7,7 +7,7 @@ import { inTransaction } from '../db/transaction.js';
 import { newId } from '../ids.js';
 import type { DeliveryJob, JobAck } from '../queue/boss.js';
 import { buildRequest } from './build-request.js';
-import { openedSecrets } from './opened-secrets.js';
+import type { OpenedSecrets } from './opened-secrets.js';
 import { claimDeliveries, type Claimed } from './claim.js';
 import { announceDeliveries } from './enqueue.js';
 import { deliveryAttempts } from '../metrics.js';
@@ -19,6 +19,8 @@ import type { OutcomeDeps, RecordOutcome } from './transitions.js';
 
 export interface DispatchDeps extends OutcomeDeps {
   keyring: Keyring;
+  /** Relay secrets opened once per process (one instance, built by the composition root). */
+  secrets: OpenedSecrets;
   sender: HttpSender;
   userAgent: string;
   rates: RelayRates;
@@ -98,9 +100,9 @@ async function attemptOnce(deps: DispatchDeps, record: RecordOutcome, row: Claim
   try {
     const turnUs = await deps.rates.wait(row.relay_id, row.rate_limit_per_second, signal);
     if (turnUs !== undefined) startedAt = new Date(Math.floor(turnUs / 1000));
-    const request = buildRequest(row, deps.keyring, deps.userAgent, job.deliveryId, new Date());
+    const request = buildRequest(row, deps.secrets, deps.userAgent, job.deliveryId, new Date());
     logged = request.logged;
-    const proxyUrl = row.proxy_url_sealed ? openedSecrets(deps.keyring).text(row.proxy_url_sealed, sealedAt.relayProxyUrl(row.relay_id)) : row.proxy_url;
+    const proxyUrl = row.proxy_url_sealed ? deps.secrets.text(row.proxy_url_sealed, sealedAt.relayProxyUrl(row.relay_id)) : row.proxy_url;
     outcome = await deps.sender.send({ url: row.url, method: row.method, headers: request.headers, body: row.body, timeoutMs: row.timeout_ms, proxyUrl, relayId: row.relay_id, signal, onSending });
   } catch (error) {
     if (signal.aborted) {

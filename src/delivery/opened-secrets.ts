@@ -49,15 +49,3 @@ export class OpenedSecrets {
     return entry;
   }
 }
-
-const perKeyring = new WeakMap<Keyring, OpenedSecrets>();
-
-/** The one cache of a keyring (one per process in practice). */
-export function openedSecrets(keyring: Keyring): OpenedSecrets {
-  let opened = perKeyring.get(keyring);
-  if (!opened) {
-    opened = new OpenedSecrets(keyring);
-    perKeyring.set(keyring, opened);
-  }
-  return opened;
-}
