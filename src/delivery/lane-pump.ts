@@ -82,7 +82,6 @@ export class LanePump<C> {
   private stopping = false;
   private loop: Promise<void> | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
-  private backlog = false;
   private wakePending = false;
   /** A wake-up that came while a fetch was under way: fetch again at once instead of sleeping. */
   private woken = false;
@@ -161,8 +160,8 @@ export class LanePump<C> {
         try {
           const fetched = await this.fetch(free, ignoreGroups);
           if (fetched) this.runBatch(fetched.jobs, fetched.items, fetched.claimed);
-          this.backlog = (fetched?.jobs.length ?? 0) === free;
-          if (this.backlog && !this.stopping) continue;
+          // A full batch means more is waiting: fetch again before sleeping.
+          if ((fetched?.jobs.length ?? 0) === free && !this.stopping) continue;
         } catch (error) {
           this.log.warn({ err: (error as Error).message, queue: this.options.queue }, 'could not fetch deliveries');
           // A failing database is retried at the poll, not at every wake-up.

@@ -65,7 +65,7 @@ export class SourceResolver {
     if (input.keepHeaders !== undefined) source.keepHeaders = keepHeaders(input.keepHeaders);
     check(source);
     await ctx.em.persist(source).flush().catch(uniqueViolation('source_slug_unique', 'slug', `"${input.slug}" is already taken`));
-    // A request to this slug just before may have cached "no such source".
+    // No replica caches a miss (sources/source-cache.ts); announced like every write to a source, so that rule has no exception.
     await announce(ctx, source.slug);
     return toSourceType(source, ctx.publicUrl);
   }
