@@ -1,11 +1,13 @@
 import { BODY } from './floors.js';
 import { createRelay, createSource, GITHUB_SECRET, githubRequest, hookyardEnv, sinkStats, subscribeRelay, waitFor } from './lib/configure.js';
 import { closedLoop, openLoop } from './lib/load.js';
-import { forkServer, startHookyard } from './lib/processes.js';
+import { forkServer, startHookyard, type Child } from './lib/processes.js';
 import { summarize } from './lib/stats.js';
 import type { Plan } from './plan.js';
 
 export interface IngestFigures {
+  /** The Hookyard role that took the load: `api` alone (no worker in the process or beside it). */
+  role: 'api';
   rps: number;
   p50_ms: number;
   p99_ms: number;
@@ -19,13 +21,18 @@ export interface E2eFigures {
 }
 
 /**
- * ingest: signed GitHub posts to a source with one matching subscription, on Hookyard as
- * `npm start` runs it (all roles, so deliveries run alongside). Then e2e latency at fixed
- * rates, from the ingest request's start to the sink receiving the delivery.
+ * ingest: signed GitHub posts to a source with one matching subscription, taken by Hookyard in
+ * role `api` alone (issue 13: the api role, fan-out 1; every 200 means the event, its delivery
+ * and its job committed), first in a closed loop for the maximum, then in an open loop at half
+ * of it for `p99_ms_half_load`. No worker runs meanwhile: the deliveries stay queued. Then a
+ * worker process (role `worker`, a process of its own) starts, drains that backlog to the sink,
+ * and e2e latency is measured at fixed rates with both running, from the ingest request's start
+ * to the sink receiving the delivery.
  */
 export async function ingestAndE2e(plan: Plan, databaseUrl: string): Promise<{ ingest: IngestFigures; e2e: E2eFigures }> {
   const sink = await forkServer('sink-server.js');
-  const hookyard = await startHookyard(hookyardEnv(databaseUrl));
+  const hookyard = await startHookyard(hookyardEnv(databaseUrl, 'api'));
+  let worker: Child | undefined;
   try {
     const sourceId = await createSource(hookyard.url, { name: 'bench', slug: 'bench', preset: 'GITHUB', secret: GITHUB_SECRET, keepHeaders: ['x-bench-seq'] });
     const relayId = await createRelay(hookyard.url, `http://127.0.0.1:${sink.port}/hooks`);
@@ -34,11 +41,12 @@ export async function ingestAndE2e(plan: Plan, databaseUrl: string): Promise<{ i
     let seq = 0;
     const request = () => githubRequest('bench', BODY, `i-${seq++}-${process.pid}`);
     const max = await closedLoop(hookyard.url, { connections: plan.connections, durationMs: plan.loadMs, request });
-    await waitFor(async () => (await sinkStats(sink.port)).count >= max.ok, 120_000, 'the ingest backlog to drain');
-
     const halfRate = Math.max(1, Math.round(max.rps / 2));
     const half = await openLoop(hookyard.url, { rate: halfRate, durationMs: plan.loadMs, connections: plan.connections, request });
-    await waitFor(async () => (await sinkStats(sink.port)).count >= max.ok + half.ok, 120_000, 'the half-load backlog to drain');
+
+    // The worker starts after the ingest figures, so it never shares the cores with them.
+    worker = await startHookyard(hookyardEnv(databaseUrl, 'worker'));
+    await waitFor(async () => (await sinkStats(sink.port)).count >= max.ok + half.ok, 300_000, 'the ingest backlog to drain');
 
     const e2e: E2eFigures = {};
     for (const rate of plan.e2eRates) {
@@ -58,10 +66,11 @@ export async function ingestAndE2e(plan: Plan, databaseUrl: string): Promise<{ i
       e2e[String(rate)] = { p50_ms: s.p50_ms, p99_ms: s.p99_ms, count: s.count, lost: sent.size - s.count };
     }
     return {
-      ingest: { rps: max.rps, p50_ms: max.p50_ms, p99_ms: max.p99_ms, errors: max.errors, half_load_rate: halfRate, p99_ms_half_load: half.p99_ms },
+      ingest: { role: 'api', rps: max.rps, p50_ms: max.p50_ms, p99_ms: max.p99_ms, errors: max.errors, half_load_rate: halfRate, p99_ms_half_load: half.p99_ms },
       e2e,
     };
   } finally {
+    await worker?.stop();
     await hookyard.stop();
     await sink.stop();
   }

@@ -32,7 +32,7 @@ export function printTable(r: PeerFigures & {
     ['peer_graphile', `${r.peer_graphile.per_s} deliveries/s`, 'peer', ''],
     ['peer_pgboss', `${r.peer_pgboss.per_s} deliveries/s`, 'peer', ''],
     ['peer_ingest', `${r.peer_ingest.rps} req/s`, 'peer', ''],
-    ['ingest', `${r.ingest.rps} req/s`, `${r.ingest.ratio_pg_floor} × pg_floor, ${r.ingest.ratio_http_floor} × http_floor`, '≥ 1.0 × pg_floor'],
+    ['ingest (role api)', `${r.ingest.rps} req/s`, `${r.ingest.ratio_pg_floor} × pg_floor, ${r.ingest.ratio_http_floor} × http_floor`, '≥ 1.0 × pg_floor'],
     ['ingest vs peer_ingest', '', `${r.ingest.ratio_peer_ingest} × peer_ingest`, '≥ 1.0 × peer_ingest'],
     ['ingest p99 at half load', `${r.ingest.p99_ms_half_load} ms`, '', '≤ 25 ms'],
     [`e2e at ${r.e2e.rate}/s`, `p50 ${r.e2e.p50_ms} ms, p99 ${r.e2e.p99_ms} ms`, '', 'p50 ≤ 20 ms, p99 ≤ 100 ms'],

@@ -16,14 +16,15 @@ export interface BenchDatabase {
 /**
  * The benchmark's PostgreSQL: `DATABASE_URL` if set, else an embedded cluster of its own.
  * Durable either way: fsync and synchronous_commit stay on, the same for every figure.
+ * `extraSettings` (tools only: pg_stat_statements) apply to the embedded cluster.
  */
-export async function benchDatabase(): Promise<BenchDatabase> {
+export async function benchDatabase(extraSettings: Record<string, string> = {}): Promise<BenchDatabase> {
   let embedded: EmbeddedPostgres | undefined;
   let stateDir: string | undefined;
   let adminUrl = process.env.DATABASE_URL;
   if (!adminUrl) {
     stateDir = await mkdtemp(path.join(tmpdir(), 'hookyard-bench-pg-'));
-    embedded = await startEmbeddedPostgres({ stateDir, settings: { max_connections: '300', shared_buffers: '256MB' } });
+    embedded = await startEmbeddedPostgres({ stateDir, settings: { max_connections: '300', shared_buffers: '256MB', ...extraSettings } });
     adminUrl = embedded.adminUrl;
   }
   const created: string[] = [];

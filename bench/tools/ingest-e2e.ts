@@ -21,7 +21,9 @@ import { PLANS } from '../plan.js';
  * - live: bench/live.ts with the quick plan.
  *
  * Env: LOAD_MS (5000), E2E_MS (5000), RATE (500), CONNECTIONS (32), PROF_DIR (CPU profile
- * of the api process), WORKER_PROF_DIR, HOOKYARD_* passed on to both roles.
+ * of the api process), WORKER_PROF_DIR, PEER_PROF_DIR, STATEMENTS=1 (pg_stat_statements per
+ * request of the api role's closed loop: calls, planning, execution, WAL), HOOKYARD_* passed on
+ * to both roles.
  */
 const args = new Set(process.argv.slice(2));
 const all = args.size === 0;
@@ -81,15 +83,45 @@ const delta = (before: Record<string, number>, after: Record<string, number>, pe
 let seq = 0;
 const request = () => githubRequest('bench', BODY, `i-${seq++}`);
 
-const db = await benchDatabase();
+const withStatements = process.env.STATEMENTS === '1';
+const db = await benchDatabase(withStatements ? { shared_preload_libraries: 'pg_stat_statements', 'pg_stat_statements.track_planning': 'on', 'pg_stat_statements.max': '1000' } : {});
+
+/** pg_stat_statements of `url`'s database since the last reset, per accepted request. */
+async function statementTable(url: string, requests: number): Promise<string> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  const { rows } = await client.query<{ query: string; calls: string; plan_ms: number; exec_ms: number; wal_bytes: string }>(
+    `select regexp_replace(query, '\\s+', ' ', 'g') as query, calls, total_plan_time as plan_ms, total_exec_time as exec_ms, wal_bytes
+       from pg_stat_statements s join pg_database d on d.oid = s.dbid
+      where d.datname = current_database() and query not like '%pg_stat_statements%'
+      order by total_plan_time + total_exec_time desc`,
+  );
+  await client.end();
+  const per = (n: number) => n / requests;
+  const line = (calls: number, plan: number, exec: number, wal: number, text: string) =>
+    `${per(calls).toFixed(3).padStart(7)} ${(per(plan) * 1000).toFixed(1).padStart(7)} ${(per(exec) * 1000).toFixed(1).padStart(7)} ${per(wal).toFixed(0).padStart(6)}  ${text}`;
+  const total = rows.reduce((t, r) => ({ calls: t.calls + Number(r.calls), plan: t.plan + r.plan_ms, exec: t.exec + r.exec_ms, wal: t.wal + Number(r.wal_bytes) }), { calls: 0, plan: 0, exec: 0, wal: 0 });
+  return ['  calls plan µs exec µs  WAL B  (per request)', line(total.calls, total.plan, total.exec, total.wal, 'all'),
+    ...rows.slice(0, 15).map((r) => line(Number(r.calls), r.plan_ms, r.exec_ms, Number(r.wal_bytes), r.query.slice(0, 110)))].join('\n');
+}
+async function resetStatements(url: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  await client.query('create extension if not exists pg_stat_statements');
+  await client.query('select pg_stat_statements_reset()');
+  await client.end();
+}
 try {
   if (all || args.has('peer')) {
     const url = await db.create('peer');
-    const peer = await forkServer('tools/peer-ingest-server.js', { DATABASE_URL: url });
+    const peerProf: Record<string, string> = process.env.PEER_PROF_DIR ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.PEER_PROF_DIR}` } : {};
+    const peer = await forkServer('tools/peer-ingest-server.js', { DATABASE_URL: url, ...peerProf });
     try {
+      if (withStatements) await resetStatements(url);
       const r = await costOf(peer.process.pid!, dbName(url), () => closedLoop(`http://127.0.0.1:${peer.port}`, { connections, durationMs: loadMs, request }));
       out.peer = r;
       log(`peer ${JSON.stringify(r)}`);
+      if (withStatements) log(`peer statements\n${await statementTable(url, r.ok)}`);
     } finally {
       await peer.stop();
     }
@@ -106,8 +138,10 @@ try {
       let accepted = 0;
       if (all || args.has('ingest')) {
         const q0 = await counted(api.process.pid!, 'api');
+        if (withStatements) await resetStatements(url);
         const max = await costOf(api.process.pid!, dbName(url), () => closedLoop(api.url, { connections, durationMs: loadMs, request }));
         log(`ingest ${JSON.stringify(max)}`);
+        if (withStatements) log(`ingest statements\n${await statementTable(url, max.ok)}`);
         const statements = delta(q0, await counted(api.process.pid!, 'api'), max.ok);
         log(`statements per accepted request ${JSON.stringify(statements, null, 1)}`);
         const perRequest = Math.round(Object.values(statements).reduce((a, b) => a + b, 0) * 100) / 100;
