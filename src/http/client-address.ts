@@ -1,14 +1,9 @@
 import type { IncomingMessage } from 'node:http';
-import ipaddr from 'ipaddr.js';
 import proxyaddr from 'proxy-addr';
+import { canonicalAddress as canonical } from '../auth/remote-address.js';
 
 /** The address a request came from: what per-address limits, throttles and logs key on. */
 export type ClientAddress = (request: IncomingMessage) => string;
-
-/** `::ffff:10.0.0.1` and `10.0.0.1` are one client (ipaddr.js's `process` maps the one to the other). */
-function canonical(address: string): string {
-  return ipaddr.isValid(address) ? ipaddr.process(address).toString() : address;
-}
 
 /**
  * The peer's address, or, when the peer is one of the operator's reverse proxies, the address

@@ -1,5 +1,7 @@
 import type { IncomingMessage } from 'node:http';
+import ipaddr from 'ipaddr.js';
 import { describe, expect, it } from 'vitest';
+import { addressKey, canonicalAddress } from '../../src/auth/remote-address.js';
 import { InvalidConfigError, loadConfig } from '../../src/config.js';
 import { clientAddressResolver } from '../../src/http/client-address.js';
 
@@ -28,5 +30,22 @@ describe('client address', () => {
     expect(() => loadConfig({ HOOKYARD_TRUSTED_PROXIES: '10.0.0.0/8, proxy.example.com' })).toThrow(InvalidConfigError);
     expect(() => loadConfig({ HOOKYARD_TRUSTED_PROXIES: '10.0.0.0/8' })).not.toThrow();
     expect(loadConfig({ HOOKYARD_TRUSTED_PROXIES: '10.0.0.0/8, loopback ,2001:db8::/32' }).trustedProxies).toEqual(['10.0.0.0/8', 'loopback', '2001:db8::/32']);
+  });
+});
+
+describe('canonical address', () => {
+  // The dotted-quad shortcut must agree with ipaddr.js wherever it answers, and step aside where it cannot.
+  it.each([
+    '127.0.0.1', '::ffff:127.0.0.1', '0.0.0.0', '255.255.255.255', '::ffff:10.0.0.1', '010.1.1.1', '1.2.3.256', '::FFFF:1.2.3.4',
+    '1.2.3', '0x7f.0.0.1', '::1', '2001:db8::5', '::ffff:7f00:1', 'not an address', '',
+  ])('%j as ipaddr.js writes it', (address) => {
+    const expected = ipaddr.isValid(address) ? ipaddr.process(address).toString() : address;
+    expect(canonicalAddress(address)).toBe(expected);
+  });
+
+  it.each(['127.0.0.1', '::ffff:127.0.0.1', '010.1.1.1', '2001:db8:1:2:3:4:5:6', 'nonsense'])('%j keys as before', (address) => {
+    const parsed = ipaddr.isValid(address) ? ipaddr.process(address) : undefined;
+    const expected = !parsed ? 'unknown' : parsed.kind() === 'ipv4' ? parsed.toString() : `${(parsed as ipaddr.IPv6).parts.slice(0, 4).map((p) => p.toString(16)).join(':')}::/64`;
+    expect(addressKey(address)).toBe(expected);
   });
 });
