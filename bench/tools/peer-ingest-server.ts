@@ -37,3 +37,5 @@ server.listen(0, '127.0.0.1', () => {
   const address = server.address();
   process.send?.({ port: typeof address === 'object' && address ? address.port : 0 });
 });
+// Exit on SIGTERM through process.exit, so a --cpu-prof profile is written.
+process.on('SIGTERM', () => server.close(() => process.exit(0)));
