@@ -5,7 +5,7 @@ import { newId, NIL_UUID } from '../ids.js';
 import { channels, eventEntrySql } from '../db/notify/channels.js';
 import { notifySql } from '../db/notify/send.js';
 import { findContentDuplicates, type ContentDedupe } from './content-dedupe.js';
-import { FanOutBatch, planDirect, planFanOut, type DirectRecipient, type FannedOut } from './fan-out.js';
+import { candidateSubscriptionsSql, FanOutBatch, planDirect, planFanOut, type CandidateRow, type DirectRecipient, type FannedOut } from './fan-out.js';
 
 export interface NewEvent {
   sourceId: string | null;
@@ -40,13 +40,14 @@ export async function acceptEvent(pool: Pool, boss: PgBoss, event: NewEvent): Pr
 
 /**
  * The events, and the NOTIFY of those stored (not the repeated keys), in one statement: sent at
- * commit all the same, one round trip less per batch. A named statement: parsed and planned
- * once per connection. The bodies travel as one binary parameter ($7, cut by the starts and
- * lengths in $8 and $9): as a `bytea[]`, pg writes each body as hex text inside an array
- * literal, twice its size to build, send and parse.
+ * commit all the same, one round trip less per batch. The same statement reads the candidate
+ * subscriptions of the batch's sources (one row each, `subscription` set), another round trip
+ * less. A named statement: parsed and planned once per connection. The bodies travel as one
+ * binary parameter ($7, cut by the starts and lengths in $8 and $9): as a `bytea[]`, pg writes
+ * each body as hex text inside an array literal, twice its size to build, send and parse.
  */
 const INSERT_EVENTS = {
-  name: 'hookyard_insert_events_v2',
+  name: 'hookyard_insert_events_v3',
   text: `
   with inserted as (
     insert into event (id, source_id, type, idempotency_key, headers, content_type, body, body_sha256, received_at)
@@ -56,8 +57,11 @@ const INSERT_EVENTS = {
     on conflict (coalesce(source_id, '${NO_SOURCE}'::uuid), idempotency_key) where idempotency_key is not null do nothing
     returning id, source_id),
   notified as (
-    select ${notifySql(channels.event, `array_agg(${eventEntrySql('i.id', 'i.source_id')})`)} as sent from inserted i having count(*) > 0)
-  select i.id from inserted i cross join notified`,
+    select ${notifySql(channels.event, `array_agg(${eventEntrySql('i.id', 'i.source_id')})`)} as sent from inserted i having count(*) > 0),
+  candidates as (${candidateSubscriptionsSql('$2::uuid[]')})
+  select i.id, null::jsonb as subscription from inserted i cross join notified
+  union all
+  select null, to_jsonb(c) from candidates c`,
 };
 
 /** The bodies of `events` as one buffer, with each one's 1-based start and length in it. */
@@ -79,10 +83,10 @@ const FIND_DUPLICATES = `
 
 /**
  * Several requests' events in one transaction, in a fixed number of statements however many
- * there are: one multi-row event insert with its NOTIFY (repeated keys, also within the batch,
- * are skipped by ON CONFLICT and answered with the first event's id), one read of the
- * candidate subscriptions per source, one delivery insert with its NOTIFY and one pg-boss
- * insert; two more when a source checks for repeated bodies (content-dedupe.ts).
+ * there are: one multi-row event insert with its NOTIFY and the candidate subscriptions of the
+ * batch's sources (repeated keys, also within the batch, are skipped by ON CONFLICT and answered
+ * with the first event's id), one delivery insert with its NOTIFY and one pg-boss insert; two
+ * more when a source checks for repeated bodies (content-dedupe.ts).
  */
 export async function insertAll(client: PoolClient, boss: PgBoss, requests: readonly (readonly NewEvent[])[]): Promise<AcceptResult[][]> {
   const events = requests.flat();
@@ -91,14 +95,24 @@ export async function insertAll(client: PoolClient, boss: PgBoss, requests: read
   const stored = events.flatMap((_, i) => (repeats.has(i) ? [] : [i]));
   const column = <T>(read: (e: NewEvent) => T): T[] => stored.map((i) => read(events[i]!));
   const bodies = packBodies(stored.map((i) => events[i]!));
-  const inserted = await client.query<{ id: string }>({
+  const inserted = await client.query<{ id: string | null; subscription: (CandidateRow & { for_source: string }) | null }>({
     ...INSERT_EVENTS,
     values: [
       stored.map((i) => ids[i]), column((e) => e.sourceId), column((e) => e.type), column((e) => e.idempotencyKey),
       column((e) => JSON.stringify(e.headers)), column((e) => e.contentType), bodies.bytes, bodies.starts, bodies.lengths, column((e) => e.dedupe?.sha256 ?? null),
     ],
   });
-  const fresh = new Set(inserted.rows.map((r) => r.id));
+  const batch = new FanOutBatch();
+  const fresh = new Set<string>();
+  const candidates = new Map<string | null, CandidateRow[]>(stored.map((i) => [events[i]!.sourceId, []]));
+  for (const row of inserted.rows) {
+    if (row.id !== null) fresh.add(row.id);
+    else if (row.subscription) {
+      const { for_source: forSource, ...candidate } = row.subscription;
+      candidates.get(forSource === NO_SOURCE ? null : forSource)?.push(candidate);
+    }
+  }
+  for (const [sourceId, rows] of candidates) batch.know(sourceId, rows);
   const duplicates = new Map<number, string>();
   const missing = stored.filter((i) => !fresh.has(ids[i]!));
   if (missing.length > 0) {
@@ -106,7 +120,6 @@ export async function insertAll(client: PoolClient, boss: PgBoss, requests: read
     for (const row of found.rows) duplicates.set(missing[Number(row.n) - 1]!, row.id);
   }
 
-  const batch = new FanOutBatch();
   const flat: AcceptResult[] = [];
   for (let i = 0; i < events.length; i++) {
     const repeat = repeats.get(i);

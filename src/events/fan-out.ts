@@ -8,7 +8,7 @@ import { newDeliveryStatus } from '../delivery/status-machine.js';
 import { newId, NIL_UUID } from '../ids.js';
 import { filterDocument, subscriptionMatches, type RoutableEvent, type SubscriptionRow } from '../routing/route-event.js';
 
-type CandidateRow = SubscriptionRow & { max_concurrency: number };
+export type CandidateRow = SubscriptionRow & { max_concurrency: number };
 
 export interface StoredEvent extends RoutableEvent {
   id: string;
@@ -26,6 +26,20 @@ const SUBSCRIPTIONS = `
   select s.id, s.relay_id, s.event_types, s.source_ids, s.filter, r.enabled as relay_enabled, r.max_concurrency
   from event_subscription s join relay r on r.id = s.relay_id
   where s.enabled and (s.source_ids is null or jsonb_array_length(s.source_ids) = 0 or s.source_ids ? $1::text)`;
+
+/**
+ * The candidate subscriptions of every source in `sources` (a SQL `uuid[]` expression, null for
+ * no source) as one row each with the source it is for (`for_source`, the nil UUID for none):
+ * for a statement that reads them along with its own work (accept.ts), one round trip less.
+ * The same rule as SUBSCRIPTIONS.
+ */
+export function candidateSubscriptionsSql(sources: string): string {
+  return `
+  select k.for_source, s.id, s.relay_id, s.event_types, s.source_ids, s.filter, r.enabled as relay_enabled, r.max_concurrency
+  from (select distinct coalesce(x, '${NO_SOURCE}'::uuid) as for_source from unnest(${sources}) as x) k
+  join event_subscription s on s.enabled and (s.source_ids is null or jsonb_array_length(s.source_ids) = 0 or s.source_ids ? k.for_source::text)
+  join relay r on r.id = s.relay_id`;
+}
 
 /** The deliveries and their NOTIFY in one statement (sent at commit all the same). */
 const INSERT_DELIVERIES = {
@@ -47,6 +61,11 @@ export class FanOutBatch {
   /** The deliveries planned, inserted by `commit` in one statement. */
   readonly rows: { id: string; eventId: string; relayId: string; subscriptionId: string | null; status: string }[] = [];
   private readonly subscriptions = new Map<string, CandidateRow[]>();
+
+  /** Candidates read by the caller in this transaction (`candidateSubscriptionsSql`), for sources with none as well. */
+  know(sourceId: string | null, rows: CandidateRow[]): void {
+    this.subscriptions.set(sourceId ?? NO_SOURCE, rows);
+  }
 
   /** The candidate subscriptions of a source, read once per transaction. */
   async candidates(client: PoolClient, sourceId: string | null): Promise<CandidateRow[]> {
