@@ -22,10 +22,10 @@ beforeAll(async () => {
     const created = await execute(app.url, CreateRelayDocument, { input: { name, url: 'http://127.0.0.1:9/never' } }, TEST_ADMIN_TOKEN);
     relays[name] = created.data!.createRelay.relay.id;
   }
-  const subscribe = (relay: string, input: Record<string, unknown>) => execute(app.url, CreateSubscriptionDocument, { input: { relayId: relays[relay], ...input } }, TEST_ADMIN_TOKEN);
+  const subscribe = (relay: string, input: { eventTypes: string[]; sourceIds?: string[] }) => execute(app.url, CreateSubscriptionDocument, { input: { relayId: relays[relay]!, ...input } }, TEST_ADMIN_TOKEN);
   await subscribe('everything', { eventTypes: ['*'] });
-  await subscribe('alphaOnly', { eventTypes: ['*'], sourceIds: [sources.alpha] });
-  await subscribe('betaPushes', { eventTypes: ['push'], sourceIds: [sources.beta] });
+  await subscribe('alphaOnly', { eventTypes: ['*'], sourceIds: [sources.alpha!] });
+  await subscribe('betaPushes', { eventTypes: ['push'], sourceIds: [sources.beta!] });
 });
 
 afterAll(async () => {
