@@ -151,7 +151,8 @@ export async function handleIngest(deps: IngestDeps, request: IncomingMessage, r
   try {
     if (request.method !== 'POST') throw new AppError('METHOD_NOT_ALLOWED', 'ingest endpoints accept POST only');
     if (!SLUG.test(slug)) throw new AppError('SOURCE_NOT_FOUND', 'no source has this slug: a slug matches ^[a-z0-9][a-z0-9-]{0,62}$');
-    source = await withDeadline(deps.sources.find(slug, new Date()), LOOKUP_DEADLINE_MS);
+    const now = new Date();
+    source = deps.sources.cached(slug, now) ?? (await withDeadline(deps.sources.find(slug, now), LOOKUP_DEADLINE_MS));
     if (!source || !source.enabled) {
       source = undefined;
       await deps.rateLimits.checkFailures(null, remoteAddress);

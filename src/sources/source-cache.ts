@@ -28,7 +28,7 @@ export interface SourceCacheOptions {
  * it either (they are as many as the requests waiting, which the HTTP server bounds).
  */
 export class SourceCache {
-  private readonly sources: LRUCache<string, { at: number; source: Promise<IngestSource> }>;
+  private readonly sources: LRUCache<string, { at: number; source: Promise<IngestSource>; value: IngestSource }>;
   private readonly loading = new Map<string, Promise<IngestSource | undefined>>();
   private unsubscribe: (() => void) | undefined;
 
@@ -59,6 +59,15 @@ export class SourceCache {
     this.loading.clear();
   }
 
+  /**
+   * The source when the cache holds it fresh, without a promise or a deadline (the hot path's
+   * common case); undefined means "ask `find`", not "no such source".
+   */
+  cached(slug: string, now: Date): IngestSource | undefined {
+    const hit = this.sources.get(slug);
+    return hit && now.getTime() - hit.at < TTL_MS ? hit.value : undefined;
+  }
+
   find(slug: string, now: Date): Promise<IngestSource | undefined> {
     const hit = this.sources.get(slug);
     if (hit && now.getTime() - hit.at < TTL_MS) return hit.source;
@@ -82,7 +91,7 @@ export class SourceCache {
           this.sources.delete(slug);
           return;
         }
-        this.sources.set(slug, { at: now.getTime(), source: loaded as Promise<IngestSource> });
+        this.sources.set(slug, { at: now.getTime(), source: loaded as Promise<IngestSource>, value: found });
         // Said here, at most once per load, not per request: the caller only learns that the
         // secret is unavailable; the key id it is sealed under is for the operator.
         if (found.secretError) this.log?.warn({ slug, sourceId: found.id, reason: found.secretError }, 'a source secret cannot be unsealed by this process');
