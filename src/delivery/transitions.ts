@@ -1,7 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
 import type { PgBoss } from 'pg-boss';
 import type { DeliveryStatus } from '../db/entities/delivery.js';
-import { GroupCommit } from '../db/group-commit.js';
 import { inTransaction } from '../db/transaction.js';
 import type { Logger } from '../log.js';
 import { attemptDuration, deliveryAttempts } from '../metrics.js';
@@ -46,31 +45,16 @@ export interface TransitionItem {
   result: AttemptResult | 'test' | 'interrupted';
 }
 
-/** Records one finished attempt; resolves when its commit does. */
-export type RecordOutcome = (item: TransitionItem) => Promise<void>;
-
-const MAX_BATCH = 100;
-
 /**
- * Records finished attempts: the attempt row, the delivery's new state, the next job, the
- * relay's health. Attempts that finish while a commit is under way wait for the next one and
- * share it (group commit, db/group-commit.ts), with one NOTIFY for all of them: a commit per
- * attempt would queue every worker behind the NOTIFY lock. One recorder per worker process.
+ * Records one finished attempt; resolves when its commit does. The worker's lanes record a
+ * batch of them in the transaction that also fetches their next jobs (lane-pump.ts), with one
+ * NOTIFY for all of them: a commit per attempt would queue every worker behind the NOTIFY lock.
  */
-export function outcomeRecorder(deps: OutcomeDeps): RecordOutcome {
-  const group = new GroupCommit<TransitionItem, void>(deps.pool, {
-    maxBatch: MAX_BATCH,
-    work: async (client, items) => {
-      await applyAll(deps, client, items);
-      return items.map(() => undefined);
-    },
-  });
-  return (item) => group.add(item);
-}
+export type RecordOutcome = (item: TransitionItem) => Promise<void>;
 
 /** Records outcomes in a transaction of their own (a test send: nothing to share it with). */
 export function recordOutcomesNow(deps: OutcomeDeps, items: TransitionItem[]): Promise<void> {
-  return inTransaction(deps.pool, (client) => applyAll(deps, client, items));
+  return inTransaction(deps.pool, (client) => recordOutcomes(deps, client, items));
 }
 
 const UPDATE_DELIVERIES = `
@@ -93,7 +77,7 @@ const INSERT_ATTEMPTS = `
  * their relay one by one (they may disable it). One NOTIFY for all. The statements of every
  * batch are prepared (named), planned once per connection.
  */
-async function applyAll(deps: OutcomeDeps, client: PoolClient, items: TransitionItem[]): Promise<void> {
+export async function recordOutcomes(deps: OutcomeDeps, client: PoolClient, items: TransitionItem[]): Promise<void> {
   // Every job, even one whose attempt was already recorded: its work is done either way.
   await completeDeliveryJobs(deps.boss, client, items.flatMap((i) => (i.ack ? [i.ack] : [])));
   const updated = await client.query<{ id: string }>({ name: 'hookyard-outcome-deliveries', text: UPDATE_DELIVERIES, values: [
@@ -119,9 +103,11 @@ async function applyAll(deps: OutcomeDeps, client: PoolClient, items: Transition
     attemptDuration.observe(i.attempt.outcome.durationMs / 1000);
   }
 
-  const healthy = [...new Set(applied.filter((i) => i.result === 'succeeded').map((i) => i.row.relay_id))];
+  // Relay rows in one order (successes, then failures, each by id): the two lanes record at
+  // once, and rows locked in different orders would deadlock them.
+  const healthy = [...new Set(applied.filter((i) => i.result === 'succeeded').map((i) => i.row.relay_id))].sort();
   if (healthy.length > 0) await recordSuccesses(client, healthy);
-  for (const item of applied) {
+  for (const item of applied.toSorted((a, b) => (a.row.relay_id < b.row.relay_id ? -1 : a.row.relay_id > b.row.relay_id ? 1 : 0))) {
     if (item.result === 'test' || item.result === 'succeeded' || item.result === 'interrupted') continue;
     const disableReason = await recordAttempt(client, item.row.relay_id, item.result, deps.health);
     if (disableReason && (await disableRelayAndAlert(client, deps.boss, deps.alertRelayId, item.row.relay_id, disableReason))) {
