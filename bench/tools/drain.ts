@@ -1,11 +1,13 @@
 /**
  * The delivery drain alone, for A/B work on the worker (not part of `npm run bench`):
- *   node dist/bench/tools/drain.js [--backlog 20000] [--fanout 1] [--runs 1] [--statements] [--prof DIR]
+ *   node dist/bench/tools/drain.js [--backlog 20000] [--fanout 1] [--runs 1] [--statements] [--prof DIR] [--drop-change-log]
  * `--statements` loads pg_stat_statements (planning tracked) and prints, per delivery, the calls,
  * planning and execution time and WAL bytes of the statements of the drain; `--prof` writes CPU profiles of
  * every process it starts (the worker's is the largest) into DIR. Every run prints the CPU time
  * the worker process, the PostgreSQL cluster and the sink spent per delivery from the worker's
  * start to its exit (start-up included): on a shared machine that moves far less than the rate.
+ * `--drop-change-log` drops the live change log's triggers from the drain's scratch database as
+ * soon as the migrations create them: what they cost, not a way to run (the live feeds need them).
  */
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -25,6 +27,7 @@ const { values } = parseArgs({
     statements: { type: 'boolean', default: false },
     prof: { type: 'string' },
     explain: { type: 'boolean', default: false },
+    'drop-change-log': { type: 'boolean', default: false },
   },
 });
 const backlog = Number(values.backlog);
@@ -51,9 +54,11 @@ try {
         await db.query('create extension if not exists pg_stat_statements');
         await db.end();
       }
+      const dropping = values['drop-change-log'] ? dropChangeLog(url) : undefined;
       const cpu = cpuWatch(Number((await readFile(path.join(embedded.clusterDir, 'postmaster.pid'), 'utf8')).split('\n')[0]));
       const figures = await drainBacklog({ ...PLANS.quick, backlog }, url, fanout);
       const used = await cpu.stop();
+      if (dropping && !(await dropping.stop())) throw new Error('the change-log triggers were never dropped');
       const perDelivery = (ms: number) => Math.round((ms * 1000) / figures.deliveries);
       console.log(JSON.stringify({ run, fanout, per_s: figures.per_s, seconds: figures.seconds, rss_max_mib: figures.rss_max_mib,
         cpu_us_per_delivery: { worker: perDelivery(used.worker), postgres: perDelivery(used.postgres), sink: perDelivery(used.sink) } }));
@@ -89,6 +94,34 @@ async function statementTable(url: string, deliveries: number): Promise<string> 
     line(total.calls, total.plan, total.exec, total.wal, 'all'),
     ...rows.slice(0, 20).map((r) => line(Number(r.calls), r.plan_ms, r.exec_ms, Number(r.wal_bytes), r.query.slice(0, 100))),
   ].join('\n');
+}
+
+/** Drops the change-log triggers once the migrations have created them; `stop()` says whether it did. */
+function dropChangeLog(url: string): { stop(): Promise<boolean> } {
+  let done = false;
+  let dropped = false;
+  const loop = (async () => {
+    const db = new pg.Client({ connectionString: url });
+    await db.connect();
+    try {
+      while (!done && !dropped) {
+        const { rows } = await db.query(`select 1 from pg_trigger where tgname = 'delivery_change_on_update'`);
+        if (rows.length > 0) {
+          await db.query('drop trigger delivery_change_on_insert on delivery; drop trigger delivery_change_on_update on delivery; drop trigger event_arrival_on_insert on event');
+          dropped = true;
+        } else await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    } finally {
+      await db.end();
+    }
+  })();
+  return {
+    async stop() {
+      done = true;
+      await loop;
+      return dropped;
+    },
+  };
 }
 
 /** CPU milliseconds of a process, from /proc (utime + stime, in clock ticks of 10 ms). */

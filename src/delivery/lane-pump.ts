@@ -29,8 +29,13 @@ export interface LaneItem extends FetchedJob {
   signal: AbortSignal;
 }
 
+/** A finished job's outcome, to record; `ack` is the job it completes in the recording transaction. */
+export interface LaneOutcome {
+  ack?: JobAck;
+}
+
 /** What a lane does with the jobs it fetches. */
-export interface LaneWork<C> {
+export interface LaneWork<C, O extends LaneOutcome = LaneOutcome> {
   /**
    * Runs in the fetch's own transaction, so the jobs and what their handlers claim (the
    * deliveries) commit together: one WAL flush for both, and a fetched job is never active
@@ -39,10 +44,21 @@ export interface LaneWork<C> {
   claim(client: PoolClient, items: readonly FetchedJob[]): Promise<C>;
   /**
    * Starts every job of a claimed batch; one promise per job, in order, resolving `true` when
-   * the job was completed in the transaction that recorded its outcome (nothing left for the
-   * pump to acknowledge), `false` when the pump completes it.
+   * the job was completed in the transaction that recorded its outcome (handed to `record`,
+   * which resolves once that transaction commits), `false` when the pump completes it.
    */
-  start(items: LaneItem[], claimed: C): Promise<boolean>[];
+  start(items: LaneItem[], claimed: C, record: (outcome: O) => Promise<void>): Promise<boolean>[];
+  /**
+   * Records finished jobs' outcomes on the pump's transaction, completing their jobs (`ack`)
+   * in it: the same transaction then fetches and claims the jobs for the slots they free.
+   */
+  record(client: PoolClient, outcomes: O[]): Promise<void>;
+}
+
+interface PendingOutcome<O> {
+  outcome: O;
+  resolve: () => void;
+  reject: (error: unknown) => void;
 }
 
 /**
@@ -51,15 +67,21 @@ export interface LaneWork<C> {
  */
 const MAX_FETCH = 200;
 
+/** Outcomes one transaction records at most. */
+const MAX_RECORD = 100;
+
 /**
- * One fetch loop per lane: it claims as many jobs as it has free slots (pg-boss's group
- * concurrency leaves out relays already at their limit, across all workers) and runs each job
- * on its own. A slow relay therefore only ever holds its own slots, never a batch of other
- * relays' jobs, and one pump's single fetch query replaces dozens of competing pollers.
- * The fetch and the claim of its jobs share one transaction, and a job whose outcome is
- * recorded is completed in that outcome's transaction, so a delivery costs two commits (WAL
- * flushes), each shared by a whole batch; the few jobs without a recorded outcome (nothing to
- * do, released at shutdown) are acknowledged here, those of one tick in one statement.
+ * One loop per lane, and each turn of it one transaction: it records the outcomes of the jobs
+ * that finished since the last turn (completing their pg-boss jobs), then fetches as many jobs
+ * as the lane has free slots, those just freed included (pg-boss's group concurrency leaves
+ * out relays already at their limit, across all workers; the jobs completed a statement
+ * earlier no longer count), and claims them. A delivery therefore costs one commit (one WAL
+ * flush, shared by a whole batch) and a freed slot starts its next job with no wake-up and no
+ * second transaction in between; a slow relay only ever holds its own slots, never a batch of
+ * other relays' jobs. A lane has one transaction under way at a time, so its slot counts are
+ * exact: no two fetches of a lane both take the same free slot. The few jobs without a
+ * recorded outcome (nothing to do, released at shutdown) are acknowledged on their own, those
+ * of one tick in one statement.
  *
  * One relay holds at most `capacity - reserve` slots of the lane, whatever its
  * `maxConcurrency`: the reserve (HOOKYARD_LANE_RESERVE_PERCENT) goes only to relays holding
@@ -68,7 +90,7 @@ const MAX_FETCH = 200;
  * a relay that holds many, even on an idle lane: a lent slot comes back only when its request
  * ends, which for a hanging receiver is its whole timeout.
  */
-export class LanePump<C> {
+export class LanePump<C, O extends LaneOutcome = LaneOutcome> {
   private readonly inFlight = new Map<string, Promise<void>>();
   /**
    * Slots each relay holds in this lane, and its `maxConcurrency` (its pg-boss tier). Counted
@@ -76,22 +98,32 @@ export class LanePump<C> {
    */
   private readonly held = new Map<string, number>();
   private readonly tiers = new Map<string, number>();
+  /** The relay of each job in flight, to free its slot when its outcome is recorded. */
+  private readonly relayOf = new Map<string, string>();
   private readonly controllers = new Map<string, AbortController>();
   private readonly completed: string[] = [];
+  private readonly outcomes: PendingOutcome<O>[] = [];
   private wakeUp: (() => void) | undefined;
   private stopping = false;
   private loop: Promise<void> | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private wakePending = false;
-  /** A wake-up that came while a fetch was under way: fetch again at once instead of sleeping. */
+  /** A wake-up that came while a turn was under way: take another at once instead of sleeping. */
   private woken = false;
+  /** After a failed fetch, when to fetch again: at the poll, not with every outcome or wake-up. */
+  private fetchAgainAt = 0;
   private completion: Promise<void> | undefined;
+  private readonly record = (outcome: O): Promise<void> =>
+    new Promise((resolve, reject) => {
+      this.outcomes.push({ outcome, resolve, reject });
+      this.wake();
+    });
 
   constructor(
     private readonly boss: PgBoss,
     private readonly pool: Pool,
     private readonly options: LaneOptions,
-    private readonly work: LaneWork<C>,
+    private readonly work: LaneWork<C, O>,
     private readonly log: Logger,
   ) {}
 
@@ -102,8 +134,8 @@ export class LanePump<C> {
   }
 
   /**
-   * Fetch now: new work was committed, or a slot freed while work was waiting. A wake-up that
-   * comes while a fetch is under way is kept for when it returns: that fetch may have read
+   * Take a turn now: new work was committed, an outcome is waiting, or a slot freed. A wake-up
+   * that comes while a turn is under way is kept for when it returns: its fetch may have read
    * the queue before the work committed, and dropping the wake-up left the work waiting for
    * the next finished job or the poll (issue 13: part of the e2e latency at 500/s).
    */
@@ -115,9 +147,8 @@ export class LanePump<C> {
   }
 
   /**
-   * A finished job frees a slot, of the lane and of its relay: fetch again, once for all the
-   * jobs that finish in the same tick (outcomes are committed together, so they do). Waiting
-   * for the poll instead would hold a relay at its limit idle for a whole interval.
+   * A job that finished without an outcome to record frees a slot once the pump has
+   * acknowledged it: fetch again, once for all the jobs that finish in the same tick.
    */
   private wakeSoon(): void {
     if (this.wakePending) return;
@@ -133,43 +164,39 @@ export class LanePump<C> {
   }
 
   /**
-   * Stops claiming, lets in-flight deliveries finish until `deadlineMs`, then aborts the rest:
-   * an aborted delivery is released (its job fails back to pg-boss and another worker, or this
-   * one after a restart, takes it), never left DELIVERING; one whose request had already left
-   * is recorded as an INTERRUPTED attempt, its next attempt due at once.
+   * Stops claiming, lets in-flight deliveries finish (their outcomes still recorded by the
+   * loop) until `deadlineMs`, then aborts the rest: an aborted delivery is released (its job
+   * fails back to pg-boss and another worker, or this one after a restart, takes it), never
+   * left DELIVERING; one whose request had already left is recorded as an INTERRUPTED attempt,
+   * its next attempt due at once.
    */
   async stop(deadlineMs: number): Promise<void> {
     this.stopping = true;
-    this.wake();
-    await this.loop;
-    const settled = Promise.allSettled([...this.inFlight.values()]);
     const timer = setTimeout(() => {
       for (const controller of this.controllers.values()) controller.abort();
     }, deadlineMs);
-    await settled;
+    this.wake();
+    await this.loop;
+    await Promise.allSettled([...this.inFlight.values()]);
     clearTimeout(timer);
     clearInterval(this.heartbeat);
     await this.flushCompleted();
   }
 
   private async run(): Promise<void> {
-    while (!this.stopping) {
+    // Stopping, the loop still records what is in flight; it ends once nothing is.
+    while (!this.stopping || this.inFlight.size > 0 || this.outcomes.length > 0) {
       this.woken = false;
-      const { batchSize: free, ignoreGroups } = this.nextFetch();
-      if (free > 0) {
-        try {
-          const fetched = await this.fetch(free, ignoreGroups);
-          if (fetched) this.runBatch(fetched.jobs, fetched.items, fetched.claimed);
-          // A full batch means more is waiting: fetch again before sleeping.
-          if ((fetched?.jobs.length ?? 0) === free && !this.stopping) continue;
-        } catch (error) {
-          this.log.warn({ err: (error as Error).message, queue: this.options.queue }, 'could not fetch deliveries');
-          // A failing database is retried at the poll, not at every wake-up.
-          this.woken = false;
-        }
+      const recording = this.outcomes.splice(0, MAX_RECORD);
+      const { batchSize, ignoreGroups } = this.stopping ? { batchSize: 0, ignoreGroups: [] } : this.nextFetch(recording);
+      let full = false;
+      if (recording.length > 0 || batchSize > 0) {
+        const fetched = await this.turn(recording, batchSize, ignoreGroups);
+        full = batchSize > 0 && fetched === batchSize;
       }
-      // Stopping during a fetch must not sleep out a poll before the loop ends.
-      if (this.woken || this.stopping) continue;
+      // A full batch means more is waiting, an outcome or a wake-up came meanwhile: go again before sleeping.
+      if (full || this.woken || this.outcomes.length > 0) continue;
+      if (this.stopping && this.inFlight.size === 0) break;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, this.options.pollMs);
         this.wakeUp = () => {
@@ -181,50 +208,96 @@ export class LanePump<C> {
   }
 
   /**
-   * How many jobs to claim next, and which relays to leave out. The lane's first
-   * `capacity - reserve` slots go to any relay (pg-boss holds each to its maxConcurrency);
-   * the reserve only to relays holding fewer than half of it, so relays that already hold
-   * many (a hanging one with `maxConcurrency: 1000`, or several) can never take the last
-   * slots. A reserve fetch claims no more than the fullest relay in it may still take.
+   * One transaction: the outcomes recorded (their jobs completed), then the fetch and claim of
+   * up to `batchSize` jobs. Returns how many jobs it fetched. When it fails, the outcomes are
+   * recorded one by one in transactions of their own (one bad outcome never fails its
+   * neighbours) and the fetch waits for the poll.
    */
-  private nextFetch(): { batchSize: number; ignoreGroups: string[] } {
-    const { capacity, reserve } = this.options;
-    const used = this.inFlight.size;
-    const open = capacity - reserve - used;
-    if (open > 0) return { batchSize: Math.min(open, MAX_FETCH), ignoreGroups: [] };
-    const small = Math.max(1, Math.floor(reserve / 2));
-    const ignoreGroups = [...this.held].filter(([, count]) => count >= small).map(([relayId]) => relayId);
-    // A relay whose own limit is below `small` is held by pg-boss; only the others could overshoot.
-    const fullest = Math.max(0, ...[...this.held].filter(([relayId, count]) => count < small && (this.tiers.get(relayId) ?? Infinity) > count).map(([, count]) => count));
-    return { batchSize: Math.min(capacity - used, MAX_FETCH, small - fullest), ignoreGroups };
+  private async turn(recording: PendingOutcome<O>[], batchSize: number, ignoreGroups: string[]): Promise<number> {
+    const fetch = Date.now() < this.fetchAgainAt ? 0 : batchSize;
+    if (recording.length === 0 && fetch === 0) return 0;
+    try {
+      const fetched = await inTransaction(this.pool, async (client) => {
+        if (recording.length > 0) await this.work.record(client, recording.map((p) => p.outcome));
+        return fetch > 0 ? this.fetch(client, fetch, ignoreGroups) : undefined;
+      });
+      for (const p of recording) {
+        // Its job completed with this commit: the slot is free now, as the fetch counted it.
+        if (p.outcome.ack) this.release(p.outcome.ack.id);
+        p.resolve();
+      }
+      if (fetched) this.runBatch(fetched.jobs, fetched.items, fetched.claimed);
+      return fetched?.jobs.length ?? 0;
+    } catch (error) {
+      if (recording.length === 0) {
+        this.log.warn({ err: (error as Error).message, queue: this.options.queue }, 'could not fetch deliveries');
+        // A failing database is retried at the poll, not at every wake-up or outcome.
+        this.fetchAgainAt = Date.now() + this.options.pollMs;
+        return 0;
+      }
+      for (const p of recording) {
+        await inTransaction(this.pool, (client) => this.work.record(client, [p.outcome])).then(() => {
+          if (p.outcome.ack) this.release(p.outcome.ack.id);
+          p.resolve();
+        }, p.reject);
+      }
+      // The fetch goes again on its own, so a failure of its own is told apart from an outcome's.
+      if (fetch > 0) this.woken = true;
+      return 0;
+    }
   }
 
-  /** Fetches up to `batchSize` jobs and claims them, in one transaction; `undefined` when none were due. */
-  private fetch(batchSize: number, ignoreGroups: string[]): Promise<{ jobs: Job<DeliveryJob>[]; items: FetchedJob[]; claimed: C } | undefined> {
-    return inTransaction(this.pool, async (client) => {
-      const jobs = await this.boss.fetch<DeliveryJob>(this.options.queue, {
-        batchSize,
-        minPriority: this.options.priority,
-        maxPriority: this.options.priority,
-        groupConcurrency: { default: 10, tiers: CONCURRENCY_TIERS },
-        ...(ignoreGroups.length > 0 ? { ignoreGroups } : {}),
-        // Not prepared: after five runs PostgreSQL would switch the fetch to a generic plan that
-        // costs ten times its planning (measured with bench/tools/drain.ts --statements).
-        db: onClient(client),
-      });
-      if (jobs.length === 0) return undefined;
-      const items = jobs.map((job) => ({ job: job.data, jobId: job.id, ack: { id: job.id, retryCount: job.retryCount } }));
-      return { jobs, items, claimed: await this.work.claim(client, items) };
+  /**
+   * How many jobs to claim next, and which relays to leave out, counting the slots of the
+   * outcomes about to be recorded as free (their jobs complete a statement before the fetch).
+   * The lane's first `capacity - reserve` slots go to any relay (pg-boss holds each to its
+   * maxConcurrency); the reserve only to relays holding fewer than half of it, so relays that
+   * already hold many (a hanging one with `maxConcurrency: 1000`, or several) can never take
+   * the last slots. A reserve fetch claims no more than the fullest relay in it may still take.
+   */
+  private nextFetch(recording: readonly PendingOutcome<O>[]): { batchSize: number; ignoreGroups: string[] } {
+    const { capacity, reserve } = this.options;
+    const freed = recording.flatMap((p) => (p.outcome.ack && this.relayOf.has(p.outcome.ack.id) ? [p.outcome.ack.id] : []));
+    const used = this.inFlight.size - freed.length;
+    const open = capacity - reserve - used;
+    if (open > 0) return { batchSize: Math.min(open, MAX_FETCH), ignoreGroups: [] };
+    const held = new Map(this.held);
+    for (const id of freed) {
+      const relayId = this.relayOf.get(id)!;
+      held.set(relayId, held.get(relayId)! - 1);
+    }
+    const small = Math.max(1, Math.floor(reserve / 2));
+    const ignoreGroups = [...held].filter(([, count]) => count >= small).map(([relayId]) => relayId);
+    // A relay whose own limit is below `small` is held by pg-boss; only the others could overshoot.
+    const fullest = Math.max(0, ...[...held].filter(([relayId, count]) => count < small && (this.tiers.get(relayId) ?? Infinity) > count).map(([, count]) => count));
+    return { batchSize: Math.max(0, Math.min(capacity - used, MAX_FETCH, small - fullest)), ignoreGroups };
+  }
+
+  /** Fetches up to `batchSize` jobs and claims them on the turn's transaction; `undefined` when none were due. */
+  private async fetch(client: PoolClient, batchSize: number, ignoreGroups: string[]): Promise<{ jobs: Job<DeliveryJob>[]; items: FetchedJob[]; claimed: C } | undefined> {
+    const jobs = await this.boss.fetch<DeliveryJob>(this.options.queue, {
+      batchSize,
+      minPriority: this.options.priority,
+      maxPriority: this.options.priority,
+      groupConcurrency: { default: 10, tiers: CONCURRENCY_TIERS },
+      ...(ignoreGroups.length > 0 ? { ignoreGroups } : {}),
+      // Not prepared: after five runs PostgreSQL would switch the fetch to a generic plan that
+      // costs ten times its planning (measured with bench/tools/drain.ts --statements).
+      db: onClient(client),
     });
+    if (jobs.length === 0) return undefined;
+    const items = jobs.map((job) => ({ job: job.data, jobId: job.id, ack: { id: job.id, retryCount: job.retryCount } }));
+    return { jobs, items, claimed: await this.work.claim(client, items) };
   }
 
   private runBatch(jobs: Job<DeliveryJob>[], fetched: FetchedJob[], claimed: C): void {
     const controllers = jobs.map(() => new AbortController());
-    const runs = this.work.start(fetched.map((item, i) => ({ ...item, signal: controllers[i]!.signal })), claimed);
+    const runs = this.work.start(fetched.map((item, i) => ({ ...item, signal: controllers[i]!.signal })), claimed, this.record);
     jobs.forEach((job, i) => {
       const relayId = job.groupId ?? '';
       this.held.set(relayId, (this.held.get(relayId) ?? 0) + 1);
       if (job.groupTier) this.tiers.set(relayId, Number(job.groupTier));
+      this.relayOf.set(job.id, relayId);
       this.controllers.set(job.id, controllers[i]!);
       const done = runs[i]!
         .then(
@@ -236,18 +309,27 @@ export class LanePump<C> {
         )
         .catch((error: unknown) => this.log.warn({ err: (error as Error).message }, 'could not settle a delivery job'))
         .finally(() => {
-          const left = (this.held.get(relayId) ?? 1) - 1;
-          if (left > 0) this.held.set(relayId, left);
-          else {
-            this.held.delete(relayId);
-            this.tiers.delete(relayId);
-          }
-          this.inFlight.delete(job.id);
-          this.controllers.delete(job.id);
-          this.wakeSoon();
+          // A recorded job's slot was freed at its commit (and fetched for in that transaction).
+          if (this.release(job.id)) this.wakeSoon();
         });
       this.inFlight.set(job.id, done);
     });
+  }
+
+  /** Frees a job's slot, of the lane and of its relay; false when it was already free. */
+  private release(jobId: string): boolean {
+    const relayId = this.relayOf.get(jobId);
+    if (relayId === undefined) return false;
+    const left = (this.held.get(relayId) ?? 1) - 1;
+    if (left > 0) this.held.set(relayId, left);
+    else {
+      this.held.delete(relayId);
+      this.tiers.delete(relayId);
+    }
+    this.inFlight.delete(jobId);
+    this.relayOf.delete(jobId);
+    this.controllers.delete(jobId);
+    return true;
   }
 
   /** Acknowledges a job its handler did not complete, with the others of its tick, resolving once pg-boss has them. */

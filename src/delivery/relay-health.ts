@@ -9,19 +9,20 @@ export interface HealthPolicy {
 
 export type AttemptResult = 'succeeded' | 'failed' | 'dead' | 'gone';
 
-/** A success resets the failure record of each relay, writing only rows that need it. */
-export async function recordSuccesses(client: PoolClient, relayIds: string[]): Promise<void> {
-  await client.query(
-    `update relay set consecutive_dead = 0, failing_since = null, last_success_at = now()
-     where id = any($1::uuid[]) and (consecutive_dead > 0 or failing_since is not null or last_success_at is null or last_success_at < now() - interval '1 minute')`,
-    [relayIds],
-  );
+/**
+ * A success resets the failure record of each relay of `relayIds` (a SQL set: a subquery of
+ * relay ids), writing only rows that need it; for a statement that records successes among
+ * other writes (the worker's outcomes).
+ */
+export function recordSuccessesSql(relayIds: string): string {
+  return `update relay set consecutive_dead = 0, failing_since = null, last_success_at = now()
+     where id in (${relayIds}) and (consecutive_dead > 0 or failing_since is not null or last_success_at is null or last_success_at < now() - interval '1 minute')`;
 }
 
 /**
  * Records a failed attempt in its relay's failure record, on the delivery's transaction, and
  * says whether the relay must now be disabled (with the reason). Successes go through
- * `recordSuccesses`, once per batch.
+ * `recordSuccessesSql`, once per batch.
  */
 export async function recordAttempt(client: PoolClient, relayId: string, result: Exclude<AttemptResult, 'succeeded'>, policy: HealthPolicy): Promise<string | undefined> {
   if (result === 'gone') return 'the receiver answered 410 Gone';

@@ -1,15 +1,16 @@
 import type { Pool, PoolClient } from 'pg';
 import type { PgBoss } from 'pg-boss';
 import type { DeliveryStatus } from '../db/entities/delivery.js';
-import { GroupCommit } from '../db/group-commit.js';
 import { inTransaction } from '../db/transaction.js';
 import type { Logger } from '../log.js';
 import { attemptDuration, deliveryAttempts } from '../metrics.js';
+import { channels, deliveryEntrySql } from '../db/notify/channels.js';
+import { notifySql } from '../db/notify/send.js';
 import { completeDeliveryJobs, type DeliveryJob, type JobAck } from '../queue/boss.js';
 import type { ClaimedRow } from './build-request.js';
-import { queueDeliveries } from './enqueue.js';
+import { queueJobs } from './enqueue.js';
 import type { SendOutcome } from './http-sender.js';
-import { recordAttempt, recordSuccesses, type AttemptResult, type HealthPolicy } from './relay-health.js';
+import { recordAttempt, recordSuccessesSql, type AttemptResult, type HealthPolicy } from './relay-health.js';
 import { disableRelayAndAlert } from './relay-state.js';
 
 /** What recording outcomes needs: the database, and the relay health rule that may disable a relay. */
@@ -46,82 +47,82 @@ export interface TransitionItem {
   result: AttemptResult | 'test' | 'interrupted';
 }
 
-/** Records one finished attempt; resolves when its commit does. */
-export type RecordOutcome = (item: TransitionItem) => Promise<void>;
-
-const MAX_BATCH = 100;
-
 /**
- * Records finished attempts: the attempt row, the delivery's new state, the next job, the
- * relay's health. Attempts that finish while a commit is under way wait for the next one and
- * share it (group commit, db/group-commit.ts), with one NOTIFY for all of them: a commit per
- * attempt would queue every worker behind the NOTIFY lock. One recorder per worker process.
+ * Records one finished attempt; resolves when its commit does. The worker's lanes record a
+ * batch of them in the transaction that also fetches their next jobs (lane-pump.ts), with one
+ * NOTIFY for all of them: a commit per attempt would queue every worker behind the NOTIFY lock.
  */
-export function outcomeRecorder(deps: OutcomeDeps): RecordOutcome {
-  const group = new GroupCommit<TransitionItem, void>(deps.pool, {
-    maxBatch: MAX_BATCH,
-    work: async (client, items) => {
-      await applyAll(deps, client, items);
-      return items.map(() => undefined);
-    },
-  });
-  return (item) => group.add(item);
-}
+export type RecordOutcome = (item: TransitionItem) => Promise<void>;
 
 /** Records outcomes in a transaction of their own (a test send: nothing to share it with). */
 export function recordOutcomesNow(deps: OutcomeDeps, items: TransitionItem[]): Promise<void> {
-  return inTransaction(deps.pool, (client) => applyAll(deps, client, items));
+  return inTransaction(deps.pool, (client) => recordOutcomes(deps, client, items));
 }
 
-const UPDATE_DELIVERIES = `
-  update delivery d set status = u.status, attempt_count = u.attempt_count, next_attempt_at = u.next_attempt_at,
-         last_attempt_at = u.started_at, claimed_by = null, updated_at = now()
-  from unnest($1::uuid[], $2::text[], $3::int[], $4::timestamptz[], $5::timestamptz[], $6::int[])
-    as u(id, status, attempt_count, next_attempt_at, started_at, attempt)
-  where d.id = u.id and d.attempt_count = u.attempt - 1
-  returning d.id`;
-
-const INSERT_ATTEMPTS = `
-  insert into attempt (id, delivery_id, number, started_at, duration_ms, request_headers, response_status, response_body_excerpt, error_class, error_message)
-  select * from unnest($1::uuid[], $2::uuid[], $3::int[], $4::timestamptz[], $5::int[], $6::jsonb[], $7::int[], $8::text[], $9::text[], $10::text[])`;
+/**
+ * A batch's outcomes in one statement: the deliveries' new states (the attempt-number guard
+ * skips any already recorded), the attempts of those it updated, the successes' relays reset
+ * (`recordSuccessesSql`), and one NOTIFY of every change. Returns the deliveries it updated.
+ */
+const RECORD_OUTCOMES = `
+  with u as (
+    select * from unnest($1::uuid[], $2::text[], $3::int[], $4::timestamptz[], $5::timestamptz[], $6::int[], $7::uuid[], $8::boolean[])
+      as u(id, status, attempt_count, next_attempt_at, started_at, attempt, relay_id, succeeded)
+  ),
+  updated as (
+    update delivery d set status = u.status, attempt_count = u.attempt_count, next_attempt_at = u.next_attempt_at,
+           last_attempt_at = u.started_at, claimed_by = null, updated_at = now()
+    from u
+    where d.id = u.id and d.attempt_count = u.attempt - 1
+    returning d.id, d.status, d.attempt_count, u.relay_id, u.succeeded
+  ),
+  recorded as (
+    insert into attempt (id, delivery_id, number, started_at, duration_ms, request_headers, response_status, response_body_excerpt, error_class, error_message)
+    select a.* from unnest($9::uuid[], $1::uuid[], $6::int[], $5::timestamptz[], $10::int[], $11::jsonb[], $12::int[], $13::text[], $14::text[], $15::text[])
+      as a(id, delivery_id, number, started_at, duration_ms, request_headers, response_status, response_body_excerpt, error_class, error_message)
+    where a.delivery_id in (select id from updated)
+  ),
+  healthy as (${recordSuccessesSql('select relay_id from updated where succeeded')}),
+  notified as (
+    select ${notifySql(channels.delivery, `array_agg(${deliveryEntrySql('id', 'status', 'attempt_count')})`)} as sent
+    from updated having count(*) > 0
+  )
+  select updated.id from updated cross join notified`;
 
 /**
  * A batch of outcomes in a fixed number of statements: their pg-boss jobs completed at once
- * (a job's slot, and its relay's, frees with this commit), all deliveries updated at once (the
- * attempt-number guard skips any already recorded), their attempts inserted at once, the
- * retries' jobs in one insert, the healthy relays' records in one update; only failures touch
- * their relay one by one (they may disable it). One NOTIFY for all. The statements of every
- * batch are prepared (named), planned once per connection.
+ * (a job's slot, and its relay's, frees with this commit), then one statement for the
+ * deliveries, their attempts, the healthy relays and the NOTIFY (RECORD_OUTCOMES), the
+ * retries' jobs in one insert; only failures touch their relay one by one (they may disable
+ * it). The statements of every batch are prepared (named), planned once per connection.
  */
-async function applyAll(deps: OutcomeDeps, client: PoolClient, items: TransitionItem[]): Promise<void> {
+export async function recordOutcomes(deps: OutcomeDeps, client: PoolClient, items: TransitionItem[]): Promise<void> {
   // Every job, even one whose attempt was already recorded: its work is done either way.
   await completeDeliveryJobs(deps.boss, client, items.flatMap((i) => (i.ack ? [i.ack] : [])));
-  const updated = await client.query<{ id: string }>({ name: 'hookyard-outcome-deliveries', text: UPDATE_DELIVERIES, values: [
+  const updated = await client.query<{ id: string }>({ name: 'hookyard-outcomes', text: RECORD_OUTCOMES, values: [
     items.map((i) => i.job.deliveryId), items.map((i) => i.next.status), items.map((i) => i.next.attemptCount),
     items.map((i) => i.next.nextAttemptAt ?? null), items.map((i) => i.attempt.startedAt), items.map((i) => i.job.attempt),
+    items.map((i) => i.row.relay_id), items.map((i) => i.result === 'succeeded'),
+    items.map((i) => i.attempt.id), items.map((i) => i.attempt.outcome.durationMs), items.map((i) => JSON.stringify(i.attempt.logged)),
+    items.map((i) => i.attempt.outcome.status), items.map((i) => stripNul(i.attempt.outcome.bodyExcerpt)),
+    items.map((i) => (i.attempt.outcome.ok ? null : i.attempt.outcome.errorClass)),
+    items.map((i) => (i.attempt.outcome.ok ? null : i.attempt.outcome.message.slice(0, 1000))),
   ] });
+  if (updated.rows.length === 0) return;
   const done = new Set(updated.rows.map((r) => r.id));
   const applied = items.filter((i) => done.has(i.job.deliveryId));
-  if (applied.length === 0) return;
-  await client.query({ name: 'hookyard-outcome-attempts', text: INSERT_ATTEMPTS, values: [
-    applied.map((i) => i.attempt.id), applied.map((i) => i.job.deliveryId), applied.map((i) => i.job.attempt), applied.map((i) => i.attempt.startedAt),
-    applied.map((i) => i.attempt.outcome.durationMs), applied.map((i) => JSON.stringify(i.attempt.logged)), applied.map((i) => i.attempt.outcome.status),
-    applied.map((i) => stripNul(i.attempt.outcome.bodyExcerpt)), applied.map((i) => (i.attempt.outcome.ok ? null : i.attempt.outcome.errorClass)),
-    applied.map((i) => (i.attempt.outcome.ok ? null : i.attempt.outcome.message.slice(0, 1000))),
-  ] });
-  await queueDeliveries(client, deps.boss, applied.map((i) => ({
-    id: i.job.deliveryId, status: i.next.status, attemptCount: i.next.attemptCount,
-    // A retry's job, in the retry lane at its time.
-    job: i.next.status === 'RETRYING' && i.next.nextAttemptAt ? { relayId: i.row.relay_id, maxConcurrency: i.row.max_concurrency, retryAt: i.next.nextAttemptAt } : undefined,
-  })));
+  // A retry's job, in the retry lane at its time (announced above, with the other changes).
+  await queueJobs(client, deps.boss, applied.flatMap((i) => (i.next.status === 'RETRYING' && i.next.nextAttemptAt
+    ? [{ id: i.job.deliveryId, status: i.next.status, attemptCount: i.next.attemptCount, job: { relayId: i.row.relay_id, maxConcurrency: i.row.max_concurrency, retryAt: i.next.nextAttemptAt } }]
+    : [])));
   for (const i of applied) {
     deliveryAttempts.inc({ status: i.next.status, error_class: i.attempt.outcome.ok ? '' : i.attempt.outcome.errorClass });
     attemptDuration.observe(i.attempt.outcome.durationMs / 1000);
   }
 
-  const healthy = [...new Set(applied.filter((i) => i.result === 'succeeded').map((i) => i.row.relay_id))];
-  if (healthy.length > 0) await recordSuccesses(client, healthy);
-  for (const item of applied) {
+  // Failures lock their relay rows in id order: the two lanes record at once, and rows locked
+  // in different orders would deadlock them.
+  for (const item of applied.toSorted((a, b) => (a.row.relay_id < b.row.relay_id ? -1 : a.row.relay_id > b.row.relay_id ? 1 : 0))) {
     if (item.result === 'test' || item.result === 'succeeded' || item.result === 'interrupted') continue;
     const disableReason = await recordAttempt(client, item.row.relay_id, item.result, deps.health);
     if (disableReason && (await disableRelayAndAlert(client, deps.boss, deps.alertRelayId, item.row.relay_id, disableReason))) {

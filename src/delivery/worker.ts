@@ -5,7 +5,7 @@ import { DELIVERY_QUEUE, FIRST_TRY_PRIORITY, RETRY_PRIORITY } from '../queue/bos
 import { attemptClaimed, claimBatch, type DispatchDeps } from './dispatch.js';
 import { LanePump, type LaneWork } from './lane-pump.js';
 import type { Claimed } from './claim.js';
-import { outcomeRecorder } from './transitions.js';
+import { recordOutcomes, type TransitionItem } from './transitions.js';
 import { QUEUEABLE } from './status-machine.js';
 
 export interface WorkerOptions {
@@ -30,11 +30,11 @@ export interface DeliveryWorkers {
  * connection, since the wake-ups sent meanwhile are lost.
  */
 export async function startDeliveryWorkers(boss: PgBoss, bus: NotifyBus, deps: DispatchDeps, options: WorkerOptions): Promise<DeliveryWorkers> {
-  // One group commit for the outcomes of both lanes.
-  const record = outcomeRecorder(deps);
-  const work: LaneWork<Map<string, Claimed>> = {
+  // Each lane records its own jobs' outcomes, in the transaction that fetches their successors.
+  const work: LaneWork<Map<string, Claimed>, TransitionItem> = {
     claim: (client, items) => claimBatch(client, items),
-    start: (items, claimed) => attemptClaimed(deps, record, items, claimed),
+    start: (items, claimed, record) => attemptClaimed(deps, record, items, claimed),
+    record: (client, outcomes) => recordOutcomes(deps, client, outcomes),
   };
   const reserve = Math.max(1, Math.ceil((options.concurrency * (options.reservePercent ?? 20)) / 100));
   const first = new LanePump(boss, deps.pool, { queue: DELIVERY_QUEUE, priority: FIRST_TRY_PRIORITY, capacity: options.concurrency, reserve, pollMs: 2000 }, work, deps.log);

@@ -54,6 +54,7 @@ describe('LanePump wake-ups', () => {
         handled.push(item.job.deliveryId);
         return false;
       }),
+      record: async () => {},
     }, createLogger('silent'));
     pump.start();
     try {
@@ -74,6 +75,7 @@ describe('LanePump wake-ups', () => {
     const pump = new LanePump(slowFetch(), pool, { queue: DELIVERY_QUEUE, priority: FIRST_TRY_PRIORITY, capacity: 4, reserve: 1, pollMs: 60_000 }, {
       claim: async () => undefined,
       start: (items) => items.map(async () => false),
+      record: async () => {},
     }, createLogger('silent'));
     pump.start();
     await waitUntil(() => fetching, 10_000, 'a fetch under way');
