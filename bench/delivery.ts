@@ -23,6 +23,17 @@ export interface DrainFigures {
   heap_growth?: number;
   /** What the database sessions waited on and the CPU the processes used, from the drain's start to its end. */
   wait_sample: WaitFigures;
+  /** With `rounds` > 1 (diagnosis): heap used after a full GC after each further backlog drained by the same worker. */
+  heap_after_rounds_mib?: number[];
+  rss_max_rounds_mib?: number;
+}
+
+/** Diagnosis only (bench/tools/): not used by `npm run bench`. */
+export interface DrainDiagnosis {
+  /** Backlogs drained one after the other by the same worker process (the figures are the first's). */
+  rounds?: number;
+  /** Called at each heap reading (`start`, then `end-1`, `end-2`, …), after it: e.g. to take a heap snapshot. */
+  atHeapReading?: (probe: HeapProbe, moment: string) => Promise<void>;
 }
 
 /**
@@ -30,7 +41,7 @@ export interface DrainFigures {
  * straight into the database, as ingest would have left them) drained by `workers` worker
  * processes to the sink; with one relay per event, and with ten relays per event.
  */
-export async function drainBacklog(plan: Plan, databaseUrl: string, fanout: number, workers = 1): Promise<DrainFigures> {
+export async function drainBacklog(plan: Plan, databaseUrl: string, fanout: number, workers = 1, diagnosis: DrainDiagnosis = {}): Promise<DrainFigures> {
   const sink = await forkServer('sink-server.js', { RECORD: '0' });
   try {
     // An API replica applies the migrations and creates the relays, then leaves.
@@ -49,6 +60,7 @@ export async function drainBacklog(plan: Plan, databaseUrl: string, fanout: numb
       for (let i = 0; i < workers; i++) started.push(await startHookyard(env));
       probe = inspectPort ? await connectHeapProbe(inspectPort) : undefined;
       const heapStart = await probe?.usedAfterGcMiB();
+      if (probe) await diagnosis.atHeapReading?.(probe, 'start');
       const rss = () => started.reduce((max, worker) => Math.max(max, worker.rssMiB()), 0);
       const rssStart = rss();
       let rssMax = rssStart;
@@ -70,8 +82,20 @@ export async function drainBacklog(plan: Plan, databaseUrl: string, fanout: numb
       const rssEnd = rss();
       rssMax = Math.max(rssMax, rssEnd);
       const heapEnd = await probe?.usedAfterGcMiB();
+      if (probe) await diagnosis.atHeapReading?.(probe, 'end-1');
       const heap = heapStart !== undefined && heapEnd !== undefined ? { heap_start_mib: heapStart, heap_end_mib: heapEnd, heap_growth: significant(heapEnd / heapStart) } : {};
-      return { deliveries: total, relays: fanout, workers, seconds: significant(seconds), per_s: Math.round(total / seconds), rss_start_mib: rssStart, rss_end_mib: rssEnd, rss_max_mib: rssMax, ...heap, wait_sample: waits };
+      const rounds: number[] = [];
+      const rssMaxFirst = rssMax;
+      for (let round = 2; round <= (diagnosis.rounds ?? 1) && probe; round++) {
+        await seedBacklog(databaseUrl, events, relays);
+        await waitFor(async () => {
+          rssMax = Math.max(rssMax, rss());
+          return (await sinkStats(sink.port)).count >= total * round;
+        }, 15 * 60_000, `backlog ${round} to drain`);
+        rounds.push(await probe.usedAfterGcMiB());
+        await diagnosis.atHeapReading?.(probe, `end-${round}`);
+      }
+      return { ...(rounds.length > 0 ? { heap_after_rounds_mib: rounds, rss_max_rounds_mib: rssMax } : {}), deliveries: total, relays: fanout, workers, seconds: significant(seconds), per_s: Math.round(total / seconds), rss_start_mib: rssStart, rss_end_mib: rssEnd, rss_max_mib: rssMaxFirst, ...heap, wait_sample: waits };
     } finally {
       probe?.close();
       await Promise.all(started.map((worker) => worker.stop()));

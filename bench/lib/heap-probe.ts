@@ -1,3 +1,4 @@
+import { createWriteStream } from 'node:fs';
 import WebSocket from 'ws';
 
 /**
@@ -10,6 +11,8 @@ import WebSocket from 'ws';
 export interface HeapProbe {
   /** Heap used (MiB) right after a full GC. */
   usedAfterGcMiB(): Promise<number>;
+  /** A heap snapshot (`.heapsnapshot`, taken after a full GC) written to `file`; diagnosis only (bench/tools/heap-diff.ts). */
+  snapshot(file: string): Promise<void>;
   close(): void;
 }
 
@@ -20,29 +23,39 @@ export function inspectOption(port: number): string {
 
 export async function connectHeapProbe(port: number): Promise<HeapProbe> {
   const targets = (await (await fetch(`http://127.0.0.1:${port}/json/list`)).json()) as { webSocketDebuggerUrl: string }[];
-  const socket = new WebSocket(targets[0]!.webSocketDebuggerUrl);
+  const socket = new WebSocket(targets[0]!.webSocketDebuggerUrl, { maxPayload: 2 ** 30 });
   await new Promise<void>((resolve, reject) => {
     socket.once('open', () => resolve());
     socket.once('error', reject);
   });
   const pending = new Map<number, (result: Record<string, unknown>) => void>();
+  let onChunk: ((chunk: string) => void) | undefined;
   socket.on('message', (data) => {
-    const message = JSON.parse(String(data)) as { id?: number; result?: Record<string, unknown> };
+    const message = JSON.parse(String(data)) as { id?: number; method?: string; params?: { chunk?: string }; result?: Record<string, unknown> };
+    if (message.method === 'HeapProfiler.addHeapSnapshotChunk') onChunk?.(message.params!.chunk!);
     if (message.id !== undefined) pending.get(message.id)?.(message.result ?? {});
     pending.delete(message.id!);
   });
   let nextId = 1;
-  const call = (method: string) =>
+  const call = (method: string, params: Record<string, unknown> = {}) =>
     new Promise<Record<string, unknown>>((resolve) => {
       const id = nextId++;
       pending.set(id, resolve);
-      socket.send(JSON.stringify({ id, method }));
+      socket.send(JSON.stringify({ id, method, params }));
     });
   return {
     async usedAfterGcMiB() {
       await call('HeapProfiler.collectGarbage');
       const { usedSize } = (await call('Runtime.getHeapUsage')) as { usedSize: number };
       return Math.round((usedSize / 2 ** 20) * 10) / 10;
+    },
+    async snapshot(file) {
+      const out = createWriteStream(file);
+      onChunk = (chunk) => out.write(chunk);
+      await call('HeapProfiler.collectGarbage');
+      await call('HeapProfiler.takeHeapSnapshot', { reportProgress: false, captureNumericValue: false });
+      onChunk = undefined;
+      await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
     },
     close: () => socket.close(),
   };

@@ -55,7 +55,8 @@ try {
       const figures = await drainBacklog({ ...PLANS.quick, backlog }, url, fanout);
       const used = await cpu.stop();
       const perDelivery = (ms: number) => Math.round((ms * 1000) / figures.deliveries);
-      console.log(JSON.stringify({ run, fanout, per_s: figures.per_s, seconds: figures.seconds, rss_max_mib: figures.rss_max_mib,
+      console.log(JSON.stringify({ run, fanout, per_s: figures.per_s, seconds: figures.seconds, rss_start_mib: figures.rss_start_mib, rss_max_mib: figures.rss_max_mib,
+        heap_start_mib: figures.heap_start_mib, heap_end_mib: figures.heap_end_mib, heap_growth: figures.heap_growth,
         cpu_us_per_delivery: { worker: perDelivery(used.worker), postgres: perDelivery(used.postgres), sink: perDelivery(used.sink) } }));
       if (values.statements) console.log(await statementTable(url, figures.deliveries));
       await admin.query(`drop database ${name} with (force)`);
