@@ -26,6 +26,8 @@ export interface DrainFigures {
   /** With `rounds` > 1 (diagnosis): heap used after a full GC after each further backlog drained by the same worker. */
   heap_after_rounds_mib?: number[];
   rss_max_rounds_mib?: number;
+  /** With `memoryEveryMs` (diagnosis): the largest reading of each figure of HeapProbe.memory during the first drain. */
+  memory_max_mib?: Record<string, number>;
 }
 
 /** Diagnosis only (bench/tools/): not used by `npm run bench`. */
@@ -34,6 +36,8 @@ export interface DrainDiagnosis {
   rounds?: number;
   /** Called at each heap reading (`start`, then `end-1`, `end-2`, …), after it: e.g. to take a heap snapshot. */
   atHeapReading?: (probe: HeapProbe, moment: string) => Promise<void>;
+  /** Reads the worker's memory (HeapProbe.memory) every this many ms of the first drain; the largest of each figure is returned. */
+  memoryEveryMs?: number;
 }
 
 /**
@@ -71,8 +75,14 @@ export async function drainBacklog(plan: Plan, databaseUrl: string, fanout: numb
       // Sampled from the first delivery on: an idle worker finds the backlog at its next poll (≤ 2 s).
       await waitFor(async () => (await sinkStats(sink.port)).count > 0, 60_000, 'the first delivery');
       const sample = await startWaitSample(databaseUrl, { hookyard: started.map((w) => w.process.pid), sink: [sink.process.pid] });
+      const memoryMax: Record<string, number> = {};
+      let memoryAt = 0;
       await waitFor(async () => {
         rssMax = Math.max(rssMax, rss());
+        if (probe && diagnosis.memoryEveryMs && Date.now() - memoryAt >= diagnosis.memoryEveryMs) {
+          memoryAt = Date.now();
+          for (const [key, value] of Object.entries(await probe.memory())) memoryMax[key] = Math.max(memoryMax[key] ?? 0, value);
+        }
         return (await sinkStats(sink.port)).count >= total;
       }, 15 * 60_000, 'the backlog to drain');
       const waits = await sample.stop();
@@ -95,7 +105,7 @@ export async function drainBacklog(plan: Plan, databaseUrl: string, fanout: numb
         rounds.push(await probe.usedAfterGcMiB());
         await diagnosis.atHeapReading?.(probe, `end-${round}`);
       }
-      return { ...(rounds.length > 0 ? { heap_after_rounds_mib: rounds, rss_max_rounds_mib: rssMax } : {}), deliveries: total, relays: fanout, workers, seconds: significant(seconds), per_s: Math.round(total / seconds), rss_start_mib: rssStart, rss_end_mib: rssEnd, rss_max_mib: rssMaxFirst, ...heap, wait_sample: waits };
+      return { ...(rounds.length > 0 ? { heap_after_rounds_mib: rounds, rss_max_rounds_mib: rssMax } : {}), ...(diagnosis.memoryEveryMs ? { memory_max_mib: memoryMax } : {}), deliveries: total, relays: fanout, workers, seconds: significant(seconds), per_s: Math.round(total / seconds), rss_start_mib: rssStart, rss_end_mib: rssEnd, rss_max_mib: rssMaxFirst, ...heap, wait_sample: waits };
     } finally {
       probe?.close();
       await Promise.all(started.map((worker) => worker.stop()));

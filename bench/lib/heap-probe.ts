@@ -13,8 +13,21 @@ export interface HeapProbe {
   usedAfterGcMiB(): Promise<number>;
   /** A heap snapshot (`.heapsnapshot`, taken after a full GC) written to `file`; diagnosis only (bench/tools/heap-diff.ts). */
   snapshot(file: string): Promise<void>;
+  /**
+   * The process's memory now, in MiB, without a GC (diagnosis only): `process.memoryUsage()` and
+   * the size of each V8 heap space, read with `Runtime.evaluate`.
+   */
+  memory(): Promise<Record<string, number>>;
   close(): void;
 }
+
+const MEMORY_NOW = `(() => {
+  const mib = (bytes) => Math.round(bytes / 2 ** 18) / 4;
+  const out = {};
+  for (const [key, value] of Object.entries(process.memoryUsage())) out[key] = mib(value);
+  for (const space of process.getBuiltinModule('v8').getHeapSpaceStatistics()) out[space.space_name] = mib(space.space_size);
+  return JSON.stringify(out);
+})()`;
 
 /** `--inspect` for a child's NODE_OPTIONS, kept beside whatever options the bench already runs with. */
 export function inspectOption(port: number): string {
@@ -56,6 +69,10 @@ export async function connectHeapProbe(port: number): Promise<HeapProbe> {
       await call('HeapProfiler.takeHeapSnapshot', { reportProgress: false, captureNumericValue: false });
       onChunk = undefined;
       await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
+    },
+    async memory() {
+      const { result } = (await call('Runtime.evaluate', { expression: MEMORY_NOW, returnByValue: true })) as { result: { value: string } };
+      return JSON.parse(result.value) as Record<string, number>;
     },
     close: () => socket.close(),
   };

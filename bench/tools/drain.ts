@@ -1,11 +1,13 @@
 /**
  * The delivery drain alone, for A/B work on the worker (not part of `npm run bench`):
- *   node dist/bench/tools/drain.js [--backlog 20000] [--fanout 1] [--runs 1] [--statements] [--prof DIR]
+ *   node dist/bench/tools/drain.js [--backlog 20000] [--fanout 1] [--runs 1] [--statements] [--prof DIR] [--memory]
  * `--statements` loads pg_stat_statements (planning tracked) and prints, per delivery, the calls,
  * planning and execution time and WAL bytes of the statements of the drain; `--prof` writes CPU profiles of
  * every process it starts (the worker's is the largest) into DIR. Every run prints the CPU time
  * the worker process, the PostgreSQL cluster and the sink spent per delivery from the worker's
  * start to its exit (start-up included): on a shared machine that moves far less than the rate.
+ * `--memory` reads the worker's memory every 200 ms (process.memoryUsage and V8's heap spaces,
+ * through its inspector) and prints the largest of each: what its RSS is made of.
  */
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -25,6 +27,7 @@ const { values } = parseArgs({
     statements: { type: 'boolean', default: false },
     prof: { type: 'string' },
     explain: { type: 'boolean', default: false },
+    memory: { type: 'boolean', default: false },
   },
 });
 const backlog = Number(values.backlog);
@@ -52,11 +55,12 @@ try {
         await db.end();
       }
       const cpu = cpuWatch(Number((await readFile(path.join(embedded.clusterDir, 'postmaster.pid'), 'utf8')).split('\n')[0]));
-      const figures = await drainBacklog({ ...PLANS.quick, backlog }, url, fanout);
+      const figures = await drainBacklog({ ...PLANS.quick, backlog }, url, fanout, 1, values.memory ? { memoryEveryMs: 200 } : {});
       const used = await cpu.stop();
       const perDelivery = (ms: number) => Math.round((ms * 1000) / figures.deliveries);
       console.log(JSON.stringify({ run, fanout, per_s: figures.per_s, seconds: figures.seconds, rss_start_mib: figures.rss_start_mib, rss_max_mib: figures.rss_max_mib,
         heap_start_mib: figures.heap_start_mib, heap_end_mib: figures.heap_end_mib, heap_growth: figures.heap_growth,
+        ...(figures.memory_max_mib ? { memory_max_mib: figures.memory_max_mib } : {}),
         cpu_us_per_delivery: { worker: perDelivery(used.worker), postgres: perDelivery(used.postgres), sink: perDelivery(used.sink) } }));
       if (values.statements) console.log(await statementTable(url, figures.deliveries));
       await admin.query(`drop database ${name} with (force)`);
