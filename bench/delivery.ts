@@ -38,6 +38,8 @@ export interface DrainDiagnosis {
   atHeapReading?: (probe: HeapProbe, moment: string) => Promise<void>;
   /** Reads the worker's memory (HeapProbe.memory) every this many ms of the first drain; the largest of each figure is returned. */
   memoryEveryMs?: number;
+  /** Node and V8 flags for the worker only, on its command line (an A/B of V8 flags: NODE_OPTIONS refuses most). */
+  workerNodeFlags?: string[];
 }
 
 /**
@@ -61,7 +63,7 @@ export async function drainBacklog(plan: Plan, databaseUrl: string, fanout: numb
     const started: Child[] = [];
     let probe: HeapProbe | undefined;
     try {
-      for (let i = 0; i < workers; i++) started.push(await startHookyard(env));
+      for (let i = 0; i < workers; i++) started.push(await startHookyard(env, diagnosis.workerNodeFlags));
       probe = inspectPort ? await connectHeapProbe(inspectPort) : undefined;
       const heapStart = await probe?.usedAfterGcMiB();
       if (probe) await diagnosis.atHeapReading?.(probe, 'start');

@@ -1,6 +1,6 @@
 /**
  * The delivery drain alone, for A/B work on the worker (not part of `npm run bench`):
- *   node dist/bench/tools/drain.js [--backlog 20000] [--fanout 1] [--runs 1] [--statements] [--prof DIR] [--memory]
+ *   node dist/bench/tools/drain.js [--backlog 20000] [--fanout 1] [--runs 1] [--statements] [--prof DIR] [--memory] [--worker-node-flags=FLAGS]
  * `--statements` loads pg_stat_statements (planning tracked) and prints, per delivery, the calls,
  * planning and execution time and WAL bytes of the statements of the drain; `--prof` writes CPU profiles of
  * every process it starts (the worker's is the largest) into DIR. Every run prints the CPU time
@@ -8,6 +8,7 @@
  * start to its exit (start-up included): on a shared machine that moves far less than the rate.
  * `--memory` reads the worker's memory every 200 ms (process.memoryUsage and V8's heap spaces,
  * through its inspector) and prints the largest of each: what its RSS is made of.
+ * `--worker-node-flags='--max-semi-space-size=16'` puts Node/V8 flags on the worker's command line alone (A/B of flags).
  */
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -28,6 +29,7 @@ const { values } = parseArgs({
     prof: { type: 'string' },
     explain: { type: 'boolean', default: false },
     memory: { type: 'boolean', default: false },
+    'worker-node-flags': { type: 'string' },
   },
 });
 const backlog = Number(values.backlog);
@@ -55,7 +57,7 @@ try {
         await db.end();
       }
       const cpu = cpuWatch(Number((await readFile(path.join(embedded.clusterDir, 'postmaster.pid'), 'utf8')).split('\n')[0]));
-      const figures = await drainBacklog({ ...PLANS.quick, backlog }, url, fanout, 1, values.memory ? { memoryEveryMs: 200 } : {});
+      const figures = await drainBacklog({ ...PLANS.quick, backlog }, url, fanout, 1, { ...(values.memory ? { memoryEveryMs: 200 } : {}), workerNodeFlags: values['worker-node-flags']?.split(' ').filter(Boolean) });
       const used = await cpu.stop();
       const perDelivery = (ms: number) => Math.round((ms * 1000) / figures.deliveries);
       console.log(JSON.stringify({ run, fanout, per_s: figures.per_s, seconds: figures.seconds, rss_start_mib: figures.rss_start_mib, rss_max_mib: figures.rss_max_mib,
