@@ -23,6 +23,23 @@ export interface DrainFigures {
   heap_growth?: number;
   /** What the database sessions waited on and the CPU the processes used, from the drain's start to its end. */
   wait_sample: WaitFigures;
+  /** With `rounds` > 1 (diagnosis): heap used after a full GC after each further backlog drained by the same worker. */
+  heap_after_rounds_mib?: number[];
+  rss_max_rounds_mib?: number;
+  /** With `memoryEveryMs` (diagnosis): the largest reading of each figure of HeapProbe.memory during the first drain. */
+  memory_max_mib?: Record<string, number>;
+}
+
+/** Diagnosis only (bench/tools/): not used by `npm run bench`. */
+export interface DrainDiagnosis {
+  /** Backlogs drained one after the other by the same worker process (the figures are the first's). */
+  rounds?: number;
+  /** Called at each heap reading (`start`, then `end-1`, `end-2`, …), after it: e.g. to take a heap snapshot. */
+  atHeapReading?: (probe: HeapProbe, moment: string) => Promise<void>;
+  /** Reads the worker's memory (HeapProbe.memory) every this many ms of the first drain; the largest of each figure is returned. */
+  memoryEveryMs?: number;
+  /** Node and V8 flags for the worker only, on its command line (an A/B of V8 flags: NODE_OPTIONS refuses most). */
+  workerNodeFlags?: string[];
 }
 
 /**
@@ -30,7 +47,7 @@ export interface DrainFigures {
  * straight into the database, as ingest would have left them) drained by `workers` worker
  * processes to the sink; with one relay per event, and with ten relays per event.
  */
-export async function drainBacklog(plan: Plan, databaseUrl: string, fanout: number, workers = 1): Promise<DrainFigures> {
+export async function drainBacklog(plan: Plan, databaseUrl: string, fanout: number, workers = 1, diagnosis: DrainDiagnosis = {}): Promise<DrainFigures> {
   const sink = await forkServer('sink-server.js', { RECORD: '0' });
   try {
     // An API replica applies the migrations and creates the relays, then leaves.
@@ -46,9 +63,10 @@ export async function drainBacklog(plan: Plan, databaseUrl: string, fanout: numb
     const started: Child[] = [];
     let probe: HeapProbe | undefined;
     try {
-      for (let i = 0; i < workers; i++) started.push(await startHookyard(env));
+      for (let i = 0; i < workers; i++) started.push(await startHookyard(env, diagnosis.workerNodeFlags));
       probe = inspectPort ? await connectHeapProbe(inspectPort) : undefined;
       const heapStart = await probe?.usedAfterGcMiB();
+      if (probe) await diagnosis.atHeapReading?.(probe, 'start');
       const rss = () => started.reduce((max, worker) => Math.max(max, worker.rssMiB()), 0);
       const rssStart = rss();
       let rssMax = rssStart;
@@ -59,8 +77,14 @@ export async function drainBacklog(plan: Plan, databaseUrl: string, fanout: numb
       // Sampled from the first delivery on: an idle worker finds the backlog at its next poll (≤ 2 s).
       await waitFor(async () => (await sinkStats(sink.port)).count > 0, 60_000, 'the first delivery');
       const sample = await startWaitSample(databaseUrl, { hookyard: started.map((w) => w.process.pid), sink: [sink.process.pid] });
+      const memoryMax: Record<string, number> = {};
+      let memoryAt = 0;
       await waitFor(async () => {
         rssMax = Math.max(rssMax, rss());
+        if (probe && diagnosis.memoryEveryMs && Date.now() - memoryAt >= diagnosis.memoryEveryMs) {
+          memoryAt = Date.now();
+          for (const [key, value] of Object.entries(await probe.memory())) memoryMax[key] = Math.max(memoryMax[key] ?? 0, value);
+        }
         return (await sinkStats(sink.port)).count >= total;
       }, 15 * 60_000, 'the backlog to drain');
       const waits = await sample.stop();
@@ -70,8 +94,20 @@ export async function drainBacklog(plan: Plan, databaseUrl: string, fanout: numb
       const rssEnd = rss();
       rssMax = Math.max(rssMax, rssEnd);
       const heapEnd = await probe?.usedAfterGcMiB();
+      if (probe) await diagnosis.atHeapReading?.(probe, 'end-1');
       const heap = heapStart !== undefined && heapEnd !== undefined ? { heap_start_mib: heapStart, heap_end_mib: heapEnd, heap_growth: significant(heapEnd / heapStart) } : {};
-      return { deliveries: total, relays: fanout, workers, seconds: significant(seconds), per_s: Math.round(total / seconds), rss_start_mib: rssStart, rss_end_mib: rssEnd, rss_max_mib: rssMax, ...heap, wait_sample: waits };
+      const rounds: number[] = [];
+      const rssMaxFirst = rssMax;
+      for (let round = 2; round <= (diagnosis.rounds ?? 1) && probe; round++) {
+        await seedBacklog(databaseUrl, events, relays);
+        await waitFor(async () => {
+          rssMax = Math.max(rssMax, rss());
+          return (await sinkStats(sink.port)).count >= total * round;
+        }, 15 * 60_000, `backlog ${round} to drain`);
+        rounds.push(await probe.usedAfterGcMiB());
+        await diagnosis.atHeapReading?.(probe, `end-${round}`);
+      }
+      return { ...(rounds.length > 0 ? { heap_after_rounds_mib: rounds, rss_max_rounds_mib: rssMax } : {}), ...(diagnosis.memoryEveryMs ? { memory_max_mib: memoryMax } : {}), deliveries: total, relays: fanout, workers, seconds: significant(seconds), per_s: Math.round(total / seconds), rss_start_mib: rssStart, rss_end_mib: rssEnd, rss_max_mib: rssMaxFirst, ...heap, wait_sample: waits };
     } finally {
       probe?.close();
       await Promise.all(started.map((worker) => worker.stop()));

@@ -48,10 +48,22 @@ export async function forkServer(script: string, env: Record<string, string> = {
 }
 
 
-/** Hookyard as `npm start` runs it (`node dist/src/main.js`), ready when /readyz says so. */
-export async function startHookyard(env: Record<string, string>): Promise<Child & { url: string }> {
+/**
+ * The Node and V8 flags `npm start` runs Hookyard with, read from package.json's start script
+ * (`node <flags> dist/src/main.js`), so the bench measures the product as it ships.
+ */
+export const START_FLAGS: string[] = (() => {
+  const start = (JSON.parse(readFileSync(path.join(ROOT, path.basename(ROOT) === 'dist' ? '../package.json' : 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start.split(' ');
+  return start.slice(1, -1);
+})();
+
+/**
+ * Hookyard as `npm start` runs it (`node <START_FLAGS> dist/src/main.js`), ready when /readyz
+ * says so; `nodeFlags` replace START_FLAGS (an A/B of flags, bench/tools/drain.ts).
+ */
+export async function startHookyard(env: Record<string, string>, nodeFlags: string[] = START_FLAGS): Promise<Child & { url: string }> {
   const port = await freePort();
-  const child = spawn(process.execPath, [`${DIST}src/main.js`], {
+  const child = spawn(process.execPath, [...nodeFlags, `${DIST}src/main.js`], {
     env: { ...process.env, LOG_LEVEL: 'warn', ...env, PORT: String(port) },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

@@ -1,6 +1,6 @@
 /**
  * The delivery drain alone, for A/B work on the worker (not part of `npm run bench`):
- *   node dist/bench/tools/drain.js [--backlog 20000] [--fanout 1] [--runs 1] [--statements] [--prof DIR] [--drop-change-log]
+ *   node dist/bench/tools/drain.js [--backlog 20000] [--fanout 1] [--runs 1] [--statements] [--prof DIR] [--drop-change-log] [--memory] [--worker-node-flags=FLAGS]
  * `--statements` loads pg_stat_statements (planning tracked) and prints, per delivery, the calls,
  * planning and execution time and WAL bytes of the statements of the drain; `--prof` writes CPU profiles of
  * every process it starts (the worker's is the largest) into DIR. Every run prints the CPU time
@@ -8,6 +8,9 @@
  * start to its exit (start-up included): on a shared machine that moves far less than the rate.
  * `--drop-change-log` drops the live change log's triggers from the drain's scratch database as
  * soon as the migrations create them: what they cost, not a way to run (the live feeds need them).
+ * `--memory` reads the worker's memory every 200 ms (process.memoryUsage and V8's heap spaces,
+ * through its inspector) and prints the largest of each: what its RSS is made of.
+ * `--worker-node-flags='--max-semi-space-size=16'` puts Node/V8 flags on the worker's command line alone (A/B of flags).
  */
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -28,6 +31,8 @@ const { values } = parseArgs({
     prof: { type: 'string' },
     explain: { type: 'boolean', default: false },
     'drop-change-log': { type: 'boolean', default: false },
+    memory: { type: 'boolean', default: false },
+    'worker-node-flags': { type: 'string' },
   },
 });
 const backlog = Number(values.backlog);
@@ -56,11 +61,13 @@ try {
       }
       const dropping = values['drop-change-log'] ? dropChangeLog(url) : undefined;
       const cpu = cpuWatch(Number((await readFile(path.join(embedded.clusterDir, 'postmaster.pid'), 'utf8')).split('\n')[0]));
-      const figures = await drainBacklog({ ...PLANS.quick, backlog }, url, fanout);
+      const figures = await drainBacklog({ ...PLANS.quick, backlog }, url, fanout, 1, { ...(values.memory ? { memoryEveryMs: 200 } : {}), workerNodeFlags: values['worker-node-flags']?.split(' ').filter(Boolean) });
       const used = await cpu.stop();
       if (dropping && !(await dropping.stop())) throw new Error('the change-log triggers were never dropped');
       const perDelivery = (ms: number) => Math.round((ms * 1000) / figures.deliveries);
-      console.log(JSON.stringify({ run, fanout, per_s: figures.per_s, seconds: figures.seconds, rss_max_mib: figures.rss_max_mib,
+      console.log(JSON.stringify({ run, fanout, per_s: figures.per_s, seconds: figures.seconds, rss_start_mib: figures.rss_start_mib, rss_max_mib: figures.rss_max_mib,
+        heap_start_mib: figures.heap_start_mib, heap_end_mib: figures.heap_end_mib, heap_growth: figures.heap_growth,
+        ...(figures.memory_max_mib ? { memory_max_mib: figures.memory_max_mib } : {}),
         cpu_us_per_delivery: { worker: perDelivery(used.worker), postgres: perDelivery(used.postgres), sink: perDelivery(used.sink) } }));
       if (values.statements) console.log(await statementTable(url, figures.deliveries));
       await admin.query(`drop database ${name} with (force)`);

@@ -43,7 +43,10 @@ describe('Dockerfile', () => {
     expect(user).toBeDefined();
     expect(user!.args).not.toMatch(/^(root|0)(:|$)/);
     const cmd = final.filter((i) => i.keyword === 'CMD').at(-1);
-    expect(JSON.parse(cmd!.args)).toEqual(['node', 'dist/src/main.js']);
+    // Exactly what `npm start` runs, its V8 flags included.
+    const start = (JSON.parse(readFileSync(new URL('package.json', root), 'utf8')) as { scripts: { start: string } }).scripts.start;
+    expect(JSON.parse(cmd!.args)).toEqual(start.split(' '));
+    expect(JSON.parse(cmd!.args).at(-1)).toBe('dist/src/main.js');
     expect(final.some((i) => i.keyword === 'EXPOSE' && i.args === '3000')).toBe(true);
   });
 
