@@ -9,6 +9,7 @@ import { addressKey } from '../auth/remote-address.js';
 import { errorCodes } from '../errors.js';
 import type { Principal } from '../auth/principal.js';
 import type { GraphQLContext } from '../graphql/context.js';
+import { subscribeSharingResults } from '../graphql/shared-execution.js';
 import type { Logger } from '../log.js';
 import type { ClientAddress } from './client-address.js';
 
@@ -119,6 +120,7 @@ export function startWsServer(options: WsServerOptions): {
   const disposable = useServer<Record<string, unknown>, { state?: SocketState }>(
     {
       schema: options.schema,
+      subscribe: subscribeSharingResults,
       onConnect: async (ctx) => {
         const { socket, request } = ctx.extra;
         const raw = ctx.connectionParams?.authorization;
