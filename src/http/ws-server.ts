@@ -12,6 +12,7 @@ import type { GraphQLContext } from '../graphql/context.js';
 import { subscribeSharingResults } from '../graphql/shared-execution.js';
 import type { Logger } from '../log.js';
 import type { ClientAddress } from './client-address.js';
+import { coalesceSends } from './coalesced-send.js';
 
 export interface WsLimits {
   /** Largest frame a client may send; ws closes a socket sending more with 1009 before reading it. */
@@ -199,7 +200,11 @@ export function startWsServer(options: WsServerOptions): {
   timer.unref();
 
   return {
-    upgrade: (request, socket, head) => wss.handleUpgrade(request, socket, head, (socket) => wss.emit('connection', socket, request)),
+    upgrade: (request, socket, head) =>
+      wss.handleUpgrade(request, socket, head, (ws) => {
+        coalesceSends(ws, socket);
+        wss.emit('connection', ws, request);
+      }),
     revoke: (tokenId) => closeToken(tokenId, 'Forbidden: token revoked'),
     recheckTokens,
     async close() {
