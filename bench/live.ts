@@ -4,7 +4,8 @@ import WebSocket from 'ws';
 import { ADMIN_TOKEN, createRelay, createSource, hookyardEnv, sinkStats, subscribeRelay, waitFor } from './lib/configure.js';
 import { openLoop } from './lib/load.js';
 import { forkServer, startHookyard } from './lib/processes.js';
-import { summarize } from './lib/stats.js';
+import { significant, summarize } from './lib/stats.js';
+import { CLOCK_TICKS, cpuTicks } from './lib/wait-sample.js';
 import type { Plan } from './plan.js';
 
 const QUERY = 'subscription($filter: DeliveryFilter) { deliveryUpdated(filter: $filter) { id status updatedAt } }';
@@ -14,9 +15,11 @@ const QUERY = 'subscription($filter: DeliveryFilter) { deliveryUpdated(filter: $
  * the relays, plus a few unfiltered) measure the time from a delivery's status change
  * (`updatedAt`, written by the changing transaction) to its arrival at the client.
  */
-export async function liveLag(plan: Plan, databaseUrl: string): Promise<{ subscribers: number; updates: number; p50_ms: number; p99_ms: number }> {
+export async function liveLag(plan: Plan, databaseUrl: string): Promise<{ subscribers: number; updates: number; p50_ms: number; p99_ms: number; cpu_us_per_update: number }> {
   const sink = await forkServer('sink-server.js', { RECORD: '0' });
-  const hookyard = await startHookyard(hookyardEnv(databaseUrl));
+  // LIVE_PROF_DIR: a CPU profile of the Hookyard process, written when it stops.
+  const prof: Record<string, string> = process.env.LIVE_PROF_DIR ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.LIVE_PROF_DIR}` } : {};
+  const hookyard = await startHookyard({ ...hookyardEnv(databaseUrl), ...prof });
   const clients: Client[] = [];
   try {
     await createSource(hookyard.url, { name: 'live', slug: 'live', preset: 'HMAC', secret: 'live', eventTypeFrom: 'json:$.type' });
@@ -47,6 +50,7 @@ export async function liveLag(plan: Plan, databaseUrl: string): Promise<{ subscr
     // Subscriptions register after connection_ack; give the server a round trip per client.
     await new Promise((resolve) => setTimeout(resolve, 1000));
 
+    const ticksBefore = cpuTicks(hookyard.process.pid!) ?? 0;
     const result = await openLoop(hookyard.url, {
       rate: plan.liveRate,
       durationMs: plan.liveMs,
@@ -58,8 +62,12 @@ export async function liveLag(plan: Plan, databaseUrl: string): Promise<{ subscr
     });
     await waitFor(async () => (await sinkStats(sink.port)).count >= result.ok, 60_000, 'the live deliveries');
     await new Promise((resolve) => setTimeout(resolve, 500));
+    // The Hookyard process's CPU (ingest, delivery and the live feed: role all) per update a
+    // client received: on a shared box the lag is mostly waiting for a core, so this says
+    // whether a change made the work smaller rather than the neighbours quieter.
+    const cpuUs = (((cpuTicks(hookyard.process.pid!) ?? 0) - ticksBefore) / CLOCK_TICKS) * 1e6;
     const s = summarize(lags);
-    return { subscribers: subscribed, updates: s.count, p50_ms: s.p50_ms, p99_ms: s.p99_ms };
+    return { subscribers: subscribed, updates: s.count, p50_ms: s.p50_ms, p99_ms: s.p99_ms, cpu_us_per_update: significant(cpuUs / Math.max(1, s.count)) };
   } finally {
     await Promise.all(clients.map((c) => c.dispose()));
     await hookyard.stop();

@@ -28,7 +28,11 @@ const mode: Plan['mode'] = args.includes('--smoke') ? 'smoke' : args.includes('-
 const plan = PLANS[mode];
 const resultsDir = fileURLToPath(new URL('../../bench/results/', import.meta.url));
 const outIndex = args.indexOf('--out');
-const out = outIndex >= 0 ? args[outIndex + 1]! : mode === 'full' ? path.join(resultsDir, 'latest.json') : mode === 'quick' ? path.join(resultsDir, 'quick.json') : path.join(tmpdir(), 'hookyard-bench-smoke.json');
+const onlyIndex = args.indexOf('--only');
+/** `--only live`: that section alone (its own database, the same plan), written to its own file. */
+const only = onlyIndex >= 0 ? args[onlyIndex + 1] : undefined;
+if (only !== undefined && only !== 'live') throw new Error(`--only takes: live (got ${only})`);
+const out = outIndex >= 0 ? args[outIndex + 1]! : only ? path.join(resultsDir, `only-${only}.json`) : mode === 'full' ? path.join(resultsDir, 'latest.json') : mode === 'quick' ? path.join(resultsDir, 'quick.json') : path.join(tmpdir(), 'hookyard-bench-smoke.json');
 
 const log = (message: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
 
@@ -44,6 +48,14 @@ async function main(): Promise<void> {
     await client.end();
     const version = rows[0]!;
     log(`mode ${mode}; PostgreSQL ${version.server_version}, fsync=${version.fsync}, synchronous_commit=${version.synchronous_commit}`);
+    if (only === 'live') {
+      log('live');
+      const live = await liveLag(plan, await db.create('live'));
+      await mkdir(path.dirname(out), { recursive: true });
+      await writeFile(out, `${JSON.stringify({ mode, only, at: new Date().toISOString(), seconds: Math.round((Date.now() - started) / 1000), live }, null, 2)}\n`);
+      log(`live: ${JSON.stringify(live)}; wrote ${out}`);
+      return;
+    }
 
     log('http_floor');
     const http = await httpFloor(plan);

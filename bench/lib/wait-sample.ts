@@ -23,7 +23,7 @@ export interface WaitSampler {
 }
 
 const TOP = 6;
-const CLOCK_TICKS = (() => {
+export const CLOCK_TICKS = (() => {
   try {
     return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
   } catch {

@@ -9,8 +9,10 @@ import { addressKey } from '../auth/remote-address.js';
 import { errorCodes } from '../errors.js';
 import type { Principal } from '../auth/principal.js';
 import type { GraphQLContext } from '../graphql/context.js';
+import { subscribeSharingResults } from '../graphql/shared-execution.js';
 import type { Logger } from '../log.js';
 import type { ClientAddress } from './client-address.js';
+import { coalesceSends } from './coalesced-send.js';
 
 export interface WsLimits {
   /** Largest frame a client may send; ws closes a socket sending more with 1009 before reading it. */
@@ -119,6 +121,7 @@ export function startWsServer(options: WsServerOptions): {
   const disposable = useServer<Record<string, unknown>, { state?: SocketState }>(
     {
       schema: options.schema,
+      subscribe: subscribeSharingResults,
       onConnect: async (ctx) => {
         const { socket, request } = ctx.extra;
         const raw = ctx.connectionParams?.authorization;
@@ -197,7 +200,11 @@ export function startWsServer(options: WsServerOptions): {
   timer.unref();
 
   return {
-    upgrade: (request, socket, head) => wss.handleUpgrade(request, socket, head, (socket) => wss.emit('connection', socket, request)),
+    upgrade: (request, socket, head) =>
+      wss.handleUpgrade(request, socket, head, (ws) => {
+        coalesceSends(ws, socket);
+        wss.emit('connection', ws, request);
+      }),
     revoke: (tokenId) => closeToken(tokenId, 'Forbidden: token revoked'),
     recheckTokens,
     async close() {

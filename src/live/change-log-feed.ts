@@ -18,9 +18,17 @@ export interface ChangeLog<T> {
   channel: Channel<unknown>;
   /** Entries numbered above `after`, in order, at most `limit`. */
   read(pool: Pool, after: number, limit: number): Promise<LogEntry<T>[]>;
+  /**
+   * The partition of an item (a delivery's relay), for listeners that want one partition only:
+   * a feed with hundreds of listeners, each filtered to one relay, then calls the few that can
+   * match instead of all of them for every change.
+   */
+  partitionOf?(item: T): string;
 }
 
 export type CursorState = 'ok' | 'expired' | 'unknown';
+
+type Listener<T> = (item: T, seq: number) => void;
 
 const PAGE = 500;
 /** After a failed read, the next try; a notification or a reconnect may come sooner. */
@@ -36,7 +44,11 @@ const RETRY_MS = 1_000;
  * subscriber the feed reads nothing and forgets its place.
  */
 export class ChangeLogFeed<T> {
-  private readonly listeners = new Set<(item: T, seq: number) => void>();
+  /** Listeners of every item. */
+  private readonly listeners = new Set<Listener<T>>();
+  /** Listeners of one partition's items (`ChangeLog.partitionOf`). */
+  private readonly partitioned = new Map<string, Set<Listener<T>>>();
+  private listenerCount = 0;
   private queue: Promise<void> = Promise.resolve();
   /** The last number dispatched; undefined while nobody listens. */
   private position: number | undefined;
@@ -59,6 +71,8 @@ export class ChangeLogFeed<T> {
     for (const off of this.offs) off();
     clearTimeout(this.retryTimer);
     this.listeners.clear();
+    this.partitioned.clear();
+    this.listenerCount = 0;
   }
 
   /**
@@ -66,16 +80,29 @@ export class ChangeLogFeed<T> {
    * starts after that point), so a caller that waits for a subscriber to count misses nothing.
    */
   get subscriberCount(): number {
-    return this.position === undefined ? 0 : this.listeners.size;
+    return this.position === undefined ? 0 : this.listenerCount;
   }
 
-  /** Each item from now on, with its number. The first listener makes the feed find its place. */
-  listen(listener: (item: T, seq: number) => void): () => void {
-    this.listeners.add(listener);
-    if (this.listeners.size === 1) this.enqueue(() => this.locate());
+  /**
+   * Each item from now on, with its number; with `partition` (on a log that has partitions),
+   * only the items of that partition. The first listener makes the feed find its place.
+   */
+  listen(listener: Listener<T>, partition?: string): () => void {
+    let set = this.listeners;
+    if (partition !== undefined && this.changeLog.partitionOf) {
+      set = this.partitioned.get(partition) ?? new Set();
+      this.partitioned.set(partition, set);
+    }
+    // The same function twice counts once, as a Set holds it once.
+    if (set.has(listener)) return () => {};
+    set.add(listener);
+    this.listenerCount += 1;
+    if (this.listenerCount === 1) this.enqueue(() => this.locate());
     return () => {
-      this.listeners.delete(listener);
-      if (this.listeners.size === 0) this.enqueue(async () => (this.listeners.size === 0 ? (this.position = undefined) : undefined));
+      if (!set.delete(listener)) return;
+      if (set.size === 0 && set !== this.listeners && this.partitioned.get(partition!) === set) this.partitioned.delete(partition!);
+      this.listenerCount -= 1;
+      if (this.listenerCount === 0) this.enqueue(async () => (this.listenerCount === 0 ? (this.position = undefined) : undefined));
     };
   }
 
@@ -111,7 +138,7 @@ export class ChangeLogFeed<T> {
   }
 
   private catchUp(): void {
-    if (this.listeners.size === 0 || this.readQueued) return;
+    if (this.listenerCount === 0 || this.readQueued) return;
     this.readQueued = true;
     this.enqueue(async () => {
       this.readQueued = false;
@@ -119,8 +146,18 @@ export class ChangeLogFeed<T> {
     });
   }
 
+  private hand(listeners: Set<Listener<T>>, item: T, seq: number): void {
+    for (const listener of listeners) {
+      try {
+        listener(item, seq);
+      } catch (error) {
+        this.log.warn({ err: error, log: this.changeLog.name }, 'live subscriber failed');
+      }
+    }
+  }
+
   private async locate(): Promise<void> {
-    if (this.position !== undefined || this.listeners.size === 0) return;
+    if (this.position !== undefined || this.listenerCount === 0) return;
     const { rows } = await this.pool.query<{ latest: string | null }>(`select max(seq)::text as latest from ${this.changeLog.table}`);
     this.position = Number(rows[0]?.latest ?? 0);
   }
@@ -128,18 +165,14 @@ export class ChangeLogFeed<T> {
   private async dispatchNew(): Promise<void> {
     if (this.position === undefined) await this.locate();
     for (;;) {
-      if (this.listeners.size === 0 || this.position === undefined) return;
+      if (this.listenerCount === 0 || this.position === undefined) return;
       const entries = await this.changeLog.read(this.pool, this.position, PAGE);
       for (const entry of entries) {
         this.position = entry.seq;
         if (entry.item === undefined) continue;
-        for (const listener of this.listeners) {
-          try {
-            listener(entry.item, entry.seq);
-          } catch (error) {
-            this.log.warn({ err: error, log: this.changeLog.name }, 'live subscriber failed');
-          }
-        }
+        this.hand(this.listeners, entry.item, entry.seq);
+        const partition = this.partitioned.size > 0 ? this.partitioned.get(this.changeLog.partitionOf!(entry.item)) : undefined;
+        if (partition) this.hand(partition, entry.item, entry.seq);
       }
       if (entries.length < PAGE) return;
     }

@@ -34,6 +34,7 @@ export const DELIVERY_LOG: ChangeLog<LiveDelivery> = {
       return { seq, item: row.id === null ? undefined : { ...row, id: row.id, seq } };
     });
   },
+  partitionOf: (delivery) => delivery.relay_id,
 };
 
 /** Delivery status changes from every process, for `deliveryUpdated`. */

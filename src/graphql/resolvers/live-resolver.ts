@@ -12,16 +12,24 @@ import { toDeliveryType } from '../mappers/delivery.js';
 import { toRelayType } from '../mappers/relay.js';
 import { loadEvent } from '../reads.js';
 
-function matches(filter: DeliveryFilter | null | undefined, d: LiveDelivery): boolean {
-  if (!filter) return true;
-  if (filter.eventId && filter.eventId.toLowerCase() !== d.event_id) return false;
-  if (filter.relayId && filter.relayId.toLowerCase() !== d.relay_id) return false;
-  if (filter.sourceId && filter.sourceId.toLowerCase() !== d.source_id) return false;
-  if (filter.eventType && filter.eventType !== d.event_type) return false;
-  if (filter.status && filter.status.length > 0 && !filter.status.includes(d.status)) return false;
-  if (filter.createdAfter && new Date(d.created_at) <= filter.createdAfter) return false;
-  if (filter.createdBefore && new Date(d.created_at) >= filter.createdBefore) return false;
-  return true;
+/** The filter as a predicate, its ids lowered once per subscription rather than once per change. */
+function matcher(filter: DeliveryFilter | null | undefined): (d: LiveDelivery) => boolean {
+  if (!filter) return () => true;
+  const eventId = filter.eventId?.toLowerCase();
+  const relayId = filter.relayId?.toLowerCase();
+  const sourceId = filter.sourceId?.toLowerCase();
+  const { eventType, createdAfter, createdBefore } = filter;
+  const status = filter.status && filter.status.length > 0 ? filter.status : undefined;
+  return (d) => {
+    if (eventId && eventId !== d.event_id) return false;
+    if (relayId && relayId !== d.relay_id) return false;
+    if (sourceId && sourceId !== d.source_id) return false;
+    if (eventType && eventType !== d.event_type) return false;
+    if (status && !status.includes(d.status)) return false;
+    if (createdAfter && new Date(d.created_at) <= createdAfter) return false;
+    if (createdBefore && new Date(d.created_at) >= createdBefore) return false;
+    return true;
+  };
 }
 
 const AFTER_DESCRIPTION = 'The feedCursor of the last item received: every matching item after it is sent first, from storage, then the live ones';
@@ -33,11 +41,12 @@ export class LiveResolver {
     subscribe: async ({ args, context }) => {
       const ctx = context as GraphQLContext;
       const { filter, after } = args as { filter?: DeliveryFilter | null; after?: string | null };
-      const keep = (delivery: LiveDelivery): boolean => matches(filter, delivery);
+      const keep = matcher(filter);
       const resume = after == null ? undefined : { after: await resumePoint(ctx.deliveryFeed, after), ready: () => ctx.deliveryFeed.ready(), read: (from: number, limit: number) => ctx.deliveryFeed.read(from, limit), keep };
+      // A relay's subscriber hears that relay's changes only (the feed's partition), not all of them.
       return liveIterator<LiveDelivery>(ctx, (emit) => ctx.deliveryFeed.listen((delivery, seq) => {
         if (keep(delivery)) emit(delivery, seq);
-      }), undefined, resume);
+      }, filter?.relayId?.toLowerCase() ?? undefined), undefined, resume);
     },
   })
   deliveryUpdated(
