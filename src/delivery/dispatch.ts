@@ -1,4 +1,5 @@
-import type { PoolClient } from 'pg';
+import type { Pool, PoolClient } from 'pg';
+import type { PgBoss } from 'pg-boss';
 import type { Keyring } from '../crypto/keyring.js';
 import { UnsealError } from '../crypto/seal.js';
 import { sealedAt } from '../crypto/sealed-at.js';
@@ -8,7 +9,9 @@ import { newId } from '../ids.js';
 import type { DeliveryJob, JobAck } from '../queue/boss.js';
 import { buildRequest } from './build-request.js';
 import type { OpenedSecrets } from './opened-secrets.js';
-import { claimDeliveries, type Claimed } from './claim.js';
+import { claimDeliveries, fetchAndClaim, type Claimed } from './claim.js';
+import type { FetchedJob } from './lane-pump.js';
+import type { FetchRequest } from '../queue/fetch-claim.js';
 import { announceDeliveries } from './enqueue.js';
 import { deliveryAttempts } from '../metrics.js';
 import type { HttpSender, SendOutcome } from './http-sender.js';
@@ -54,11 +57,21 @@ export interface DispatchItem {
 const SHUTDOWN_MESSAGE = 'the worker shut down while this request was in flight; the receiver may have it';
 
 /**
- * Claims the deliveries of a batch of jobs in one statement, on the caller's transaction (the
- * worker's fetch: the jobs and their deliveries' claims commit together).
+ * Fetches a lane's jobs and claims their deliveries in one statement (claim.ts `fetchAndClaim`),
+ * on the worker's turn's transaction or on its own: the jobs and their claims commit together.
  */
-export function claimBatch(client: PoolClient, items: readonly Pick<DispatchItem, 'job' | 'jobId'>[], options: DispatchOptions = {}): Promise<Map<string, Claimed>> {
-  return claimDeliveries(client, items, newId, options.ignoreDisabled ?? false);
+export async function fetchClaimed(boss: PgBoss, db: Pool | PoolClient, request: FetchRequest): Promise<{ items: FetchedJob[]; claimed: Map<string, Claimed> }> {
+  const rows = await fetchAndClaim(boss, db, request, newId);
+  const claimed = new Map<string, Claimed>();
+  for (const row of rows) if (row.id !== null) claimed.set(row.id, row);
+  const items = rows.map((row) => ({
+    job: row.job_data,
+    jobId: row.job_id,
+    ack: { id: row.job_id, retryCount: row.job_retry_count },
+    relayId: row.job_group_id ?? '',
+    ...(row.job_group_tier ? { tier: Number(row.job_group_tier) } : {}),
+  }));
+  return { items, claimed };
 }
 
 /**

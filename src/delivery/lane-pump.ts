@@ -1,8 +1,9 @@
 import type { Pool, PoolClient } from 'pg';
-import type { Job, PgBoss } from 'pg-boss';
+import type { PgBoss } from 'pg-boss';
 import { inTransaction } from '../db/transaction.js';
 import type { Logger } from '../log.js';
-import { CONCURRENCY_TIERS, onClient, type DeliveryJob, type JobAck } from '../queue/boss.js';
+import type { DeliveryJob, JobAck } from '../queue/boss.js';
+import type { FetchRequest } from '../queue/fetch-claim.js';
 
 export interface LaneOptions {
   queue: string;
@@ -23,6 +24,9 @@ export interface FetchedJob {
   jobId: string;
   /** The pg-boss job as fetched, for completing it in the transaction that records its outcome. */
   ack: JobAck;
+  /** Its relay (pg-boss group), and that relay's `maxConcurrency` (its tier). */
+  relayId: string;
+  tier?: number;
 }
 
 export interface LaneItem extends FetchedJob {
@@ -37,11 +41,12 @@ export interface LaneOutcome {
 /** What a lane does with the jobs it fetches. */
 export interface LaneWork<C, O extends LaneOutcome = LaneOutcome> {
   /**
-   * Runs in the fetch's own transaction, so the jobs and what their handlers claim (the
-   * deliveries) commit together: one WAL flush for both, and a fetched job is never active
-   * without its claim.
+   * Fetches jobs and claims what they work on (the deliveries) in one statement, on `db`: the
+   * turn's transaction, or the pool when the turn has nothing to record (the statement then
+   * commits on its own). The jobs and their claims commit together: one WAL flush for both, and
+   * a fetched job is never active without its claim.
    */
-  claim(client: PoolClient, items: readonly FetchedJob[]): Promise<C>;
+  fetch(db: Pool | PoolClient, request: FetchRequest): Promise<{ items: FetchedJob[]; claimed: C }>;
   /**
    * Starts every job of a claimed batch; one promise per job, in order, resolving `true` when
    * the job was completed in the transaction that recorded its outcome (handed to `record`,
@@ -110,13 +115,20 @@ export class LanePump<C, O extends LaneOutcome = LaneOutcome> {
   private wakePending = false;
   /** A wake-up that came while a turn was under way: take another at once instead of sleeping. */
   private woken = false;
+  /** The turn under way has sent its fetch: new work announced now is for the next fetch. */
+  private fetchSent = false;
+  /**
+   * New work was announced after the turn under way had fetched: the next turn fetches it first,
+   * in a statement of its own, before it records any outcome (see `run`).
+   */
+  private fetchFirst = false;
   /** After a failed fetch, when to fetch again: at the poll, not with every outcome or wake-up. */
   private fetchAgainAt = 0;
   private completion: Promise<void> | undefined;
   private readonly record = (outcome: O): Promise<void> =>
     new Promise((resolve, reject) => {
       this.outcomes.push({ outcome, resolve, reject });
-      this.wake();
+      this.nudge();
     });
 
   constructor(
@@ -140,6 +152,12 @@ export class LanePump<C, O extends LaneOutcome = LaneOutcome> {
    * the next finished job or the poll (issue 13: part of the e2e latency at 500/s).
    */
   wake(): void {
+    if (this.fetchSent) this.fetchFirst = true;
+    this.nudge();
+  }
+
+  /** Take a turn now, for an outcome to record or a slot that freed. */
+  private nudge(): void {
     this.woken = true;
     const resolve = this.wakeUp;
     this.wakeUp = undefined;
@@ -155,7 +173,7 @@ export class LanePump<C, O extends LaneOutcome = LaneOutcome> {
     this.wakePending = true;
     setImmediate(() => {
       this.wakePending = false;
-      this.wake();
+      this.nudge();
     });
   }
 
@@ -187,6 +205,13 @@ export class LanePump<C, O extends LaneOutcome = LaneOutcome> {
     // Stopping, the loop still records what is in flight; it ends once nothing is.
     while (!this.stopping || this.inFlight.size > 0 || this.outcomes.length > 0) {
       this.woken = false;
+      if (this.fetchFirst && !this.stopping && this.outcomes.length > 0) {
+        // New work waits for one statement, not for the outcomes' statements and commit before it.
+        this.fetchFirst = false;
+        const { batchSize, ignoreGroups } = this.nextFetch([]);
+        if (batchSize > 0) await this.turn([], batchSize, ignoreGroups);
+      }
+      this.fetchFirst = false;
       const recording = this.outcomes.splice(0, MAX_RECORD);
       const { batchSize, ignoreGroups } = this.stopping ? { batchSize: 0, ignoreGroups: [] } : this.nextFetch(recording);
       let full = false;
@@ -209,7 +234,9 @@ export class LanePump<C, O extends LaneOutcome = LaneOutcome> {
 
   /**
    * One transaction: the outcomes recorded (their jobs completed), then the fetch and claim of
-   * up to `batchSize` jobs. Returns how many jobs it fetched. When it fails, the outcomes are
+   * up to `batchSize` jobs (one statement). With no outcome to record, that statement alone,
+   * committing on its own: a wake-up on an idle lane costs one round trip before the request
+   * leaves, not four. Returns how many jobs it fetched. When it fails, the outcomes are
    * recorded one by one in transactions of their own (one bad outcome never fails its
    * neighbours) and the fetch waits for the poll.
    */
@@ -217,18 +244,22 @@ export class LanePump<C, O extends LaneOutcome = LaneOutcome> {
     const fetch = Date.now() < this.fetchAgainAt ? 0 : batchSize;
     if (recording.length === 0 && fetch === 0) return 0;
     try {
-      const fetched = await inTransaction(this.pool, async (client) => {
-        if (recording.length > 0) await this.work.record(client, recording.map((p) => p.outcome));
-        return fetch > 0 ? this.fetch(client, fetch, ignoreGroups) : undefined;
-      });
+      const fetched = recording.length === 0
+        ? await this.fetch(this.pool, fetch, ignoreGroups)
+        : await inTransaction(this.pool, async (client) => {
+          await this.work.record(client, recording.map((p) => p.outcome));
+          return fetch > 0 ? this.fetch(client, fetch, ignoreGroups) : undefined;
+        });
       for (const p of recording) {
         // Its job completed with this commit: the slot is free now, as the fetch counted it.
         if (p.outcome.ack) this.release(p.outcome.ack.id);
         p.resolve();
       }
-      if (fetched) this.runBatch(fetched.jobs, fetched.items, fetched.claimed);
-      return fetched?.jobs.length ?? 0;
+      this.fetchSent = false;
+      if (fetched) this.runBatch(fetched.items, fetched.claimed);
+      return fetched?.items.length ?? 0;
     } catch (error) {
+      this.fetchSent = false;
       if (recording.length === 0) {
         this.log.warn({ err: (error as Error).message, queue: this.options.queue }, 'could not fetch deliveries');
         // A failing database is retried at the poll, not at every wake-up or outcome.
@@ -273,30 +304,20 @@ export class LanePump<C, O extends LaneOutcome = LaneOutcome> {
     return { batchSize: Math.max(0, Math.min(capacity - used, MAX_FETCH, small - fullest)), ignoreGroups };
   }
 
-  /** Fetches up to `batchSize` jobs and claims them on the turn's transaction; `undefined` when none were due. */
-  private async fetch(client: PoolClient, batchSize: number, ignoreGroups: string[]): Promise<{ jobs: Job<DeliveryJob>[]; items: FetchedJob[]; claimed: C } | undefined> {
-    const jobs = await this.boss.fetch<DeliveryJob>(this.options.queue, {
-      batchSize,
-      minPriority: this.options.priority,
-      maxPriority: this.options.priority,
-      groupConcurrency: { default: 10, tiers: CONCURRENCY_TIERS },
-      ...(ignoreGroups.length > 0 ? { ignoreGroups } : {}),
-      // Not prepared: after five runs PostgreSQL would switch the fetch to a generic plan that
-      // costs ten times its planning (measured with bench/tools/drain.ts --statements).
-      db: onClient(client),
-    });
-    if (jobs.length === 0) return undefined;
-    const items = jobs.map((job) => ({ job: job.data, jobId: job.id, ack: { id: job.id, retryCount: job.retryCount } }));
-    return { jobs, items, claimed: await this.work.claim(client, items) };
+  /** Fetches and claims up to `batchSize` jobs on `db`; `undefined` when none were due. */
+  private async fetch(db: Pool | PoolClient, batchSize: number, ignoreGroups: string[]): Promise<{ items: FetchedJob[]; claimed: C } | undefined> {
+    this.fetchSent = true;
+    const fetched = await this.work.fetch(db, { batchSize, priority: this.options.priority, ignoreGroups });
+    return fetched.items.length > 0 ? fetched : undefined;
   }
 
-  private runBatch(jobs: Job<DeliveryJob>[], fetched: FetchedJob[], claimed: C): void {
-    const controllers = jobs.map(() => new AbortController());
+  private runBatch(fetched: FetchedJob[], claimed: C): void {
+    const controllers = fetched.map(() => new AbortController());
     const runs = this.work.start(fetched.map((item, i) => ({ ...item, signal: controllers[i]!.signal })), claimed, this.record);
-    jobs.forEach((job, i) => {
-      const relayId = job.groupId ?? '';
+    fetched.forEach(({ jobId, job: data, relayId, tier }, i) => {
+      const job = { id: jobId, data };
       this.held.set(relayId, (this.held.get(relayId) ?? 0) + 1);
-      if (job.groupTier) this.tiers.set(relayId, Number(job.groupTier));
+      if (tier) this.tiers.set(relayId, tier);
       this.relayOf.set(job.id, relayId);
       this.controllers.set(job.id, controllers[i]!);
       const done = runs[i]!

@@ -2,7 +2,7 @@ import type { PgBoss } from 'pg-boss';
 import { channels } from '../db/notify/channels.js';
 import type { NotifyBus } from '../db/notify/notify-bus.js';
 import { DELIVERY_QUEUE, FIRST_TRY_PRIORITY, RETRY_PRIORITY } from '../queue/boss.js';
-import { attemptClaimed, claimBatch, type DispatchDeps } from './dispatch.js';
+import { attemptClaimed, fetchClaimed, type DispatchDeps } from './dispatch.js';
 import { LanePump, type LaneWork } from './lane-pump.js';
 import type { Claimed } from './claim.js';
 import { recordOutcomes, type TransitionItem } from './transitions.js';
@@ -32,7 +32,7 @@ export interface DeliveryWorkers {
 export async function startDeliveryWorkers(boss: PgBoss, bus: NotifyBus, deps: DispatchDeps, options: WorkerOptions): Promise<DeliveryWorkers> {
   // Each lane records its own jobs' outcomes, in the transaction that fetches their successors.
   const work: LaneWork<Map<string, Claimed>, TransitionItem> = {
-    claim: (client, items) => claimBatch(client, items),
+    fetch: (db, request) => fetchClaimed(boss, db, request),
     start: (items, claimed, record) => attemptClaimed(deps, record, items, claimed),
     record: (client, outcomes) => recordOutcomes(deps, client, outcomes),
   };

@@ -1,9 +1,10 @@
 import pg from 'pg';
 import type { PgBoss } from 'pg-boss';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LanePump } from '../../src/delivery/lane-pump.js';
+import { LanePump, type LaneOutcome, type LaneWork } from '../../src/delivery/lane-pump.js';
+import { fetchThen } from '../../src/queue/fetch-claim.js';
 import { createLogger } from '../../src/log.js';
-import { deliveryJob, DELIVERY_QUEUE, FIRST_TRY_PRIORITY, startBoss } from '../../src/queue/boss.js';
+import { completeDeliveryJobs, deliveryJob, DELIVERY_QUEUE, FIRST_TRY_PRIORITY, startBoss } from '../../src/queue/boss.js';
 import { newId } from '../../src/ids.js';
 import { createTestDatabase } from '../helpers/database.js';
 import { waitUntil } from '../helpers/sink.js';
@@ -22,33 +23,25 @@ afterAll(async () => {
   await pool.end();
 });
 
-/** The real queue, its fetch held back 300 ms after it read the queue (`fetching` set meanwhile). */
+/** The real fetch (pg-boss's, in fetch-claim.ts's statement), held back 300 ms after it read the queue (`fetching` set meanwhile). */
 let fetching: (() => void) | undefined;
-function slowFetch(): PgBoss {
-  return new Proxy(boss, {
-    get(target, key, receiver) {
-      const value = Reflect.get(target, key, receiver) as unknown;
-      // pg-boss keeps private fields: its methods run on the real instance.
-      if (key !== 'fetch') return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-      return async (...args: Parameters<PgBoss['fetch']>) => {
-        const jobs = await target.fetch(...args);
-        await new Promise<void>((resolve) => {
-          fetching = resolve;
-          setTimeout(resolve, 300);
-        });
-        fetching = undefined;
-        return jobs;
-      };
-    },
+const calls: string[] = [];
+const slowFetch: LaneWork<undefined>['fetch'] = async (db, request) => {
+  calls.push('fetch');
+  const rows = await fetchThen(boss, db, request, () => ({ sql: 'select * from fetched_jobs', values: [] }));
+  await new Promise<void>((resolve) => {
+    fetching = resolve;
+    setTimeout(resolve, 300);
   });
-}
+  fetching = undefined;
+  return { items: rows.map((r) => ({ job: r.job_data, jobId: r.job_id, ack: { id: r.job_id, retryCount: r.job_retry_count }, relayId: r.job_group_id ?? '' })), claimed: undefined };
+};
 
 describe('LanePump wake-ups', () => {
   it('a wake-up that arrives while a fetch is under way fetches again when it returns, not at the next poll', async () => {
-    const slow = slowFetch();
     const handled: string[] = [];
-    const pump = new LanePump(slow, pool, { queue: DELIVERY_QUEUE, priority: FIRST_TRY_PRIORITY, capacity: 4, reserve: 1, pollMs: 60_000 }, {
-      claim: async () => undefined,
+    const pump = new LanePump(boss, pool, { queue: DELIVERY_QUEUE, priority: FIRST_TRY_PRIORITY, capacity: 4, reserve: 1, pollMs: 60_000 }, {
+      fetch: slowFetch,
       // false: nothing recorded, so the pump acknowledges the job itself.
       start: (items) => items.map(async (item) => {
         handled.push(item.job.deliveryId);
@@ -72,8 +65,8 @@ describe('LanePump wake-ups', () => {
   });
 
   it('stops at once when asked during a fetch, without sleeping out its poll', async () => {
-    const pump = new LanePump(slowFetch(), pool, { queue: DELIVERY_QUEUE, priority: FIRST_TRY_PRIORITY, capacity: 4, reserve: 1, pollMs: 60_000 }, {
-      claim: async () => undefined,
+    const pump = new LanePump(boss, pool, { queue: DELIVERY_QUEUE, priority: FIRST_TRY_PRIORITY, capacity: 4, reserve: 1, pollMs: 60_000 }, {
+      fetch: slowFetch,
       start: (items) => items.map(async () => false),
       record: async () => {},
     }, createLogger('silent'));
@@ -83,5 +76,37 @@ describe('LanePump wake-ups', () => {
     const stopped = await Promise.race([pump.stop(1_000).then(() => true), new Promise<false>((resolve) => setTimeout(() => resolve(false), 20_000))]);
     expect(stopped, 'stop() returned before the 60 s poll').toBe(true);
     expect(Date.now() - started).toBeLessThan(20_000);
+  });
+
+  it('new work announced after a turn fetched is fetched next, before the outcomes waiting meanwhile are recorded', async () => {
+    const first = newId();
+    const second = newId();
+    const relayId = newId();
+    await boss.insert(DELIVERY_QUEUE, [deliveryJob(first, 1, relayId, 10)]);
+    calls.length = 0;
+    const pump: LanePump<undefined, LaneOutcome> = new LanePump(boss, pool, { queue: DELIVERY_QUEUE, priority: FIRST_TRY_PRIORITY, capacity: 4, reserve: 1, pollMs: 60_000 }, {
+      fetch: slowFetch,
+      // The first job finishes at once, its outcome waiting for the next turn.
+      start: (items, _claimed, record) => items.map(async (item) => {
+        calls.push(`start ${item.job.deliveryId}`);
+        await record({ ack: item.ack });
+        return true;
+      }),
+      record: async (client, outcomes) => {
+        calls.push('record');
+        await completeDeliveryJobs(boss, client, outcomes.flatMap((o) => (o.ack ? [o.ack] : [])));
+      },
+    }, createLogger('silent'));
+    pump.start();
+    try {
+      await waitUntil(() => fetching, 10_000, 'the first fetch');
+      await boss.insert(DELIVERY_QUEUE, [deliveryJob(second, 1, relayId, 10)]);
+      pump.wake();
+      await waitUntil(() => calls.includes(`start ${second}`) || undefined, 10_000, 'the second job');
+      expect(calls.slice(0, 4)).toEqual(['fetch', `start ${first}`, 'fetch', `start ${second}`]);
+      await waitUntil(() => calls.filter((c) => c === 'record').length > 0 || undefined, 10_000, 'the outcomes recorded');
+    } finally {
+      await pump.stop(1_000);
+    }
   });
 });

@@ -1,0 +1,97 @@
+import type { Pool, PoolClient } from 'pg';
+import type { PgBoss } from 'pg-boss';
+// pg-boss's own statement builder (pinned at 12.38.0: its fetch text is checked below, and a
+// version that changes its shape fails at the first fetch instead of fetching differently).
+import { DEFAULT_SCHEMA, fetchNextJob } from 'pg-boss/dist/plans.js';
+import { DELIVERY_QUEUE, type DeliveryJob } from './boss.js';
+
+/** What one fetch of delivery jobs asks pg-boss for: exactly the options `boss.fetch` takes. */
+export interface FetchRequest {
+  batchSize: number;
+  /** The lane: jobs of exactly this priority. */
+  priority: number;
+  /** Relays this process already holds at their share of the lane. */
+  ignoreGroups: readonly string[];
+}
+
+/** A job as pg-boss's fetch returns it (its minimal columns), prefixed `job_` in the statement's rows. */
+export interface FetchedJobRow {
+  job_id: string;
+  job_retry_count: number;
+  job_group_id: string | null;
+  job_group_tier: string | null;
+  job_data: DeliveryJob;
+}
+
+/** The rest of the statement: CTEs and a final select that read the fetched jobs from `fetched`, with parameters from `$first` on. */
+export type FetchedTail = (first: number) => { sql: string; values: unknown[] };
+
+/**
+ * The jobs' limit from their tier, computed in SQL. pg-boss takes the tiers as a JSON map, a
+ * parameter that PostgreSQL parses while planning every fetch (1,000 entries: about half of
+ * the fetch's planning); a delivery job's tier is its relay's `maxConcurrency` written as a
+ * number (1..1000, see boss.ts `deliveryJob`), so the lookup is the number itself. The map
+ * stays as the fallback, empty, so the statement's parameters keep pg-boss's numbering.
+ */
+const TIER_LIMIT = `(case when group_tier !~ '^[1-9][0-9]{0,3}$' then null when group_tier::int <= 1000 then group_tier::int end)`;
+
+let table: Promise<{ table: string; policy: string }> | undefined;
+
+/**
+ * pg-boss's fetch of delivery jobs (group concurrency by relay, one lane's priority, relays to
+ * leave out) as the head of ONE statement whose tail works on the fetched jobs, so a worker
+ * fetches and claims in a single round trip, with no transaction around it when it records
+ * nothing. The text is pg-boss's own, built by its plan builder with the options `boss.fetch`
+ * passes (states, `started_on`, `retry_count`, heartbeats, SKIP LOCKED and group counts stay
+ * exactly pg-boss's); the only changes are its final UPDATE turned into the CTE `fetched`
+ * and the tier lookup above. Returns no rows when nothing was due.
+ */
+export async function fetchThen<R extends FetchedJobRow>(boss: PgBoss, db: Pool | PoolClient, request: FetchRequest, tail: FetchedTail): Promise<R[]> {
+  table ??= boss.getQueue(DELIVERY_QUEUE).then((queue) => {
+    if (!queue) throw new Error(`queue ${DELIVERY_QUEUE} does not exist`);
+    return { table: queue.table, policy: queue.policy ?? 'standard' };
+  });
+  const { table: name, policy } = await table.catch((error: unknown) => {
+    table = undefined;
+    throw error;
+  });
+  const head = fetchHead(name, policy, request);
+  const rest = tail(head.values.length + 1);
+  try {
+    const { rows } = await db.query<R>(`${head.sql}\n${rest.sql}`, [...head.values, ...rest.values]);
+    return rows;
+  } catch (error) {
+    // As boss.fetch: a unique violation from a policy index means a concurrent fetch won the job.
+    if ((error as { code?: string }).code === '23505') return [];
+    throw error;
+  }
+}
+
+function fetchHead(table: string, policy: string, request: FetchRequest): { sql: string; values: unknown[] } {
+  const query = fetchNextJob({
+    schema: DEFAULT_SCHEMA,
+    table,
+    name: DELIVERY_QUEUE,
+    policy,
+    limit: request.batchSize,
+    includeTraceContext: false,
+    groupConcurrency: { default: 10, tiers: { '1': 1 } },
+    minPriority: request.priority,
+    maxPriority: request.priority,
+    ...(request.ignoreGroups.length > 0 ? { ignoreGroups: [...request.ignoreGroups] } : {}),
+  });
+  const tiersAt = query.values.indexOf('{"1":1}');
+  const lookup = `($${tiersAt + 1}::text::jsonb ->> group_tier)::int`;
+  const update = `UPDATE ${DEFAULT_SCHEMA}.${table} j SET`;
+  const parts = query.text.split(update);
+  if (tiersAt < 0 || query.text.split(lookup).length !== 3 || parts.length !== 2 || !/^\s*WITH\b/.test(parts[0]!) || !/RETURNING j\.id, name, data, retry_count as "retryCount"[^;]*group_id as "groupId", group_tier as "groupTier"\s*$/.test(parts[1]!)) {
+    throw new Error('pg-boss fetch statement has an unexpected shape (src/queue/fetch-claim.ts is written against pg-boss 12.38)');
+  }
+  const values = [...query.values];
+  values[tiersAt] = '{}';
+  const ctes = parts[0]!.split(lookup).join(`coalesce(${TIER_LIMIT}, ${lookup})`);
+  const sql = `${ctes},
+      fetched AS (${update}${parts[1]!.replace(/\s*$/, '')}),
+      fetched_jobs AS (select f.id as job_id, f."retryCount" as job_retry_count, f."groupId" as job_group_id, f."groupTier" as job_group_tier, f.data as job_data from fetched f)`;
+  return { sql, values };
+}

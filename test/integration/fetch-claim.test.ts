@@ -1,0 +1,58 @@
+import type { PgBoss } from 'pg-boss';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { newId } from '../../src/ids.js';
+import { deliveryJob, DELIVERY_QUEUE, FIRST_TRY_PRIORITY, RETRY_PRIORITY, startBoss } from '../../src/queue/boss.js';
+import { fetchThen } from '../../src/queue/fetch-claim.js';
+import { createTestDatabase } from '../helpers/database.js';
+
+let boss: PgBoss;
+let pool: pg.Pool;
+
+beforeAll(async () => {
+  const url = await createTestDatabase();
+  boss = await startBoss({ databaseUrl: url, poolSize: 2 });
+  pool = new pg.Pool({ connectionString: url, max: 2 });
+});
+
+afterAll(async () => {
+  await boss.stop({ graceful: false });
+  await pool.end();
+});
+
+const fetchJobs = (batchSize: number, ignoreGroups: string[] = [], priority = FIRST_TRY_PRIORITY) =>
+  fetchThen(boss, pool, { batchSize, priority, ignoreGroups }, () => ({ sql: 'select * from fetched_jobs', values: [] }));
+
+/** Jobs of one relay whose tier is `tier`, inserted as pg-boss would (group id, tier text). */
+async function insert(count: number, tier: string, priority = FIRST_TRY_PRIORITY): Promise<string> {
+  const relayId = newId();
+  await boss.insert(DELIVERY_QUEUE, Array.from({ length: count }, () => ({ ...deliveryJob(newId(), 1, relayId, 1), group: { id: relayId, tier }, priority })));
+  return relayId;
+}
+
+describe('fetchThen: pg-boss fetch with the tier limit computed in SQL', () => {
+  it.each([
+    ['1', 1], ['3', 3], ['12', 12], ['1000', 15],
+    // Not a tier a relay can have: pg-boss's default (10), as when a tier is missing from its map.
+    ['0', 10], ['1001', 10], ['x', 10], ['007', 10],
+  ])('tier %s lets %i of 15 jobs be active', async (tier, limit) => {
+    const relayId = await insert(15, tier);
+    const rows = (await fetchJobs(200)).filter((r) => r.job_group_id === relayId);
+    expect(rows).toHaveLength(limit);
+    // Counted with the jobs already active: a second fetch takes only what the limit leaves.
+    expect((await fetchJobs(200)).filter((r) => r.job_group_id === relayId)).toHaveLength(0);
+    await boss.complete(DELIVERY_QUEUE, rows.map((r) => r.job_id));
+    expect((await fetchJobs(200)).filter((r) => r.job_group_id === relayId)).toHaveLength(Math.min(limit, 15 - limit));
+  });
+
+  it('takes one lane, leaves out the ignored relays, and returns pg-boss claim columns', async () => {
+    const ignored = await insert(2, '5');
+    const retry = await insert(2, '5', RETRY_PRIORITY);
+    const taken = await insert(2, '5');
+    const rows = await fetchJobs(200, [ignored]);
+    expect(new Set(rows.map((r) => r.job_group_id))).toEqual(new Set([taken]));
+    expect(rows[0]).toMatchObject({ job_retry_count: 0, job_group_tier: '5' });
+    expect(rows[0]!.job_data).toHaveProperty('deliveryId');
+    expect((await fetchJobs(200, [], RETRY_PRIORITY)).map((r) => r.job_group_id)).toEqual([retry, retry]);
+  });
+});
