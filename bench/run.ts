@@ -29,9 +29,12 @@ const plan = PLANS[mode];
 const resultsDir = fileURLToPath(new URL('../../bench/results/', import.meta.url));
 const outIndex = args.indexOf('--out');
 const onlyIndex = args.indexOf('--only');
-/** `--only live`: that section alone (its own database, the same plan), written to its own file. */
+/**
+ * `--only live` or `--only e2e`: that section alone (its own database, the same plan), written
+ * to its own file. e2e comes with its ingest figures: its worker starts on their backlog.
+ */
 const only = onlyIndex >= 0 ? args[onlyIndex + 1] : undefined;
-if (only !== undefined && only !== 'live') throw new Error(`--only takes: live (got ${only})`);
+if (only !== undefined && only !== 'live' && only !== 'e2e') throw new Error(`--only takes: live, e2e (got ${only})`);
 const out = outIndex >= 0 ? args[outIndex + 1]! : only ? path.join(resultsDir, `only-${only}.json`) : mode === 'full' ? path.join(resultsDir, 'latest.json') : mode === 'quick' ? path.join(resultsDir, 'quick.json') : path.join(tmpdir(), 'hookyard-bench-smoke.json');
 
 const log = (message: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
@@ -54,6 +57,14 @@ async function main(): Promise<void> {
       await mkdir(path.dirname(out), { recursive: true });
       await writeFile(out, `${JSON.stringify({ mode, only, at: new Date().toISOString(), seconds: Math.round((Date.now() - started) / 1000), live }, null, 2)}\n`);
       log(`live: ${JSON.stringify(live)}; wrote ${out}`);
+      return;
+    }
+    if (only === 'e2e') {
+      log('ingest and e2e');
+      const { ingest, e2e } = await ingestAndE2e(plan, await db.create('ingest'));
+      await mkdir(path.dirname(out), { recursive: true });
+      await writeFile(out, `${JSON.stringify({ mode, only, at: new Date().toISOString(), seconds: Math.round((Date.now() - started) / 1000), ingest, e2e }, null, 2)}\n`);
+      log(`e2e: ${JSON.stringify(e2e)}; wrote ${out}`);
       return;
     }
 

@@ -17,7 +17,8 @@ import { PLANS } from '../plan.js';
  * - peer: a bare receiver (verify + one INSERT, bench/tools/peer-ingest-server.ts), closed loop.
  * - ingest: the api role alone (no worker), closed loop then half load open loop.
  * - e2e: api + worker, an open loop at RATE/s; the path broken down by the timestamps the
- *   database keeps (ingest transaction, pg-boss fetch, claim) and the sink's arrival.
+ *   database keeps (ingest transaction, pg-boss fetch, claim: the start of the statement or
+ *   transaction that fetched) and the sink's arrival; the worker's statements per delivery.
  * - live: bench/live.ts with the quick plan.
  *
  * Env: LOAD_MS (5000), E2E_MS (5000), RATE (500), CONNECTIONS (32), PROF_DIR (CPU profile
@@ -154,6 +155,7 @@ try {
         worker = await startHookyard({ ...hookyardEnv(url, 'worker'), ...prof(process.env.WORKER_PROF_DIR, 'worker') });
         await waitFor(async () => (await sinkStats(sink.port)).count >= accepted, 300_000, 'the backlog to drain');
         await fetch(`http://127.0.0.1:${sink.port}/__reset`, { method: 'POST' });
+        const w0 = await counted(worker.process.pid!, 'worker');
         const sent = new Map<string, number>();
         const answered = new Map<string, number>();
         const result = await openLoop(api.url, {
@@ -164,6 +166,7 @@ try {
         });
         await waitFor(async () => (await sinkStats(sink.port)).count >= result.ok, 60_000, 'the e2e deliveries').catch(() => {});
         const { arrivals } = await sinkStats(sink.port);
+        log(`worker statements per delivery ${JSON.stringify(delta(w0, await counted(worker.process.pid!, 'worker'), Math.max(1, result.ok)))}`);
         const client = new pg.Client({ connectionString: url });
         await client.connect();
         const { rows } = await client.query<{ key: string; received: number; fetched: number; claimed: number }>(`
