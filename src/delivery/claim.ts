@@ -1,10 +1,8 @@
-import type { ClientBase, Pool, PoolClient } from 'pg';
-import type { PgBoss } from 'pg-boss';
+import type { ClientBase, Pool } from 'pg';
 import type { DeliveryStatus } from '../db/entities/delivery.js';
 import { channels, deliveryEntrySql } from '../db/notify/channels.js';
 import { notifySql } from '../db/notify/send.js';
 import type { DeliveryJob } from '../queue/boss.js';
-import { fetchThen, type FetchedJobRow, type FetchRequest } from '../queue/fetch-claim.js';
 import type { ClaimedRow } from './build-request.js';
 import { CLAIMABLE, sqlList } from './status-machine.js';
 
@@ -47,9 +45,10 @@ export const INTERRUPTED_MESSAGE = 'the worker stopped while this request was in
  * PostgreSQL before 18 cannot RETURNING old values. Only the worker that held the claim could
  * change the row in between, and then only if pg-boss gave its job away while it was alive.
  */
-const claimSql = (p: (n: 5 | 6) => string) => `
+const CLAIM = `
+  with input as (select * from unnest($1::uuid[], $2::int[], $3::uuid[], $4::uuid[]) as i(id, attempt, job_id, interrupted_id)),
   claimed as (
-    update delivery d set status = case when r.enabled or ${p(5)}::boolean then 'DELIVERING' else 'HELD' end,
+    update delivery d set status = case when r.enabled or $5::boolean then 'DELIVERING' else 'HELD' end,
            attempt_count = d.attempt_count + (old.status = 'DELIVERING')::int,
            last_attempt_at = case when old.status = 'DELIVERING' then coalesce(old.claimed_at, old.updated_at) else d.last_attempt_at end,
            claimed_at = now(), claimed_by = i.job_id, updated_at = now()
@@ -57,19 +56,19 @@ const claimSql = (p: (n: 5 | 6) => string) => `
     where old.id = i.id and d.id = i.id and r.id = d.relay_id
       and (d.claimed_by = i.job_id or (d.attempt_count = i.attempt - 1 and (d.status <> 'DELIVERING' or d.claimed_by is null)))
       and (d.status in ${sqlList(CLAIMABLE)}) is true
-    returning d.id, d.claimed_by as claimed_job_id, d.status, d.attempt_count + 1 as attempt, old.status = 'DELIVERING' as interrupted, i.interrupted_id, d.last_attempt_at,
+    returning d.id, d.status, d.attempt_count + 1 as attempt, old.status = 'DELIVERING' as interrupted, i.interrupted_id, d.last_attempt_at,
               d.created_at, d.event_id, d.relay_id, d.subscription_id
   ),
   recorded as (
     insert into attempt (id, delivery_id, number, started_at, duration_ms, request_headers, error_class, error_message)
-    select c.interrupted_id, c.id, c.attempt - 1, c.last_attempt_at, 0, '{}'::jsonb, 'INTERRUPTED', ${p(6)}
+    select c.interrupted_id, c.id, c.attempt - 1, c.last_attempt_at, 0, '{}'::jsonb, 'INTERRUPTED', $6
     from claimed c where c.interrupted
   ),
   notified as (
     select ${notifySql(channels.delivery, `array_agg(${deliveryEntrySql('c.id', 'c.status', 'c.attempt - 1')})`)} as sent
     from claimed c having count(*) > 0
   )
-  select c.id, c.claimed_job_id, c.status, c.attempt, c.interrupted, c.created_at, c.relay_id, e.id as event_id, e.type, e.body, e.content_type, e.headers as event_headers,
+  select c.id, c.status, c.attempt, c.interrupted, c.created_at, c.relay_id, e.id as event_id, e.type, e.body, e.content_type, e.headers as event_headers,
          src.slug as source_slug, r.url, r.method, r.headers_sealed, r.signing_secret_sealed, r.previous_signing_secret_sealed,
          r.previous_signing_secret_expires_at, r.timeout_ms, r.retry_schedule, r.max_age_seconds, r.max_concurrency,
          r.rate_limit_per_second, r.proxy_url, r.proxy_url_sealed, s.forward_headers
@@ -80,9 +79,6 @@ const claimSql = (p: (n: 5 | 6) => string) => `
   left join source src on src.id = e.source_id
   left join event_subscription s on s.id = c.subscription_id`;
 
-const CLAIM = `with input as (select * from unnest($1::uuid[], $2::int[], $3::uuid[], $4::uuid[]) as i(id, attempt, job_id, interrupted_id)),
-${claimSql((n) => `$${n}`)}`;
-
 export async function claimDeliveries(db: Pool | ClientBase, inputs: readonly ClaimInput[], newId: () => string, ignoreDisabled = false): Promise<Map<string, Claimed>> {
   const { rows } = await db.query<Claimed>({ name: 'hookyard-claim', text: CLAIM, values: [
     inputs.map((i) => i.job.deliveryId), inputs.map((i) => i.job.attempt), inputs.map((i) => i.jobId),
@@ -90,22 +86,4 @@ export async function claimDeliveries(db: Pool | ClientBase, inputs: readonly Cl
     inputs.map(() => newId()), ignoreDisabled, INTERRUPTED_MESSAGE,
   ] });
   return new Map(rows.map((row) => [row.id, row]));
-}
-
-/** A fetched job and, when its delivery was claimed, the claim (`id` null when not). */
-export type FetchedClaim = FetchedJobRow & (Claimed | { [K in keyof Claimed]: null });
-
-/**
- * The claim of the jobs pg-boss's fetch takes, in the fetch's own statement (queue/fetch-claim.ts):
- * one round trip, and one commit with it. Every fetched job comes back, with its claim or
- * without one (nothing to do: the pump acknowledges it).
- */
-export async function fetchAndClaim(boss: PgBoss, db: Pool | PoolClient, request: FetchRequest, newId: () => string): Promise<FetchedClaim[]> {
-  return fetchThen<FetchedClaim>(boss, db, request, (first) => ({
-    sql: `,
-  input as (select (f.job_data->>'deliveryId')::uuid as id, (f.job_data->>'attempt')::int as attempt, f.job_id, ($${first}::uuid[])[f.n::int] as interrupted_id
-            from (select j.*, row_number() over () as n from fetched_jobs j) f),
-  ${claimSql((n) => `$${first + n - 4}`)}`.replace(/\n  select c\.id, /, `\n  select f.*, c.* from fetched_jobs f left join (select c.id, `) + ') c on c.claimed_job_id = f.job_id',
-    values: [Array.from({ length: request.batchSize }, () => newId()), false, INTERRUPTED_MESSAGE],
-  }));
 }

@@ -1,4 +1,4 @@
-import type { Pool, PoolClient } from 'pg';
+import type { PoolClient } from 'pg';
 import type { PgBoss } from 'pg-boss';
 import type { Keyring } from '../crypto/keyring.js';
 import { UnsealError } from '../crypto/seal.js';
@@ -9,9 +9,9 @@ import { newId } from '../ids.js';
 import type { DeliveryJob, JobAck } from '../queue/boss.js';
 import { buildRequest } from './build-request.js';
 import type { OpenedSecrets } from './opened-secrets.js';
-import { claimDeliveries, fetchAndClaim, type Claimed } from './claim.js';
+import { claimDeliveries, type Claimed } from './claim.js';
 import type { FetchedJob } from './lane-pump.js';
-import type { FetchRequest } from '../queue/fetch-claim.js';
+import { fetchThen, type FetchRequest } from '../queue/fetch-claim.js';
 import { announceDeliveries } from './enqueue.js';
 import { deliveryAttempts } from '../metrics.js';
 import type { HttpSender, SendOutcome } from './http-sender.js';
@@ -57,13 +57,13 @@ export interface DispatchItem {
 const SHUTDOWN_MESSAGE = 'the worker shut down while this request was in flight; the receiver may have it';
 
 /**
- * Fetches a lane's jobs and claims their deliveries in one statement (claim.ts `fetchAndClaim`),
- * on the worker's turn's transaction or on its own: the jobs and their claims commit together.
+ * Fetches a lane's jobs (pg-boss's fetch, queue/fetch-claim.ts) and claims their deliveries on
+ * the worker's turn's transaction: the jobs and their claims commit together. Two statements:
+ * folded into one, the claim's joins were planned on the fetched rows' unknown count and cost
+ * 2.5× the two statements' execution (drain --statements, issue 13).
  */
-export async function fetchClaimed(boss: PgBoss, db: Pool | PoolClient, request: FetchRequest): Promise<{ items: FetchedJob[]; claimed: Map<string, Claimed> }> {
-  const rows = await fetchAndClaim(boss, db, request, newId);
-  const claimed = new Map<string, Claimed>();
-  for (const row of rows) if (row.id !== null) claimed.set(row.id, row);
+export async function fetchClaimed(boss: PgBoss, client: PoolClient, request: FetchRequest): Promise<{ items: FetchedJob[]; claimed: Map<string, Claimed> }> {
+  const rows = await fetchThen(boss, client, request, () => ({ sql: 'select * from fetched_jobs', values: [] }));
   const items = rows.map((row) => ({
     job: row.job_data,
     jobId: row.job_id,
@@ -71,7 +71,7 @@ export async function fetchClaimed(boss: PgBoss, db: Pool | PoolClient, request:
     relayId: row.job_group_id ?? '',
     ...(row.job_group_tier ? { tier: Number(row.job_group_tier) } : {}),
   }));
-  return { items, claimed };
+  return { items, claimed: items.length > 0 ? await claimDeliveries(client, items, newId) : new Map() };
 }
 
 /**

@@ -41,12 +41,10 @@ export interface LaneOutcome {
 /** What a lane does with the jobs it fetches. */
 export interface LaneWork<C, O extends LaneOutcome = LaneOutcome> {
   /**
-   * Fetches jobs and claims what they work on (the deliveries) in one statement, on `db`: the
-   * turn's transaction, or the pool when the turn has nothing to record (the statement then
-   * commits on its own). The jobs and their claims commit together: one WAL flush for both, and
+   * Fetches jobs and claims what they work on (the deliveries) on the turn's transaction. The jobs and their claims commit together: one WAL flush for both, and
    * a fetched job is never active without its claim.
    */
-  fetch(db: Pool | PoolClient, request: FetchRequest): Promise<{ items: FetchedJob[]; claimed: C }>;
+  fetch(client: PoolClient, request: FetchRequest): Promise<{ items: FetchedJob[]; claimed: C }>;
   /**
    * Starts every job of a claimed batch; one promise per job, in order, resolving `true` when
    * the job was completed in the transaction that recorded its outcome (handed to `record`,
@@ -234,9 +232,7 @@ export class LanePump<C, O extends LaneOutcome = LaneOutcome> {
 
   /**
    * One transaction: the outcomes recorded (their jobs completed), then the fetch and claim of
-   * up to `batchSize` jobs (one statement). With no outcome to record, that statement alone,
-   * committing on its own: a wake-up on an idle lane costs one round trip before the request
-   * leaves, not four. Returns how many jobs it fetched. When it fails, the outcomes are
+   * up to `batchSize` jobs. Returns how many jobs it fetched. When it fails, the outcomes are
    * recorded one by one in transactions of their own (one bad outcome never fails its
    * neighbours) and the fetch waits for the poll.
    */
@@ -244,12 +240,10 @@ export class LanePump<C, O extends LaneOutcome = LaneOutcome> {
     const fetch = Date.now() < this.fetchAgainAt ? 0 : batchSize;
     if (recording.length === 0 && fetch === 0) return 0;
     try {
-      const fetched = recording.length === 0
-        ? await this.fetch(this.pool, fetch, ignoreGroups)
-        : await inTransaction(this.pool, async (client) => {
-          await this.work.record(client, recording.map((p) => p.outcome));
-          return fetch > 0 ? this.fetch(client, fetch, ignoreGroups) : undefined;
-        });
+      const fetched = await inTransaction(this.pool, async (client) => {
+        if (recording.length > 0) await this.work.record(client, recording.map((p) => p.outcome));
+        return fetch > 0 ? this.fetch(client, fetch, ignoreGroups) : undefined;
+      });
       for (const p of recording) {
         // Its job completed with this commit: the slot is free now, as the fetch counted it.
         if (p.outcome.ack) this.release(p.outcome.ack.id);
@@ -305,7 +299,7 @@ export class LanePump<C, O extends LaneOutcome = LaneOutcome> {
   }
 
   /** Fetches and claims up to `batchSize` jobs on `db`; `undefined` when none were due. */
-  private async fetch(db: Pool | PoolClient, batchSize: number, ignoreGroups: string[]): Promise<{ items: FetchedJob[]; claimed: C } | undefined> {
+  private async fetch(db: PoolClient, batchSize: number, ignoreGroups: string[]): Promise<{ items: FetchedJob[]; claimed: C } | undefined> {
     this.fetchSent = true;
     const fetched = await this.work.fetch(db, { batchSize, priority: this.options.priority, ignoreGroups });
     return fetched.items.length > 0 ? fetched : undefined;

@@ -39,12 +39,13 @@ let table: Promise<{ table: string; policy: string }> | undefined;
 
 /**
  * pg-boss's fetch of delivery jobs (group concurrency by relay, one lane's priority, relays to
- * leave out) as the head of ONE statement whose tail works on the fetched jobs, so a worker
- * fetches and claims in a single round trip, with no transaction around it when it records
- * nothing. The text is pg-boss's own, built by its plan builder with the options `boss.fetch`
- * passes (states, `started_on`, `retry_count`, heartbeats, SKIP LOCKED and group counts stay
- * exactly pg-boss's); the only changes are its final UPDATE turned into the CTE `fetched`
- * and the tier lookup above. Returns no rows when nothing was due.
+ * leave out) as the head of a statement whose tail reads the fetched jobs from `fetched_jobs`.
+ * The text is pg-boss's own, built by its plan builder with the options `boss.fetch` passes
+ * (states, `started_on`, `retry_count`, heartbeats, SKIP LOCKED and group counts stay exactly
+ * pg-boss's); the only changes are its final UPDATE turned into the CTE `fetched` and the tier
+ * lookup above. The worker's tail only selects the jobs: a claim folded in here was planned on
+ * the fetched rows' unknown count and executed 2.5× slower than fetch and claim apart.
+ * Returns no rows when nothing was due.
  */
 export async function fetchThen<R extends FetchedJobRow>(boss: PgBoss, db: Pool | PoolClient, request: FetchRequest, tail: FetchedTail): Promise<R[]> {
   table ??= boss.getQueue(DELIVERY_QUEUE).then((queue) => {
