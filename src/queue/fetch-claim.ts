@@ -35,7 +35,8 @@ export type FetchedTail = (first: number) => { sql: string; values: unknown[] };
  */
 const TIER_LIMIT = `(case when group_tier !~ '^[1-9][0-9]{0,3}$' then null when group_tier::int <= 1000 then group_tier::int end)`;
 
-let table: Promise<{ table: string; policy: string }> | undefined;
+/** The delivery queue's table and policy, read once per pg-boss instance (each is bound to one database). */
+const tables = new WeakMap<PgBoss, Promise<{ table: string; policy: string }>>();
 
 /**
  * pg-boss's fetch of delivery jobs (group concurrency by relay, one lane's priority, relays to
@@ -48,12 +49,16 @@ let table: Promise<{ table: string; policy: string }> | undefined;
  * Returns no rows when nothing was due.
  */
 export async function fetchThen<R extends FetchedJobRow>(boss: PgBoss, db: Pool | PoolClient, request: FetchRequest, tail: FetchedTail): Promise<R[]> {
-  table ??= boss.getQueue(DELIVERY_QUEUE).then((queue) => {
-    if (!queue) throw new Error(`queue ${DELIVERY_QUEUE} does not exist`);
-    return { table: queue.table, policy: queue.policy ?? 'standard' };
-  });
+  let table = tables.get(boss);
+  if (!table) {
+    table = boss.getQueue(DELIVERY_QUEUE).then((queue) => {
+      if (!queue) throw new Error(`queue ${DELIVERY_QUEUE} does not exist`);
+      return { table: queue.table, policy: queue.policy ?? 'standard' };
+    });
+    tables.set(boss, table);
+  }
   const { table: name, policy } = await table.catch((error: unknown) => {
-    table = undefined;
+    tables.delete(boss);
     throw error;
   });
   const head = fetchHead(name, policy, request);
