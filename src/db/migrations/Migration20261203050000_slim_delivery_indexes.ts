@@ -14,9 +14,6 @@ import { Migration } from '@mikro-orm/migrations';
  *   common status: the newest-first walk over (created_at, id) finds those at once) and
  *   DELIVERING (transient): a delivery that succeeds enters it once, as PENDING, not on every
  *   write. Only a list of DELIVERING alone, with no relay, walks the table.
- * - fillfactor 70 on delivery: the updates cannot be HOT (status is indexed), but with room left
- *   on the page the new version stays beside the old one, a smaller WAL record (about 40 bytes
- *   per write in the drain). Only pages written from now on keep the room; nothing is rewritten.
  * - attempt (delivery_id, started_at, id) → (delivery_id): a delivery has a handful of attempts,
  *   sorting them for a page costs nothing, and the key is 16 bytes instead of 40.
  */
@@ -24,7 +21,6 @@ export class Migration20261203050000_slim_delivery_indexes extends Migration {
   override name = 'Migration20261203050000_slim_delivery_indexes';
 
   override up(): void | Promise<void> {
-    this.addSql(`alter table "delivery" set (fillfactor = 70);`);
     this.addSql(`drop index if exists "delivery_status_next_attempt_at_index";`);
     this.addSql(`drop index if exists "delivery_relay_id_status_index";`);
     this.addSql(`drop index if exists "delivery_status_updated_at_index";`);
@@ -40,6 +36,5 @@ export class Migration20261203050000_slim_delivery_indexes extends Migration {
     this.addSql(`create index "delivery_status_updated_at_index" on "delivery" ("status", "updated_at");`);
     this.addSql(`create index "delivery_relay_id_status_index" on "delivery" ("relay_id", "status") where "status" in ('HELD', 'PENDING', 'RETRYING');`);
     this.addSql(`create index "delivery_status_next_attempt_at_index" on "delivery" ("status", "next_attempt_at");`);
-    this.addSql(`alter table "delivery" reset (fillfactor);`);
   }
 }
