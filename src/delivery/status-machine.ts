@@ -94,7 +94,7 @@ function sqlLiteral(status: DeliveryStatus): string {
 
 /**
  * A status set as an SQL list, `('DEAD', 'RETRYING')`, for `status in …`. Literals, not a
- * parameter: the planner matches them against partial indexes (`delivery_relay_id_status_index`).
+ * parameter: the planner matches them against partial indexes (`delivery_unsettled_status_created_at_id_index`).
  */
 export function sqlList(statuses: readonly DeliveryStatus[]): string {
   return `(${statuses.map(sqlLiteral).join(', ')})`;

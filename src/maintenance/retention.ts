@@ -34,15 +34,27 @@ const REJECTED_SQL = `
 // Attempts go first, in the same statement, so the count is exact; the cascade from delivery
 // then finds nothing left. FOR UPDATE re-checks the status of a row changed since the
 // snapshot, so a delivery that "retry now" just revived is skipped, never deleted.
+// No index has status or updated_at (each would take a new entry on every claim and outcome):
+// a delivery last updated before the cutoff was created before it, so a keyset window over
+// (created_at, id) finds them, examining each old delivery once per run, the live ones too.
 const DELIVERIES_SQL = `
-  with doomed as (
-    select id from delivery where status = any($3) and updated_at < $1 limit $2 for update skip locked
+  with scanned as (
+    select id, created_at from delivery
+    where created_at < $1 and (created_at, id) > ($4::timestamptz, $5::uuid)
+    order by created_at, id limit $2
+  ), doomed as (
+    select id from delivery
+    where id in (select id from scanned) and status = any($3) and updated_at < $1
+    for update skip locked
   ), attempts as (
     delete from attempt where delivery_id in (select id from doomed) returning 1
   ), deliveries as (
     delete from delivery where id in (select id from doomed) returning 1
+  ), tail as (
+    select created_at::text as at, id from scanned order by created_at desc, id desc limit 1
   )
-  select (select count(*) from deliveries)::int as deliveries, (select count(*) from attempts)::int as attempts`;
+  select (select count(*) from scanned)::int as scanned, (select count(*) from deliveries)::int as deliveries,
+         (select count(*) from attempts)::int as attempts, (select at from tail) as last_at, (select id from tail) as last_id`;
 
 // Old events whose deliveries are still live are never deleted, so a plain "oldest first,
 // limit N" would scan them again on every batch: with a relay held for days that is quadratic.
@@ -103,12 +115,17 @@ export async function pruneOnce(pool: Pool, options: RetentionOptions): Promise<
     if ((rowCount ?? 0) < batchSize) break;
   }
 
+  let deliveriesAfter = { at: '-infinity', id: NIL_UUID };
   for (;;) {
-    const { rows } = await pool.query<{ deliveries: number; attempts: number }>(DELIVERIES_SQL, [cutoff, batchSize, FINISHED]);
+    const { rows } = await pool.query<{ scanned: number; deliveries: number; attempts: number; last_at: string | null; last_id: string | null }>(
+      DELIVERIES_SQL,
+      [cutoff, batchSize, FINISHED, deliveriesAfter.at, deliveriesAfter.id],
+    );
     const batch = rows[0]!;
     counts.deliveries += batch.deliveries;
     counts.attempts += batch.attempts;
-    if (batch.deliveries < batchSize) break;
+    if (batch.scanned < batchSize || batch.last_at === null || batch.last_id === null) break;
+    deliveriesAfter = { at: batch.last_at, id: batch.last_id };
   }
 
   let after = { at: '-infinity', id: NIL_UUID };

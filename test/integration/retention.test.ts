@@ -186,15 +186,25 @@ describe('pruneOnce', () => {
     expect(horizon.rows.find((r) => r.log === 'event')?.pruned_through).toBeGreaterThan(0);
   });
 
-  it('uses the (status, updated_at) index to find finished deliveries', async () => {
+  it('finds finished deliveries through the (created_at, id) index, and keeps one created before the period but finished within it', async () => {
+    const e = await event(OLDER);
+    const lateRetry = newId();
+    await pool.query(`insert into delivery (id, event_id, relay_id, status, created_at, updated_at) values ($1, $2, $3, 'DEAD', $4, $5)`, [lateRetry, e, relayId, OLDER, YOUNG]);
+    const finished = await delivery(e, 'SUCCEEDED', OLDER);
+    const counts = await pruneOnce(pool, { retentionHours: RETENTION_HOURS, auditRetentionDays: AUDIT_RETENTION_DAYS, batchSize: 3, now });
+    expect(counts.deliveries).toBe(1);
+    const left = await pool.query<{ id: string }>('select id from delivery where id = any($1)', [[lateRetry, finished]]);
+    expect(left.rows.map((row) => row.id)).toEqual([lateRetry]);
+
+    // No index holds status or updated_at for retention: each would take an entry on every claim and outcome.
     const client = await pool.connect();
     try {
       await client.query('set enable_seqscan = off');
       const { rows } = await client.query<{ 'QUERY PLAN': string }>(
-        `explain select id from delivery where status = any($1) and updated_at < $2 limit 10`,
-        [['SUCCEEDED', 'DEAD', 'CANCELLED'], OLD],
+        `explain select id from delivery where created_at < $1 and (created_at, id) > ($2::timestamptz, $3::uuid) order by created_at, id limit 10`,
+        [OLD, OLDER, newId()],
       );
-      expect(rows.map((row) => row['QUERY PLAN']).join('\n')).toContain('delivery_status_updated_at_index');
+      expect(rows.map((row) => row['QUERY PLAN']).join('\n')).toContain('delivery_created_at_id_index');
     } finally {
       await client.query('reset enable_seqscan');
       client.release();

@@ -12,7 +12,7 @@ export type AttemptErrorClass = (typeof ATTEMPT_ERROR_CLASSES)[number];
 
 /** One HTTP try of a delivery. */
 @Entity({ tableName: 'attempt' })
-@Index({ name: 'attempt_delivery_started_at_id_index', properties: ['delivery', 'startedAt', 'id'] })
+@Index({ name: 'attempt_delivery_id_index', properties: ['delivery'] })
 export class Attempt {
   @PrimaryKey({ type: 'uuid' })
   id: string = newId();

@@ -7,12 +7,14 @@ import { Relay } from './relay.js';
 export const DELIVERY_STATUSES = ['PENDING', 'DELIVERING', 'SUCCEEDED', 'RETRYING', 'DEAD', 'CANCELLED', 'HELD'] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 
-/** One event for one relay. */
+/**
+ * One event for one relay. Every claim and outcome rewrites status and updated_at, so each index
+ * here takes an entry per write: only the ones a read needs (Migration20261203050000, which
+ * also adds the partial (status, created_at, id) index for lists filtered by status alone).
+ */
 @Entity({ tableName: 'delivery' })
 @Index({ name: 'delivery_created_at_id_index', properties: ['createdAt', 'id'] })
 @Index({ name: 'delivery_relay_status_created_at_id_index', properties: ['relay', 'status', 'createdAt', 'id'] })
-@Index({ name: 'delivery_status_next_attempt_at_index', properties: ['status', 'nextAttemptAt'] })
-@Index({ name: 'delivery_status_updated_at_index', properties: ['status', 'updatedAt'] })
 export class Delivery {
   [OptionalProps]?: 'id' | 'status' | 'attemptCount' | 'createdAt' | 'updatedAt';
 

@@ -11,6 +11,7 @@ import { Migration20261201000000_delivery_claim } from './Migration2026120100000
 import { Migration20261201000000_live_change_log } from './Migration20261201000000_live_change_log.js';
 import { Migration20261201100000_relay_rate } from './Migration20261201100000_relay_rate.js';
 import { Migration20261202000000_notify_function } from './Migration20261202000000_notify_function.js';
+import { Migration20261203050000_slim_delivery_indexes } from './Migration20261203050000_slim_delivery_indexes.js';
 
 /** Listed explicitly (no glob) so the compiled app and the TypeScript tests find the same set. */
 export const migrations: MigrationObject[] = [
@@ -26,4 +27,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261201000000_live_change_log', class: Migration20261201000000_live_change_log },
   { name: 'Migration20261201100000_relay_rate', class: Migration20261201100000_relay_rate },
   { name: 'Migration20261202000000_notify_function', class: Migration20261202000000_notify_function },
+  { name: 'Migration20261203050000_slim_delivery_indexes', class: Migration20261203050000_slim_delivery_indexes },
 ];
