@@ -85,7 +85,7 @@ const FIND_DUPLICATES = `
  * Several requests' events in one transaction, in a fixed number of statements however many
  * there are: one multi-row event insert with its NOTIFY and the candidate subscriptions of the
  * batch's sources (repeated keys, also within the batch, are skipped by ON CONFLICT and answered
- * with the first event's id), one delivery insert with its NOTIFY and one pg-boss insert; two
+ * with the first event's id), one insert of the deliveries with their pg-boss jobs and NOTIFY; two
  * more when a source checks for repeated bodies (content-dedupe.ts).
  */
 export async function insertAll(client: PoolClient, boss: PgBoss, requests: readonly (readonly NewEvent[])[]): Promise<AcceptResult[][]> {
