@@ -59,7 +59,7 @@ describe('the job insert ingest folds into its delivery insert', () => {
 
   it('jobs it writes are fetched within their group limit, retried on failure and expired when their heartbeat stops', async () => {
     const relay = randomUUID();
-    const deliveryIds = [randomUUID(), randomUUID(), randomUUID()];
+    const deliveryIds: string[] = [randomUUID(), randomUUID(), randomUUID()];
     await insertFolded(deliveryIds.map((id) => deliveryJob(id, 1, relay, 2)));
 
     const fetched = await app.boss.fetch<{ deliveryId: string }>(DELIVERY_QUEUE, { batchSize: 10, groupConcurrency: { default: 10, tiers: CONCURRENCY_TIERS } });
