@@ -144,7 +144,7 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
     cleanups.push(['orm', () => orm.close()]);
     const apiPool = (await orm.em.getConnection().getNativeClient()) as Pool;
 
-    const boss = await startBoss({ databaseUrl: database.url, superviseIntervalSeconds: options.superviseIntervalSeconds });
+    const boss = await startBoss({ databaseUrl: database.url, superviseIntervalSeconds: options.superviseIntervalSeconds, supervise: runWorkers });
     cleanups.push(['pg-boss', () => boss.stop({ graceful: true, timeout: 10_000 })]);
 
     // One LISTEN connection per process: live feeds, token revocations, worker wake-ups.

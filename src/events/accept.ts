@@ -44,15 +44,17 @@ export async function acceptEvent(pool: Pool, boss: PgBoss, event: NewEvent): Pr
  * subscriptions of the batch's sources (one row each, `subscription` set), another round trip
  * less. A named statement: parsed and planned once per connection. The bodies travel as one
  * binary parameter ($7, cut by the starts and lengths in $8 and $9): as a `bytea[]`, pg writes
- * each body as hex text inside an array literal, twice its size to build, send and parse.
+ * each body as hex text inside an array literal, twice its size to build, send and parse. The
+ * headers travel as one JSON array ($5) for the same reason: as a `jsonb[]`, each request's
+ * JSON was escaped again into the array literal (the largest of the api's allocations).
  */
 const INSERT_EVENTS = {
-  name: 'hookyard_insert_events_v3',
+  name: 'hookyard_insert_events_v4',
   text: `
   with inserted as (
     insert into event (id, source_id, type, idempotency_key, headers, content_type, body, body_sha256, received_at)
     select e.id, e.source_id, e.type, e.idempotency_key, e.headers, e.content_type, substring($7::bytea from e.body_start for e.body_length), e.body_sha256, now()
-    from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::jsonb[], $6::text[], $8::int4[], $9::int4[], $10::bytea[])
+    from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], array(select h from jsonb_array_elements($5::jsonb) with ordinality as t(h, n) order by n), $6::text[], $8::int4[], $9::int4[], $10::bytea[])
       as e(id, source_id, type, idempotency_key, headers, content_type, body_start, body_length, body_sha256)
     on conflict (coalesce(source_id, '${NO_SOURCE}'::uuid), idempotency_key) where idempotency_key is not null do nothing
     returning id, source_id),
@@ -85,7 +87,7 @@ const FIND_DUPLICATES = `
  * Several requests' events in one transaction, in a fixed number of statements however many
  * there are: one multi-row event insert with its NOTIFY and the candidate subscriptions of the
  * batch's sources (repeated keys, also within the batch, are skipped by ON CONFLICT and answered
- * with the first event's id), one delivery insert with its NOTIFY and one pg-boss insert; two
+ * with the first event's id), one insert of the deliveries with their pg-boss jobs and NOTIFY; two
  * more when a source checks for repeated bodies (content-dedupe.ts).
  */
 export async function insertAll(client: PoolClient, boss: PgBoss, requests: readonly (readonly NewEvent[])[]): Promise<AcceptResult[][]> {
@@ -99,7 +101,7 @@ export async function insertAll(client: PoolClient, boss: PgBoss, requests: read
     ...INSERT_EVENTS,
     values: [
       stored.map((i) => ids[i]), column((e) => e.sourceId), column((e) => e.type), column((e) => e.idempotencyKey),
-      column((e) => JSON.stringify(e.headers)), column((e) => e.contentType), bodies.bytes, bodies.starts, bodies.lengths, column((e) => e.dedupe?.sha256 ?? null),
+      JSON.stringify(column((e) => e.headers)), column((e) => e.contentType), bodies.bytes, bodies.starts, bodies.lengths, column((e) => e.dedupe?.sha256 ?? null),
     ],
   });
   const batch = new FanOutBatch();

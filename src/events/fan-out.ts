@@ -1,10 +1,12 @@
 import type { PoolClient } from 'pg';
 import type { PgBoss } from 'pg-boss';
 import type { DeliveryStatus } from '../db/entities/delivery.js';
-import { queueJobs, type DeliveryTransition } from '../delivery/enqueue.js';
+import { deliveryJobsOf, type DeliveryTransition } from '../delivery/enqueue.js';
 import { channels } from '../db/notify/channels.js';
 import { encodeEntries, notifySql } from '../db/notify/send.js';
 import { newDeliveryStatus } from '../delivery/status-machine.js';
+import { DELIVERY_QUEUE } from '../queue/boss.js';
+import { deliveryJobValues, insertDeliveryJobsSql, jobTable } from '../queue/insert-jobs.js';
 import { newId, NIL_UUID } from '../ids.js';
 import { filterDocument, subscriptionMatches, type RoutableEvent, type SubscriptionRow } from '../routing/route-event.js';
 
@@ -41,16 +43,29 @@ export function candidateSubscriptionsSql(sources: string): string {
   join relay r on r.id = s.relay_id`;
 }
 
-/** The deliveries and their NOTIFY in one statement (sent at commit all the same). */
-const INSERT_DELIVERIES = {
-  name: 'hookyard_insert_deliveries',
-  text: `
+/**
+ * The deliveries, their pg-boss jobs (queue/insert-jobs.ts) and their NOTIFY in one statement
+ * (sent at commit all the same): a round trip per batch less than the delivery insert followed
+ * by `boss.insert`. Built once per process, for the table pg-boss keeps the queue's jobs in.
+ */
+const insertDeliveries = new Map<string, { name: string; text: string }>();
+function insertDeliveriesStatement(table: string): { name: string; text: string } {
+  let statement = insertDeliveries.get(table);
+  if (!statement) {
+    statement = {
+      name: `hookyard_insert_deliveries_jobs_${insertDeliveries.size}`,
+      text: `
   with inserted as (
     insert into delivery (id, event_id, relay_id, subscription_id, status, attempt_count, created_at, updated_at)
     select d.id, d.event_id, d.relay_id, d.subscription_id, d.status, 0, now(), now()
-    from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[]) as d(id, event_id, relay_id, subscription_id, status))
+    from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[]) as d(id, event_id, relay_id, subscription_id, status)),
+  jobs as (${insertDeliveryJobsSql(table, DELIVERY_QUEUE, 7)})
   select ${notifySql(channels.delivery, '$6::text[]')}`,
-};
+    };
+    insertDeliveries.set(table, statement);
+  }
+  return statement;
+}
 
 /**
  * What a transaction's fan-outs still owe: the pg-boss jobs and the NOTIFY of the deliveries
@@ -79,19 +94,21 @@ export class FanOutBatch {
   }
 
   /**
-   * The deliveries with their NOTIFY, then their jobs (a job must never precede its row; the
-   * NOTIFY is sent at commit, when the jobs are there too). Every change announced is a row
-   * planned here, so the insert carries the announcement.
+   * The deliveries with their jobs and NOTIFY, in one statement. Every change announced is a
+   * row planned here, so the insert carries the announcement.
    */
   async commit(client: PoolClient, boss: PgBoss): Promise<void> {
     const rows = this.rows.splice(0);
     const changes = this.changes.splice(0);
     if (rows.length === 0) return;
+    const jobs = deliveryJobsOf(changes);
     await client.query({
-      ...INSERT_DELIVERIES,
-      values: [rows.map((d) => d.id), rows.map((d) => d.eventId), rows.map((d) => d.relayId), rows.map((d) => d.subscriptionId), rows.map((d) => d.status), encodeEntries(channels.delivery, changes)],
+      ...insertDeliveriesStatement(await jobTable(boss, DELIVERY_QUEUE)),
+      values: [
+        rows.map((d) => d.id), rows.map((d) => d.eventId), rows.map((d) => d.relayId), rows.map((d) => d.subscriptionId), rows.map((d) => d.status),
+        encodeEntries(channels.delivery, changes), ...deliveryJobValues(jobs),
+      ],
     });
-    await queueJobs(client, boss, changes);
   }
 }
 

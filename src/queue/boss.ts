@@ -54,6 +54,12 @@ export interface BossOptions {
   /** pg-boss's own pool; the LISTEN connection comes on top. */
   poolSize?: number;
   superviseIntervalSeconds?: number;
+  /**
+   * Whether this process runs pg-boss's supervision, monitoring, maintenance and cron (default
+   * true). Off in the api role: it holds no job, and a worker's pass covers every job of the
+   * queue, so the api's would only repeat it (README, "Processes and roles").
+   */
+  supervise?: boolean;
 }
 
 /**
@@ -70,6 +76,8 @@ export async function startBoss(options: BossOptions): Promise<PgBoss> {
     max: options.poolSize ?? 4,
     superviseIntervalSeconds: options.superviseIntervalSeconds ?? 5,
     monitorIntervalSeconds: options.superviseIntervalSeconds ?? 5,
+    supervise: options.supervise ?? true,
+    schedule: options.supervise ?? true,
     application_name: 'hookyard-boss',
   });
   boss.on('error', () => {

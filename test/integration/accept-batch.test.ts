@@ -56,8 +56,8 @@ describe('insertAll: several requests in one transaction', () => {
     expect(relaysOf(q1)).toEqual([relays.everything]);
     expect(relaysOf(n1)).toEqual([relays.everything]);
 
-    const { rows } = await app.pool.query<{ id: string; body: Buffer; deliveries: number; jobs: number }>(
-      `select e.id, e.body, (select count(*)::int from delivery d where d.event_id = e.id) as deliveries,
+    const { rows } = await app.pool.query<{ id: string; body: Buffer; headers: Record<string, string>; deliveries: number; jobs: number }>(
+      `select e.id, e.body, e.headers, (select count(*)::int from delivery d where d.event_id = e.id) as deliveries,
               (select count(*)::int from pgboss.job j join delivery d on j.data->>'deliveryId' = d.id::text where d.event_id = e.id) as jobs
          from event e`,
     );
@@ -71,5 +71,7 @@ describe('insertAll: several requests in one transaction', () => {
     for (const [id, expected] of [[a1!.id, 2], [b1!.id, 2], [b2!.id, 1], [q1!.id, 1], [n1!.id, 1]] as const) {
       expect(byId.get(id)).toMatchObject({ deliveries: expected, jobs: expected });
     }
+    // Each event keeps its own headers, though a batch's travel together.
+    expect([a1, b1, b2, q1, n1].map((r) => byId.get(r!.id)!.headers['x-key'])).toEqual(['a1', 'b1', 'b2', 'q1', 'n1']);
   });
 });
