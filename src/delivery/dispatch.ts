@@ -11,7 +11,7 @@ import { buildRequest } from './build-request.js';
 import type { OpenedSecrets } from './opened-secrets.js';
 import { claimDeliveries, type Claimed } from './claim.js';
 import type { FetchedJob } from './lane-pump.js';
-import { fetchThen, type FetchRequest } from '../queue/fetch-claim.js';
+import { fetchDeliveryJobs, type FetchRequest } from '../queue/fetch-jobs.js';
 import { announceDeliveries } from './enqueue.js';
 import { deliveryAttempts } from '../metrics.js';
 import type { HttpSender, SendOutcome } from './http-sender.js';
@@ -57,13 +57,13 @@ export interface DispatchItem {
 const SHUTDOWN_MESSAGE = 'the worker shut down while this request was in flight; the receiver may have it';
 
 /**
- * Fetches a lane's jobs (pg-boss's fetch, queue/fetch-claim.ts) and claims their deliveries on
+ * Fetches a lane's jobs (pg-boss's fetch, queue/fetch-jobs.ts) and claims their deliveries on
  * the worker's turn's transaction: the jobs and their claims commit together. Two statements:
  * folded into one, the claim's joins were planned on the fetched rows' unknown count and cost
  * 2.5× the two statements' execution (drain --statements, issue 13).
  */
 export async function fetchClaimed(boss: PgBoss, client: PoolClient, request: FetchRequest): Promise<{ items: FetchedJob[]; claimed: Map<string, Claimed> }> {
-  const rows = await fetchThen(boss, client, request, () => ({ sql: 'select * from fetched_jobs', values: [] }));
+  const rows = await fetchDeliveryJobs(boss, client, request);
   const items = rows.map((row) => ({
     job: row.job_data,
     jobId: row.job_id,

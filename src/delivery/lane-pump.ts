@@ -3,7 +3,7 @@ import type { PgBoss } from 'pg-boss';
 import { inTransaction } from '../db/transaction.js';
 import type { Logger } from '../log.js';
 import type { DeliveryJob, JobAck } from '../queue/boss.js';
-import type { FetchRequest } from '../queue/fetch-claim.js';
+import type { FetchRequest } from '../queue/fetch-jobs.js';
 
 export interface LaneOptions {
   queue: string;

@@ -2,7 +2,7 @@ import pg from 'pg';
 import type { PgBoss } from 'pg-boss';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LanePump, type LaneOutcome, type LaneWork } from '../../src/delivery/lane-pump.js';
-import { fetchThen } from '../../src/queue/fetch-claim.js';
+import { fetchDeliveryJobs } from '../../src/queue/fetch-jobs.js';
 import { createLogger } from '../../src/log.js';
 import { completeDeliveryJobs, deliveryJob, DELIVERY_QUEUE, FIRST_TRY_PRIORITY, startBoss } from '../../src/queue/boss.js';
 import { newId } from '../../src/ids.js';
@@ -23,12 +23,12 @@ afterAll(async () => {
   await pool.end();
 });
 
-/** The real fetch (pg-boss's, in fetch-claim.ts's statement), held back 300 ms after it read the queue (`fetching` set meanwhile). */
+/** The real fetch (pg-boss's, in fetch-jobs.ts's statement), held back 300 ms after it read the queue (`fetching` set meanwhile). */
 let fetching: (() => void) | undefined;
 const calls: string[] = [];
 const slowFetch: LaneWork<undefined>['fetch'] = async (db, request) => {
   calls.push('fetch');
-  const rows = await fetchThen(boss, db, request, () => ({ sql: 'select * from fetched_jobs', values: [] }));
+  const rows = await fetchDeliveryJobs(boss, db, request);
   await new Promise<void>((resolve) => {
     fetching = resolve;
     setTimeout(resolve, 300);

@@ -14,7 +14,7 @@ export interface FetchRequest {
   ignoreGroups: readonly string[];
 }
 
-/** A job as pg-boss's fetch returns it (its minimal columns), prefixed `job_` in the statement's rows. */
+/** A job as pg-boss's fetch returns it (its minimal columns), prefixed `job_`. */
 export interface FetchedJobRow {
   job_id: string;
   job_retry_count: number;
@@ -22,9 +22,6 @@ export interface FetchedJobRow {
   job_group_tier: string | null;
   job_data: DeliveryJob;
 }
-
-/** The rest of the statement: CTEs and a final select that read the fetched jobs from `fetched`, with parameters from `$first` on. */
-export type FetchedTail = (first: number) => { sql: string; values: unknown[] };
 
 /**
  * The jobs' limit from their tier, computed in SQL. pg-boss takes the tiers as a JSON map, a
@@ -40,15 +37,14 @@ const tables = new WeakMap<PgBoss, Promise<{ table: string; policy: string }>>()
 
 /**
  * pg-boss's fetch of delivery jobs (group concurrency by relay, one lane's priority, relays to
- * leave out) as the head of a statement whose tail reads the fetched jobs from `fetched_jobs`.
- * The text is pg-boss's own, built by its plan builder with the options `boss.fetch` passes
+ * leave out), in one statement. The text is pg-boss's own, built by its plan builder with the options `boss.fetch` passes
  * (states, `started_on`, `retry_count`, heartbeats, SKIP LOCKED and group counts stay exactly
  * pg-boss's); the only changes are its final UPDATE turned into the CTE `fetched` and the tier
- * lookup above. The worker's tail only selects the jobs: a claim folded in here was planned on
- * the fetched rows' unknown count and executed 2.5× slower than fetch and claim apart.
+ * lookup above. The claim stays a statement of its own: folded in here it was planned on the
+ * fetched rows' unknown count and executed 2.5× slower than fetch and claim apart.
  * Returns no rows when nothing was due.
  */
-export async function fetchThen<R extends FetchedJobRow>(boss: PgBoss, db: Pool | PoolClient, request: FetchRequest, tail: FetchedTail): Promise<R[]> {
+export async function fetchDeliveryJobs(boss: PgBoss, db: Pool | PoolClient, request: FetchRequest): Promise<FetchedJobRow[]> {
   let table = tables.get(boss);
   if (!table) {
     table = boss.getQueue(DELIVERY_QUEUE).then((queue) => {
@@ -62,9 +58,8 @@ export async function fetchThen<R extends FetchedJobRow>(boss: PgBoss, db: Pool 
     throw error;
   });
   const head = fetchHead(name, policy, request);
-  const rest = tail(head.values.length + 1);
   try {
-    const { rows } = await db.query<R>(`${head.sql}\n${rest.sql}`, [...head.values, ...rest.values]);
+    const { rows } = await db.query<FetchedJobRow>(`${head.sql}\nselect * from fetched_jobs`, head.values);
     return rows;
   } catch (error) {
     // As boss.fetch: a unique violation from a policy index means a concurrent fetch won the job.
@@ -91,7 +86,7 @@ function fetchHead(table: string, policy: string, request: FetchRequest): { sql:
   const update = `UPDATE ${DEFAULT_SCHEMA}.${table} j SET`;
   const parts = query.text.split(update);
   if (tiersAt < 0 || query.text.split(lookup).length !== 3 || parts.length !== 2 || !/^\s*WITH\b/.test(parts[0]!) || !/RETURNING j\.id, name, data, retry_count as "retryCount"[^;]*group_id as "groupId", group_tier as "groupTier"\s*$/.test(parts[1]!)) {
-    throw new Error('pg-boss fetch statement has an unexpected shape (src/queue/fetch-claim.ts is written against pg-boss 12.38)');
+    throw new Error('pg-boss fetch statement has an unexpected shape (src/queue/fetch-jobs.ts is written against pg-boss 12.38)');
   }
   const values = [...query.values];
   values[tiersAt] = '{}';

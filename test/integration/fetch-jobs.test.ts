@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { newId } from '../../src/ids.js';
 import { deliveryJob, DELIVERY_QUEUE, FIRST_TRY_PRIORITY, RETRY_PRIORITY, startBoss } from '../../src/queue/boss.js';
-import { fetchThen } from '../../src/queue/fetch-claim.js';
+import { fetchDeliveryJobs } from '../../src/queue/fetch-jobs.js';
 import { createTestDatabase } from '../helpers/database.js';
 
 let boss: PgBoss;
@@ -21,7 +21,7 @@ afterAll(async () => {
 });
 
 const fetchJobs = (batchSize: number, ignoreGroups: string[] = [], priority = FIRST_TRY_PRIORITY) =>
-  fetchThen(boss, pool, { batchSize, priority, ignoreGroups }, () => ({ sql: 'select * from fetched_jobs', values: [] }));
+  fetchDeliveryJobs(boss, pool, { batchSize, priority, ignoreGroups });
 
 /** Jobs of one relay whose tier is `tier`, inserted as pg-boss would (group id, tier text). */
 async function insert(count: number, tier: string, priority = FIRST_TRY_PRIORITY): Promise<string> {
@@ -30,7 +30,7 @@ async function insert(count: number, tier: string, priority = FIRST_TRY_PRIORITY
   return relayId;
 }
 
-describe('fetchThen: pg-boss fetch with the tier limit computed in SQL', () => {
+describe('fetchDeliveryJobs: pg-boss fetch with the tier limit computed in SQL', () => {
   it.each([
     ['1', 1], ['3', 3], ['12', 12], ['1000', 15],
     // Not a tier a relay can have: pg-boss's default (10), as when a tier is missing from its map.
