@@ -1,32 +1,18 @@
-import type { PgBoss } from 'pg-boss';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import pg from 'pg';
+import { describe, expect, it } from 'vitest';
 import { newId } from '../../src/ids.js';
-import { deliveryJob, DELIVERY_QUEUE, FIRST_TRY_PRIORITY, RETRY_PRIORITY, startBoss } from '../../src/queue/boss.js';
+import { deliveryJob, DELIVERY_QUEUE, FIRST_TRY_PRIORITY, RETRY_PRIORITY } from '../../src/queue/boss.js';
 import { fetchDeliveryJobs } from '../../src/queue/fetch-jobs.js';
-import { createTestDatabase } from '../helpers/database.js';
+import { useBossAndPool } from '../helpers/boss.js';
 
-let boss: PgBoss;
-let pool: pg.Pool;
-
-beforeAll(async () => {
-  const url = await createTestDatabase();
-  boss = await startBoss({ databaseUrl: url, poolSize: 2 });
-  pool = new pg.Pool({ connectionString: url, max: 2 });
-});
-
-afterAll(async () => {
-  await boss.stop({ graceful: false });
-  await pool.end();
-});
+const queue = useBossAndPool();
 
 const fetchJobs = (batchSize: number, ignoreGroups: string[] = [], priority = FIRST_TRY_PRIORITY) =>
-  fetchDeliveryJobs(boss, pool, { batchSize, priority, ignoreGroups });
+  fetchDeliveryJobs(queue.boss(), queue.pool(), { batchSize, priority, ignoreGroups });
 
 /** Jobs of one relay whose tier is `tier`, inserted as pg-boss would (group id, tier text). */
 async function insert(count: number, tier: string, priority = FIRST_TRY_PRIORITY): Promise<string> {
   const relayId = newId();
-  await boss.insert(DELIVERY_QUEUE, Array.from({ length: count }, () => ({ ...deliveryJob(newId(), 1, relayId, 1), group: { id: relayId, tier }, priority })));
+  await queue.boss().insert(DELIVERY_QUEUE, Array.from({ length: count }, () => ({ ...deliveryJob(newId(), 1, relayId, 1), group: { id: relayId, tier }, priority })));
   return relayId;
 }
 
@@ -41,7 +27,7 @@ describe('fetchDeliveryJobs: pg-boss fetch with the tier limit computed in SQL',
     expect(rows).toHaveLength(limit);
     // Counted with the jobs already active: a second fetch takes only what the limit leaves.
     expect((await fetchJobs(200)).filter((r) => r.job_group_id === relayId)).toHaveLength(0);
-    await boss.complete(DELIVERY_QUEUE, rows.map((r) => r.job_id));
+    await queue.boss().complete(DELIVERY_QUEUE, rows.map((r) => r.job_id));
     expect((await fetchJobs(200)).filter((r) => r.job_group_id === relayId)).toHaveLength(Math.min(limit, 15 - limit));
   });
 

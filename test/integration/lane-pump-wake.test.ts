@@ -1,34 +1,20 @@
-import pg from 'pg';
-import type { PgBoss } from 'pg-boss';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LanePump, type LaneOutcome, type LaneWork } from '../../src/delivery/lane-pump.js';
 import { fetchDeliveryJobs } from '../../src/queue/fetch-jobs.js';
 import { createLogger } from '../../src/log.js';
-import { completeDeliveryJobs, deliveryJob, DELIVERY_QUEUE, FIRST_TRY_PRIORITY, startBoss } from '../../src/queue/boss.js';
+import { completeDeliveryJobs, deliveryJob, DELIVERY_QUEUE, FIRST_TRY_PRIORITY } from '../../src/queue/boss.js';
 import { newId } from '../../src/ids.js';
-import { createTestDatabase } from '../helpers/database.js';
+import { useBossAndPool } from '../helpers/boss.js';
 import { waitUntil } from '../helpers/sink.js';
 
-let boss: PgBoss;
-let pool: pg.Pool;
-
-beforeAll(async () => {
-  const url = await createTestDatabase();
-  boss = await startBoss({ databaseUrl: url, poolSize: 2 });
-  pool = new pg.Pool({ connectionString: url, max: 2 });
-});
-
-afterAll(async () => {
-  await boss.stop({ graceful: false });
-  await pool.end();
-});
+const queue = useBossAndPool();
 
 /** The real fetch (pg-boss's, in fetch-jobs.ts's statement), held back 300 ms after it read the queue (`fetching` set meanwhile). */
 let fetching: (() => void) | undefined;
 const calls: string[] = [];
 const slowFetch: LaneWork<undefined>['fetch'] = async (db, request) => {
   calls.push('fetch');
-  const rows = await fetchDeliveryJobs(boss, db, request);
+  const rows = await fetchDeliveryJobs(queue.boss(), db, request);
   await new Promise<void>((resolve) => {
     fetching = resolve;
     setTimeout(resolve, 300);
@@ -40,7 +26,7 @@ const slowFetch: LaneWork<undefined>['fetch'] = async (db, request) => {
 describe('LanePump wake-ups', () => {
   it('a wake-up that arrives while a fetch is under way fetches again when it returns, not at the next poll', async () => {
     const handled: string[] = [];
-    const pump = new LanePump(boss, pool, { queue: DELIVERY_QUEUE, priority: FIRST_TRY_PRIORITY, capacity: 4, reserve: 1, pollMs: 60_000 }, {
+    const pump = new LanePump(queue.boss(), queue.pool(), { queue: DELIVERY_QUEUE, priority: FIRST_TRY_PRIORITY, capacity: 4, reserve: 1, pollMs: 60_000 }, {
       fetch: slowFetch,
       // false: nothing recorded, so the pump acknowledges the job itself.
       start: (items) => items.map(async (item) => {
@@ -53,7 +39,7 @@ describe('LanePump wake-ups', () => {
     try {
       await waitUntil(() => fetching, 10_000, 'the first fetch');
       const deliveryId = newId();
-      await boss.insert(DELIVERY_QUEUE, [deliveryJob(deliveryId, 1, newId(), 10)]);
+      await queue.boss().insert(DELIVERY_QUEUE, [deliveryJob(deliveryId, 1, newId(), 10)]);
       pump.wake();
       const started = Date.now();
       await waitUntil(() => handled.includes(deliveryId) || undefined, 10_000, 'the job');
@@ -65,7 +51,7 @@ describe('LanePump wake-ups', () => {
   });
 
   it('stops at once when asked during a fetch, without sleeping out its poll', async () => {
-    const pump = new LanePump(boss, pool, { queue: DELIVERY_QUEUE, priority: FIRST_TRY_PRIORITY, capacity: 4, reserve: 1, pollMs: 60_000 }, {
+    const pump = new LanePump(queue.boss(), queue.pool(), { queue: DELIVERY_QUEUE, priority: FIRST_TRY_PRIORITY, capacity: 4, reserve: 1, pollMs: 60_000 }, {
       fetch: slowFetch,
       start: (items) => items.map(async () => false),
       record: async () => {},
@@ -82,9 +68,9 @@ describe('LanePump wake-ups', () => {
     const first = newId();
     const second = newId();
     const relayId = newId();
-    await boss.insert(DELIVERY_QUEUE, [deliveryJob(first, 1, relayId, 10)]);
+    await queue.boss().insert(DELIVERY_QUEUE, [deliveryJob(first, 1, relayId, 10)]);
     calls.length = 0;
-    const pump: LanePump<undefined, LaneOutcome> = new LanePump(boss, pool, { queue: DELIVERY_QUEUE, priority: FIRST_TRY_PRIORITY, capacity: 4, reserve: 1, pollMs: 60_000 }, {
+    const pump: LanePump<undefined, LaneOutcome> = new LanePump(queue.boss(), queue.pool(), { queue: DELIVERY_QUEUE, priority: FIRST_TRY_PRIORITY, capacity: 4, reserve: 1, pollMs: 60_000 }, {
       fetch: slowFetch,
       // The first job finishes at once, its outcome waiting for the next turn.
       start: (items, _claimed, record) => items.map(async (item) => {
@@ -94,13 +80,13 @@ describe('LanePump wake-ups', () => {
       }),
       record: async (client, outcomes) => {
         calls.push('record');
-        await completeDeliveryJobs(boss, client, outcomes.flatMap((o) => (o.ack ? [o.ack] : [])));
+        await completeDeliveryJobs(queue.boss(), client, outcomes.flatMap((o) => (o.ack ? [o.ack] : [])));
       },
     }, createLogger('silent'));
     pump.start();
     try {
       await waitUntil(() => fetching, 10_000, 'the first fetch');
-      await boss.insert(DELIVERY_QUEUE, [deliveryJob(second, 1, relayId, 10)]);
+      await queue.boss().insert(DELIVERY_QUEUE, [deliveryJob(second, 1, relayId, 10)]);
       pump.wake();
       await waitUntil(() => calls.includes(`start ${second}`) || undefined, 10_000, 'the second job');
       expect(calls.slice(0, 4)).toEqual(['fetch', `start ${first}`, 'fetch', `start ${second}`]);
