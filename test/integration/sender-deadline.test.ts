@@ -1,7 +1,7 @@
 import { createHook } from 'node:async_hooks';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HttpSender } from '../../src/delivery/http-sender.js';
-import { startSink, waitUntil, type Sink } from '../helpers/sink.js';
+import { describe, expect, it } from 'vitest';
+import { useSenderAndSink } from '../helpers/sender.js';
+import { waitUntil } from '../helpers/sink.js';
 
 /**
  * An attempt's deadline lives as long as the attempt, not as long as its timeout: a timer (and
@@ -11,18 +11,7 @@ import { startSink, waitUntil, type Sink } from '../helpers/sink.js';
  * and a shutdown still aborts a request in flight.
  */
 const TIMEOUT_MS = 12_345;
-let sink: Sink;
-let sender: HttpSender;
-
-beforeAll(async () => {
-  sink = await startSink();
-  sender = new HttpSender({ allowPrivate: true });
-});
-
-afterAll(async () => {
-  await sender.close();
-  await sink.close();
-});
+const ctx = useSenderAndSink();
 
 /** Timers of exactly TIMEOUT_MS created while the hook is on and not yet fired or cleared. */
 function pendingDeadlines(): { live: Set<number>; stop(): void } {
@@ -42,7 +31,7 @@ describe('an attempt deadline', () => {
   it('is cleared when the answer has been read', async () => {
     const deadlines = pendingDeadlines();
     try {
-      const outcomes = await Promise.all([1, 2, 3].map(() => sender.send({ url: sink.url, method: 'POST', headers: {}, body: Buffer.from('{}'), timeoutMs: TIMEOUT_MS })));
+      const outcomes = await Promise.all([1, 2, 3].map(() => ctx.sender.send({ url: ctx.sink.url, method: 'POST', headers: {}, body: Buffer.from('{}'), timeoutMs: TIMEOUT_MS })));
       expect(outcomes.map((o) => o.ok)).toEqual([true, true, true]);
       await waitUntil(() => (deadlines.live.size === 0 ? true : undefined), 2_000, `no pending deadline (${deadlines.live.size} left)`);
     } finally {
@@ -51,27 +40,27 @@ describe('an attempt deadline', () => {
   });
 
   it('still cuts a receiver that does not answer in time: TIMEOUT', async () => {
-    sink.answer = () => ({ status: 200, delayMs: 2_000 });
+    ctx.sink.answer = () => ({ status: 200, delayMs: 2_000 });
     try {
-      const outcome = await sender.send({ url: sink.url, method: 'POST', headers: {}, body: Buffer.from('{}'), timeoutMs: 200 });
+      const outcome = await ctx.sender.send({ url: ctx.sink.url, method: 'POST', headers: {}, body: Buffer.from('{}'), timeoutMs: 200 });
       expect(outcome).toMatchObject({ ok: false, errorClass: 'TIMEOUT', message: 'no answer within 200 ms' });
     } finally {
-      sink.answer = () => ({ status: 200, body: 'ok' });
+      ctx.sink.answer = () => ({ status: 200, body: 'ok' });
     }
   });
 
   it('a shutdown signal still aborts a request in flight: TIMEOUT, well before the deadline', async () => {
-    sink.answer = () => ({ status: 200, delayMs: 2_000 });
+    ctx.sink.answer = () => ({ status: 200, delayMs: 2_000 });
     const shutdown = new AbortController();
     try {
       const started = Date.now();
-      const sending = sender.send({ url: sink.url, method: 'POST', headers: {}, body: Buffer.from('{}'), timeoutMs: TIMEOUT_MS, signal: shutdown.signal });
-      await sink.waitFor(sink.received.length + 1);
+      const sending = ctx.sender.send({ url: ctx.sink.url, method: 'POST', headers: {}, body: Buffer.from('{}'), timeoutMs: TIMEOUT_MS, signal: shutdown.signal });
+      await ctx.sink.waitFor(ctx.sink.received.length + 1);
       shutdown.abort();
       expect(await sending).toMatchObject({ ok: false, errorClass: 'TIMEOUT' });
       expect(Date.now() - started).toBeLessThan(TIMEOUT_MS);
     } finally {
-      sink.answer = () => ({ status: 200, body: 'ok' });
+      ctx.sink.answer = () => ({ status: 200, body: 'ok' });
     }
   });
 });
