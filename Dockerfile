@@ -1,5 +1,7 @@
 # Hookyard: API, ingest and workers in one image (HOOKYARD_ROLE picks the role).
-FROM node:24-bookworm-slim AS build
+# Node 24.21, the version package.json pins for the tests: the start command's V8 flags
+# (--heap-growing-percent is not a documented flag) are checked on that version only.
+FROM node:24.21-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci
@@ -7,7 +9,7 @@ COPY tsconfig.json mikro-orm.config.ts ./
 COPY src ./src
 RUN npm run build && npm prune --omit=dev
 
-FROM node:24-bookworm-slim
+FROM node:24.21-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build /app/package.json ./
