@@ -4,6 +4,7 @@ import type { PgBoss } from 'pg-boss';
 // version that changes its shape fails at the first fetch instead of fetching differently).
 import { DEFAULT_SCHEMA, fetchNextJob } from 'pg-boss/dist/plans.js';
 import { DELIVERY_QUEUE, type DeliveryJob } from './boss.js';
+import { queueTable } from './queue-table.js';
 
 /** What one fetch of delivery jobs asks pg-boss for: exactly the options `boss.fetch` takes. */
 export interface FetchRequest {
@@ -32,9 +33,6 @@ export interface FetchedJobRow {
  */
 const TIER_LIMIT = `(case when group_tier !~ '^[1-9][0-9]{0,3}$' then null when group_tier::int <= 1000 then group_tier::int end)`;
 
-/** The delivery queue's table and policy, read once per pg-boss instance (each is bound to one database). */
-const tables = new WeakMap<PgBoss, Promise<{ table: string; policy: string }>>();
-
 /**
  * pg-boss's fetch of delivery jobs (group concurrency by relay, one lane's priority, relays to
  * leave out), in one statement. The text is pg-boss's own, built by its plan builder with the options `boss.fetch` passes
@@ -45,18 +43,7 @@ const tables = new WeakMap<PgBoss, Promise<{ table: string; policy: string }>>()
  * Returns no rows when nothing was due.
  */
 export async function fetchDeliveryJobs(boss: PgBoss, db: Pool | PoolClient, request: FetchRequest): Promise<FetchedJobRow[]> {
-  let table = tables.get(boss);
-  if (!table) {
-    table = boss.getQueue(DELIVERY_QUEUE).then((queue) => {
-      if (!queue) throw new Error(`queue ${DELIVERY_QUEUE} does not exist`);
-      return { table: queue.table, policy: queue.policy ?? 'standard' };
-    });
-    tables.set(boss, table);
-  }
-  const { table: name, policy } = await table.catch((error: unknown) => {
-    tables.delete(boss);
-    throw error;
-  });
+  const { table: name, policy } = await queueTable(boss, DELIVERY_QUEUE);
   const head = fetchHead(name, policy, request);
   try {
     const { rows } = await db.query<FetchedJobRow>(`${head.sql}\nselect * from fetched_jobs`, head.values);

@@ -1,5 +1,6 @@
 import type { JobInsert, PgBoss } from 'pg-boss';
 import type { DeliveryJob } from './boss.js';
+import { queueTable } from './queue-table.js';
 
 /** startBoss leaves pg-boss in its default schema. */
 const SCHEMA = 'pgboss';
@@ -10,26 +11,9 @@ const SCHEMA = 'pgboss';
  */
 const QUEUE_DEFAULTS = { expireSeconds: 900, deletionSeconds: 604_800, retentionSeconds: 1_209_600, retryLimit: 2, retryDelay: 0, retryBackoff: false };
 
-const tables = new WeakMap<PgBoss, Map<string, Promise<string>>>();
-
-/**
- * The table pg-boss writes `queue`'s jobs to (its partition when the queue has one), schema
- * qualified, read once per process: a queue's table is fixed when the queue is created.
- */
-export function jobTable(boss: PgBoss, queue: string): Promise<string> {
-  let byQueue = tables.get(boss);
-  if (!byQueue) tables.set(boss, (byQueue = new Map()));
-  let table = byQueue.get(queue);
-  if (!table) {
-    table = boss.getQueue(queue).then((q) => {
-      if (!q) throw new Error(`pg-boss queue ${queue} does not exist`);
-      if (!/^[a-z_][a-z0-9_]*$/.test(q.table)) throw new Error(`unexpected pg-boss table name ${q.table}`);
-      return `${SCHEMA}.${q.table}`;
-    });
-    table.catch(() => byQueue.delete(queue));
-    byQueue.set(queue, table);
-  }
-  return table;
+/** The table pg-boss writes `queue`'s jobs to (its partition when the queue has one), schema qualified. */
+export async function jobTable(boss: PgBoss, queue: string): Promise<string> {
+  return `${SCHEMA}.${(await queueTable(boss, queue)).table}`;
 }
 
 /**
