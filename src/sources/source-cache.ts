@@ -28,7 +28,7 @@ export interface SourceCacheOptions {
  * it either (they are as many as the requests waiting, which the HTTP server bounds).
  */
 export class SourceCache {
-  private readonly sources: LRUCache<string, { at: number; source: Promise<IngestSource>; value: IngestSource }>;
+  private readonly sources: LRUCache<string, { at: number; value: IngestSource }>;
   private readonly loading = new Map<string, Promise<IngestSource | undefined>>();
   private unsubscribe: (() => void) | undefined;
 
@@ -69,8 +69,8 @@ export class SourceCache {
   }
 
   find(slug: string, now: Date): Promise<IngestSource | undefined> {
-    const hit = this.sources.get(slug);
-    if (hit && now.getTime() - hit.at < TTL_MS) return hit.source;
+    const fresh = this.cached(slug, now);
+    if (fresh) return Promise.resolve(fresh);
     return this.loading.get(slug) ?? this.load(slug, now);
   }
 
@@ -91,7 +91,7 @@ export class SourceCache {
           this.sources.delete(slug);
           return;
         }
-        this.sources.set(slug, { at: now.getTime(), source: loaded as Promise<IngestSource>, value: found });
+        this.sources.set(slug, { at: now.getTime(), value: found });
         // Said here, at most once per load, not per request: the caller only learns that the
         // secret is unavailable; the key id it is sealed under is for the operator.
         if (found.secretError) this.log?.warn({ slug, sourceId: found.id, reason: found.secretError }, 'a source secret cannot be unsealed by this process');
