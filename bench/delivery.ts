@@ -5,7 +5,7 @@ import { createRelay, hookyardEnv, sinkStats, waitFor } from './lib/configure.js
 import { connectHeapProbe, inspectOption, type HeapProbe } from './lib/heap-probe.js';
 import { forkServer, freePort, startHookyard, type Child } from './lib/processes.js';
 import { significant } from './lib/stats.js';
-import { startWaitSample, type WaitFigures } from './lib/wait-sample.js';
+import { cpuPerUnit, startWaitSample, type WaitFigures } from './lib/wait-sample.js';
 import type { Plan } from './plan.js';
 
 export interface DrainFigures {
@@ -23,6 +23,8 @@ export interface DrainFigures {
   heap_growth?: number;
   /** What the database sessions waited on and the CPU the processes used, from the drain's start to its end. */
   wait_sample: WaitFigures;
+  /** CPU per delivery (µs) by process (`hookyard`: the workers; `postgres`; `sink`) and in total: the sample's cores over the rate. */
+  cpu_us_per_delivery: Record<string, number>;
   /** With `rounds` > 1 (diagnosis): heap used after a full GC after each further backlog drained by the same worker. */
   heap_after_rounds_mib?: number[];
   rss_max_rounds_mib?: number;
@@ -107,7 +109,7 @@ export async function drainBacklog(plan: Plan, databaseUrl: string, fanout: numb
         rounds.push(await probe.usedAfterGcMiB());
         await diagnosis.atHeapReading?.(probe, `end-${round}`);
       }
-      return { ...(rounds.length > 0 ? { heap_after_rounds_mib: rounds, rss_max_rounds_mib: rssMax } : {}), ...(diagnosis.memoryEveryMs ? { memory_max_mib: memoryMax } : {}), deliveries: total, relays: fanout, workers, seconds: significant(seconds), per_s: Math.round(total / seconds), rss_start_mib: rssStart, rss_end_mib: rssEnd, rss_max_mib: rssMaxFirst, ...heap, wait_sample: waits };
+      return { ...(rounds.length > 0 ? { heap_after_rounds_mib: rounds, rss_max_rounds_mib: rssMax } : {}), ...(diagnosis.memoryEveryMs ? { memory_max_mib: memoryMax } : {}), deliveries: total, relays: fanout, workers, seconds: significant(seconds), per_s: Math.round(total / seconds), rss_start_mib: rssStart, rss_end_mib: rssEnd, rss_max_mib: rssMaxFirst, ...heap, wait_sample: waits, cpu_us_per_delivery: cpuPerUnit(waits.cpu_cores, total / seconds) };
     } finally {
       probe?.close();
       await Promise.all(started.map((worker) => worker.stop()));

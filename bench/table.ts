@@ -5,7 +5,7 @@ import type { ScaleOutFigures } from './scale-out.js';
 
 /** The peers (bench/peers/) and the headline figures' ratios to them. */
 interface PeerFigures {
-  peer_graphile: { per_s: number };
+  peer_graphile: { per_s: number; cpu_us_per_delivery: Record<string, number> };
   peer_pgboss: { per_s: number };
   peer_ingest: { rps: number };
   ingest: { ratio_peer_ingest: number };
@@ -19,7 +19,7 @@ export function printTable(r: PeerFigures & {
   send_floor: { rps: number };
   ingest: { rps: number; p99_ms_half_load: number; ratio_pg_floor: number; ratio_http_floor: number };
   e2e: { rate: number; p50_ms: number; p99_ms: number };
-  delivery: { fanout_1: { per_s: number; ratio_send_floor: number; rss_start_mib: number; rss_end_mib: number }; fanout_10: { per_s: number; ratio_send_floor: number; rss_start_mib: number; rss_end_mib: number } };
+  delivery: { fanout_1: { per_s: number; ratio_send_floor: number; rss_start_mib: number; rss_end_mib: number; cpu_us_per_delivery: Record<string, number> }; fanout_10: { per_s: number; ratio_send_floor: number; rss_start_mib: number; rss_end_mib: number } };
   live: { p99_ms: number; subscribers: number };
   scale: { rows: number; events_p50_ms: number; deliveries_p50_ms: number };
   scale_out: ScaleOutFigures;
@@ -39,6 +39,7 @@ export function printTable(r: PeerFigures & {
     ['delivery, fan-out 1', `${r.delivery.fanout_1.per_s}/s, RSS ${r.delivery.fanout_1.rss_start_mib}→${r.delivery.fanout_1.rss_end_mib} MiB`, `${r.delivery.fanout_1.ratio_send_floor} × send_floor`, '≥ 0.3 × send_floor'],
     ['delivery, fan-out 10', `${r.delivery.fanout_10.per_s}/s, RSS ${r.delivery.fanout_10.rss_start_mib}→${r.delivery.fanout_10.rss_end_mib} MiB`, `${r.delivery.fanout_10.ratio_send_floor} × send_floor`, '≥ 0.3 × send_floor'],
     ['delivery vs peer_graphile', '', `fan-out 1 ${r.delivery.ratio_peer_graphile} ×, fan-out 10 ${r.delivery.fanout_10.ratio_peer_graphile} × peer_graphile`, '≥ 0.6 × peer_graphile (goal 1.0 ×)'],
+    ['CPU per delivery (µs), fan-out 1', `${cpuEntries(r.delivery.fanout_1.cpu_us_per_delivery)}`, `peer_graphile ${cpuEntries(r.peer_graphile.cpu_us_per_delivery)}`, ''],
     ['delivery vs peer_pgboss', '', `fan-out 1 ${r.delivery.ratio_peer_pgboss} × peer_pgboss`, ''],
     [`live lag (${r.live.subscribers} subscribers)`, `p99 ${r.live.p99_ms} ms`, '', '≤ 50 ms'],
     [`scale (${r.scale.rows} rows)`, `events p50 ${r.scale.events_p50_ms} ms, deliveries p50 ${r.scale.deliveries_p50_ms} ms`, '', '≤ 10 ms'],
@@ -48,6 +49,11 @@ export function printTable(r: PeerFigures & {
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
   process.stdout.write(`${line(['figure', 'measured', 'vs baseline', 'target'])}\n${line(widths.map((w) => '-'.repeat(w)))}\n${rows.map(line).join('\n')}\n`);
   process.stdout.write(scaleOutNotes(r));
+}
+
+/** `hookyard 150, postgres 240, sink 30, total 420`: CPU per delivery by process. */
+function cpuEntries(perDelivery: Record<string, number>): string {
+  return Object.entries(perDelivery).map(([kind, us]) => `${kind} ${us}`).join(', ');
 }
 
 /** Memory of the one-worker drain and the scale-out curve (issue 13, items 5 and 6). */

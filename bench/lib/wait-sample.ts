@@ -18,6 +18,16 @@ export interface WaitFigures {
   cpu_cores: Record<string, number>;
 }
 
+/**
+ * CPU time per unit of work (µs per delivery or request) by kind of process, and their
+ * `total`: the cores a section used divided by its rate. On a shared two-core box this moves
+ * far less than the rate, and it says what a rate would be if CPU were all that bound it.
+ */
+export function cpuPerUnit(cpuCores: Record<string, number>, perSecond: number): Record<string, number> {
+  const per = Object.fromEntries(Object.entries(cpuCores).map(([kind, cores]) => [kind, Math.round((cores * 1e6) / perSecond)]));
+  return { ...per, total: Object.values(per).reduce((sum, us) => sum + us, 0) };
+}
+
 export interface WaitSampler {
   stop(): Promise<WaitFigures>;
 }

@@ -4,6 +4,7 @@ import { BODY } from '../floors.js';
 import { RELAY_MAX_CONCURRENCY, sinkStats, waitFor } from '../lib/configure.js';
 import { forkServer } from '../lib/processes.js';
 import { significant } from '../lib/stats.js';
+import { cpuPerUnit, startWaitSample, type WaitFigures } from '../lib/wait-sample.js';
 import type { Plan } from '../plan.js';
 import { GRAPHILE_TASK, PGBOSS_QUEUE, PGBOSS_WORK, type RelayJob } from './relay-job.js';
 
@@ -13,6 +14,10 @@ export interface PeerDrainFigures {
   per_s: number;
   /** Deliveries the peer may have in flight: the relays' `maxConcurrency`. */
   concurrency: number;
+  /** What its database sessions waited on and the CPU used (relay, PostgreSQL, sink), from the first delivery to the last. */
+  wait_sample: WaitFigures;
+  /** CPU per delivery (µs) by process, as `delivery.fanout_1.cpu_us_per_delivery` measures Hookyard's. */
+  cpu_us_per_delivery: Record<string, number>;
 }
 
 /** Jobs per insert statement while the backlog is written (as bench/delivery.ts does). */
@@ -61,17 +66,24 @@ async function drainPeer(plan: Plan, databaseUrl: string, script: string, queueB
     const job: RelayJob = { url: `http://127.0.0.1:${sink.port}/peer`, body: BODY.toString() };
     await queueBacklog(Array.from({ length: plan.backlog }, () => job));
     const relay = await forkServer(script, { DATABASE_URL: databaseUrl, CONCURRENCY: String(RELAY_MAX_CONCURRENCY) });
+    let waits: WaitFigures;
     try {
-      await waitFor(async () => {
+      const running = async () => {
         if (relay.process.exitCode !== null) throw new Error(`${script} exited with ${relay.process.exitCode}`);
-        return (await sinkStats(sink.port)).count >= plan.backlog;
-      }, 15 * 60_000, `${script} to drain the backlog`);
+        return (await sinkStats(sink.port)).count;
+      };
+      // Sampled as Hookyard's drain is (bench/delivery.ts): from the first delivery on.
+      await waitFor(async () => (await running()) > 0, 60_000, `${script}'s first delivery`);
+      const sample = await startWaitSample(databaseUrl, { relay: [relay.process.pid], sink: [sink.process.pid] });
+      await waitFor(async () => (await running()) >= plan.backlog, 15 * 60_000, `${script} to drain the backlog`);
+      waits = await sample.stop();
     } finally {
       await relay.stop();
     }
     const { firstAt, lastAt } = await sinkStats(sink.port);
     const seconds = Math.max(lastAt - firstAt, 1) / 1000;
-    return { deliveries: plan.backlog, seconds: significant(seconds), per_s: Math.round(plan.backlog / seconds), concurrency: RELAY_MAX_CONCURRENCY };
+    const perS = Math.round(plan.backlog / seconds);
+    return { deliveries: plan.backlog, seconds: significant(seconds), per_s: perS, concurrency: RELAY_MAX_CONCURRENCY, wait_sample: waits, cpu_us_per_delivery: cpuPerUnit(waits.cpu_cores, perS) };
   } finally {
     await sink.stop();
   }
