@@ -64,7 +64,7 @@ describe('Dockerfile', () => {
 interface Service {
   image?: string;
   build?: string;
-  command?: string[];
+  volumes?: string[];
   environment?: Record<string, string>;
   healthcheck?: { test: string[]; interval?: string; retries?: number };
   depends_on?: Record<string, { condition: string }>;
@@ -97,8 +97,15 @@ describe('docker-compose.yml', () => {
     const proxy = services.proxy!;
     expect(proxy.ports).toEqual(['3000:3000']);
     for (const [name, s] of Object.entries(services)) if (name !== 'proxy') expect(s.ports, name).toBeUndefined();
+    // The image's default command runs /etc/caddy/Caddyfile: ours, mounted from deploy/.
+    const mount = proxy.volumes!.find((v) => v.endsWith(':/etc/caddy/Caddyfile:ro'))!;
+    const caddyfile = readFileSync(new URL(mount.split(':')[0]!, root), 'utf8');
+    const proxied = caddyfile.match(/^\s*reverse_proxy ([^{]+)\{/m)![1]!.trim().split(/\s+/);
+    // Traffic only to replicas whose readiness answers 200 (503 while starting or draining).
+    expect(caddyfile).toMatch(/^\s*health_uri \/readyz$/m);
+    expect(proxied.length).toBe(2);
     for (const replica of ['api-1', 'api-2']) {
-      expect(proxy.command!.join(' ')).toContain(`--to ${replica}:${services[replica]!.environment!.PORT}`);
+      expect(proxied).toContain(`${replica}:${services[replica]!.environment!.PORT}`);
       // The replicas trust the proxy's X-Forwarded-For, and only the proxy's.
       expect(services[replica]!.environment!.HOOKYARD_TRUSTED_PROXIES).toBe(proxy.networks!.default!.ipv4_address);
     }
