@@ -229,15 +229,17 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
       await startRetention(boss, pool, { retentionHours: config.retentionHours, auditRetentionDays: config.auditRetentionDays, log });
     }
 
-    ready = true;
-    admission.open();
-    log.info({ url: `http://127.0.0.1:${port}`, role: config.role, embedded: database.embedded }, 'Hookyard is ready');
-    liveSubscribers = () => feeds?.subscriberCount() ?? 0;
+    // The figures of /metrics that are read at scrape time: the backlog (from the database, the
+    // same on every process) and this process's pools.
     const backlog = new BacklogGauges({ read: () => readBacklog(pool, boss), topRelays: config.metricsTopRelays, refreshMs: config.metricsRefreshSeconds * 1000, log });
     collectMetrics = () => {
       setPoolGauges({ core: () => countsOf(pool), api: () => countsOf(apiPool), queue: () => boss.getDb().poolCounts?.() });
       return backlog.update();
     };
+    ready = true;
+    admission.open();
+    log.info({ url: `http://127.0.0.1:${port}`, role: config.role, embedded: database.embedded }, 'Hookyard is ready');
+    liveSubscribers = () => feeds?.subscriberCount() ?? 0;
     return { url: `http://127.0.0.1:${port}`, port, databaseUrl: database.url, metricsUrl, pool, apiPool, orm, boss, keyring, liveSubscribers, stop };
   } catch (error) {
     await stop();
