@@ -1,8 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { capRelays, OTHER_RELAYS, type Backlog, type StatusCount } from '../../src/delivery/backlog.js';
 import { BacklogGauges } from '../../src/delivery/backlog-gauges.js';
 import { createLogger } from '../../src/log.js';
-import { deliveriesByStatus } from '../../src/metrics.js';
+import { deliveriesByStatus, registry } from '../../src/metrics.js';
 
 describe('capRelays', () => {
   it.each<[string, StatusCount[], number, StatusCount[]]>([
@@ -87,5 +88,18 @@ describe('BacklogGauges', () => {
     await gauges.update();
     expect(reads).toBe(2);
     expect((await deliveriesByStatus.get()).values.find((v) => v.labels.relay === 'a')?.value).toBe(7);
+  });
+});
+
+describe('README "Metrics"', () => {
+  it('names every metric Hookyard defines (Node\'s process metrics aside), and no other', async () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const start = readme.indexOf('\n### Metrics\n');
+    expect(start, 'README has a "### Metrics" section').toBeGreaterThanOrEqual(0);
+    const section = readme.slice(start, readme.indexOf('\n## ', start));
+    const named = new Set([...section.matchAll(/`(hookyard_[a-z_]+)[`{]/g)].map((m) => m[1]!));
+    const defined = (await registry.getMetricsAsJSON()).map((m) => m.name).filter((name) => !/^hookyard_(process|nodejs)_/.test(name));
+    expect(defined.filter((name) => !named.has(name))).toEqual([]);
+    expect([...named].filter((name) => !defined.includes(name))).toEqual([]);
   });
 });
