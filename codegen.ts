@@ -1,18 +1,29 @@
 import type { CodegenConfig } from '@graphql-codegen/cli';
 
 /**
- * Typed documents for the operations under test/operations (used by the tests and the
- * examples). `npm run codegen` regenerates test/generated/ from the committed schema.graphql.
+ * Typed documents, from the committed schema.graphql (`npm run codegen`): one output per set of
+ * operations, each with its own documents (operation names may repeat between sets).
  */
+const typed = { useTypeImports: true, enumsAsTypes: true, scalars: { DateTimeISO: 'string', JSON: 'unknown' } };
+
 const config: CodegenConfig = {
   schema: 'schema.graphql',
-  documents: ['test/operations/**/*.graphql'],
   emitLegacyCommonJSImports: false,
   generates: {
+    // The operations the tests run (test/operations).
     'test/generated/': {
+      documents: ['test/operations/**/*.graphql'],
       preset: 'client',
       presetConfig: { fragmentMasking: false },
-      config: { useTypeImports: true, enumsAsTypes: true, scalars: { DateTimeISO: 'string', JSON: 'unknown' } },
+      config: typed,
+    },
+    // The typed SDK: the documented example operations (examples/*.graphql) as typed documents
+    // for any client that takes them (graphql-request, graphql-ws; examples/follow-deliveries.ts).
+    'examples/generated/': {
+      documents: ['examples/*.graphql'],
+      preset: 'client',
+      presetConfig: { fragmentMasking: false },
+      config: typed,
     },
   },
 };

@@ -12,8 +12,11 @@ import type { Keyring } from './crypto/keyring.js';
 import { sealPlaintextProxyUrls } from './crypto/reencrypt.js';
 import { migrate } from './db/migrate.js';
 import { ormConfig } from './db/orm-config.js';
+import { countsOf, setPoolGauges } from './db/pool-gauges.js';
 import { createCorePool, poolSizes } from './db/pools.js';
 import { parseAllowedProxies } from './delivery/allowed-proxies.js';
+import { readBacklog } from './delivery/backlog.js';
+import { BacklogGauges } from './delivery/backlog-gauges.js';
 import type { DispatchDeps } from './delivery/dispatch.js';
 import { HttpSender, type HttpSenderOptions } from './delivery/http-sender.js';
 import { sendTestEvent } from './delivery/test-event.js';
@@ -90,6 +93,7 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
   const admission = new Admission();
   const cleanups: [string, () => Promise<void>][] = [];
   let liveSubscribers = (): number => 0;
+  let collectMetrics = async (): Promise<void> => undefined;
   let draining = async (): Promise<void> => undefined;
   let stopWorkers = async (): Promise<void> => undefined;
   const stop = async () => {
@@ -105,7 +109,7 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
 
   try {
     // Health answers from the first moment; readiness only once everything below is up.
-    const metrics = metricsRoute({ token: config.metricsToken, liveSubscribers: () => liveSubscribers() });
+    const metrics = metricsRoute({ token: config.metricsToken, liveSubscribers: () => liveSubscribers(), collect: () => collectMetrics() });
     const routes: Route[] = [...healthRoutes(() => ready), ...(config.metricsPort === undefined ? [metrics] : [])];
     // Every other route answers 503 until `admission.open()` below: no 404 for a route not mounted yet.
     const server = createHttpServer(routes, log, serverLimits(config), admission);
@@ -225,6 +229,13 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
       await startRetention(boss, pool, { retentionHours: config.retentionHours, auditRetentionDays: config.auditRetentionDays, log });
     }
 
+    // The figures of /metrics that are read at scrape time: the backlog (from the database, the
+    // same on every process) and this process's pools.
+    const backlog = new BacklogGauges({ read: () => readBacklog(pool, boss), topRelays: config.metricsTopRelays, refreshMs: config.metricsRefreshSeconds * 1000, log });
+    collectMetrics = () => {
+      setPoolGauges({ core: () => countsOf(pool), api: () => countsOf(apiPool), queue: () => boss.getDb().poolCounts?.() });
+      return backlog.update();
+    };
     ready = true;
     admission.open();
     log.info({ url: `http://127.0.0.1:${port}`, role: config.role, embedded: database.embedded }, 'Hookyard is ready');

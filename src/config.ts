@@ -207,6 +207,8 @@ export const settings = {
   authFailureWindowSeconds: setting('HOOKYARD_AUTH_FAILURE_WINDOW_SECONDS', '60', 'the window of HOOKYARD_AUTH_FAILURES_PER_ADDRESS, in seconds', integer(1, 86_400), () => 60),
   metricsToken: setting<string | undefined>('HOOKYARD_METRICS_TOKEN', '—', 'when set, `/metrics` answers only requests with `Authorization: Bearer <it>` (16+ characters), others get 401; unset, it is open like `/healthz`', minLength(16), unset),
   metricsPort: setting<number | undefined>('HOOKYARD_METRICS_PORT', '—', 'serve `/metrics` on this port (all interfaces) instead of on `PORT`, to keep it off the public listener', integer(0, 65535), unset),
+  metricsTopRelays: setting('HOOKYARD_METRICS_TOP_RELAYS', '20', 'per-relay series in `/metrics`: the relays with the most unfinished deliveries keep their own `relay` label, the rest are summed under `relay="_other"`, so many relays never make many series', integer(1, 1000), () => 20),
+  metricsRefreshSeconds: setting('HOOKYARD_METRICS_REFRESH_SECONDS', '5', 'the database figures of `/metrics` (deliveries by status and relay, queue depth and age, retries scheduled, relays disabled) are read at most this often per process, however often it is scraped', integer(1, 3600), () => 5),
   logLevel: setting('LOG_LEVEL', 'info', 'pino level: fatal, error, warn, info, debug, trace or silent', logLevel, () => 'info' as const),
   nodeEnv: setting('NODE_ENV', 'development', '`production` requires HOOKYARD_ENCRYPTION_KEY and turns off Sandbox and introspection', oneOf('development', 'production', 'test'), () => 'development' as const),
 } as const;

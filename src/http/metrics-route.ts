@@ -8,6 +8,11 @@ export interface MetricsOptions {
   /** HOOKYARD_METRICS_TOKEN: when set, a scrape must send `Authorization: Bearer <it>`. */
   token?: string;
   liveSubscribers(): number;
+  /**
+   * Brings the gauges read from elsewhere (the database, the pools) up to date before a scrape
+   * is answered; set once the app has what they read (app.ts).
+   */
+  collect?(): Promise<void>;
 }
 
 const digest = (text: string) => createHash('sha256').update(text).digest();
@@ -31,6 +36,7 @@ export function metricsHandler(options: MetricsOptions): Handler {
       return;
     }
     liveSubscribersGauge.set(options.liveSubscribers());
+    await options.collect?.();
     const body = await registry.metrics();
     response.writeHead(200, { 'content-type': registry.contentType });
     response.end(body);

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isDatabaseUnavailable } from '../db/unavailable.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { ingestRequests } from '../metrics.js';
+import { ingestRejected, ingestRequests } from '../metrics.js';
 import { refuseUnreadBody, sendJson } from '../wire/json-response.js';
 import type { IngestSource } from '../sources/presets/preset.js';
 import type { RejectedLog } from './rejected-log.js';
@@ -45,6 +45,7 @@ export function answerError(
     return;
   }
   if (error.status !== 503) {
+    ingestRejected.inc({ reason: error.code });
     deps.rejected.record({
       sourceId: context.source?.id ?? null,
       // An unknown slug's bucket keeps it as a sample; a known source's row names it.
