@@ -1,18 +1,29 @@
 import type { CodegenConfig } from '@graphql-codegen/cli';
 
+const scalars = { DateTimeISO: 'string', JSON: 'unknown' };
+
 /**
- * Typed documents for the operations under test/operations (used by the tests and the
- * examples). `npm run codegen` regenerates test/generated/ from the committed schema.graphql.
+ * Typed documents from the committed schema.graphql (`npm run codegen`):
+ * - test/operations → test/generated/: the operations the tests and the examples use;
+ * - console/src/operations → console/src/generated/: every operation of the browser console,
+ *   as plain strings (`documentMode: 'string'`), so the console ships no GraphQL parser and its
+ *   TypeScript (`npm run build`) fails when the schema drifts from what it asks.
  */
 const config: CodegenConfig = {
   schema: 'schema.graphql',
-  documents: ['test/operations/**/*.graphql'],
   emitLegacyCommonJSImports: false,
   generates: {
     'test/generated/': {
+      documents: ['test/operations/**/*.graphql'],
       preset: 'client',
       presetConfig: { fragmentMasking: false },
-      config: { useTypeImports: true, enumsAsTypes: true, scalars: { DateTimeISO: 'string', JSON: 'unknown' } },
+      config: { useTypeImports: true, enumsAsTypes: true, scalars },
+    },
+    'console/src/generated/': {
+      documents: ['console/src/operations/**/*.graphql'],
+      preset: 'client',
+      presetConfig: { fragmentMasking: false },
+      config: { useTypeImports: true, enumsAsTypes: true, scalars, documentMode: 'string' },
     },
   },
 };
