@@ -175,6 +175,15 @@ describe.skipIf(missing !== undefined)(`the console in Chromium${missing ? ` (sk
     expect(await billingRow.textContent()).toMatch(/HTTP_STATUS 500/);
     expect(await billingRow.locator('button[data-action]').count()).toBe(2);
     await page.screenshot({ path: path.join(REPO_ROOT, 'dist/screenshots/relays.png') });
+    const ordersRow = page.locator(`tr[data-relay="${relays.orders}"]`);
+    await ordersRow.locator('button[data-action=test]').click();
+    await ordersRow.locator('.notice', { hasText: 'Test event: done' }).waitFor({ timeout: TIMEOUT });
+    await billingRow.locator('input[name=reason]').fill('ledger migration tonight');
+    await billingRow.locator('button[data-action=disable]').click();
+    await billingRow.locator('.status', { hasText: 'disabled' }).waitFor({ timeout: TIMEOUT });
+    expect(await billingRow.textContent()).toContain('ledger migration tonight');
+    await billingRow.locator('button[data-action=enable]').click();
+    await billingRow.locator('.status', { hasText: 'enabled' }).waitFor({ timeout: TIMEOUT });
 
     expect(await page.evaluate(() => (globalThis as { __noReload?: boolean }).__noReload)).toBe(true);
     expect(dialogs).toEqual([]);
@@ -210,8 +219,19 @@ describe.skipIf(missing !== undefined)(`the console in Chromium${missing ? ` (sk
     await context.close();
   });
 
-  it('shows a READ token everything but no button that mutates', async () => {
+  it('says so when a token is refused, and shows a READ token everything but no button that mutates', async () => {
     const context = await browser.newContext({ viewport: { width: 1360, height: 860 } });
+    const refused = await context.newPage();
+    await refused.goto(app.url);
+    await refused.fill('input[name=token]', 'hky_not-a-real-token');
+    await refused.click('button[type=submit]');
+    await refused.locator('.error', { hasText: 'refused' }).waitFor({ timeout: TIMEOUT });
+    await refused.close();
+
+    // An unsigned webhook: refused (401) and listed with its reason on the sources page.
+    const unsigned = await fetch(`${app.url}/ingest/gh-docs`, { method: 'POST', headers: { 'x-github-event': 'push', 'content-type': 'application/json' }, body: '{}' });
+    expect(unsigned.status).toBe(401);
+
     const { page, problems } = await signedIn(context, readToken);
     expect(await page.locator('[data-testid=scope]').textContent()).toContain('READ');
     await page.locator('tr[data-delivery]').first().waitFor({ timeout: TIMEOUT });
@@ -229,6 +249,25 @@ describe.skipIf(missing !== undefined)(`the console in Chromium${missing ? ` (sk
     expect(await page.locator('button[data-action]').count()).toBe(0);
     // Relay URLs come masked for READ tokens.
     expect(await page.locator(`tr[data-relay="${relays.billing}"]`).textContent()).not.toContain('/billing');
+
+    await page.click('a.tab[href="#/sources"]');
+    await page.locator('[data-testid=sources]', { hasText: `${app.url.replace('127.0.0.1', 'localhost')}/ingest/gh-docs` }).waitFor({ timeout: TIMEOUT });
+    await page.locator('[data-testid=rejected] tr', { hasText: 'gh-docs' }).waitFor({ timeout: TIMEOUT });
+
+    // Search: a delivery id opens it; an idempotency key lists its events; nonsense says so.
+    await page.fill('input[name=search]', dead.id);
+    await page.press('input[name=search]', 'Enter');
+    await page.locator('[data-testid=delivery-status]', { hasText: 'DEAD' }).waitFor({ timeout: TIMEOUT });
+    const key = (await page.locator('dd.mono', { hasText: /^[0-9a-f-]{36}$/ }).allTextContents()).find((text) => text !== dead.id && text !== dead.event.id);
+    expect(key).toBeDefined();
+    await page.fill('input[name=search]', key!);
+    await page.press('input[name=search]', 'Enter');
+    await page.locator(`a[href="#/event/${dead.event.id}"]`).waitFor({ timeout: TIMEOUT });
+    await page.fill('input[name=search]', 'no-such-thing');
+    await page.press('input[name=search]', 'Enter');
+    await page.locator('text=No delivery, event or idempotency key matches.').waitFor({ timeout: TIMEOUT });
+    await page.goto(`${app.url}/#/delivery/not-an-id`);
+    await page.locator('.error', { hasText: 'No delivery not-an-id' }).waitFor({ timeout: TIMEOUT });
     expect(problems).toEqual([]);
     await context.close();
   });
