@@ -41,21 +41,27 @@ export async function request<TResult, TVariables>(token: string, document: Type
   return body.data;
 }
 
-/** graphql-ws on the same origin and path; reconnects by itself, and says when it (re)connected. */
-export function liveClient(token: string, onConnected: () => void, onClosed: (reason: string) => void): Client {
+/**
+ * graphql-ws on the same origin and path; reconnects by itself, says when it (re)connected or
+ * dropped, and gives up when the server refuses the token (4401) or revokes it (4403).
+ */
+export function liveClient(token: string, onConnected: () => void, onClosed: (reason: string) => void, onRefused: (reason: string) => void): Client {
   const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/graphql`;
   const client = createClient({
     url,
     connectionParams: { authorization: `Bearer ${token}` },
     // One socket for the whole session: views subscribe and unsubscribe without reconnecting.
     lazy: false,
+    // Said through the `closed` listener below, not the console.
+    onNonLazyError: () => undefined,
     retryAttempts: Infinity,
     shouldRetry: (event) => !(event && typeof event === 'object' && 'code' in event && (event.code === 4401 || event.code === 4403)),
   });
   client.on('connected', onConnected);
   client.on('closed', (event) => {
     const code = event && typeof event === 'object' && 'code' in event ? (event as CloseEvent).code : undefined;
-    onClosed(code === 4401 || code === 4403 ? 'the token was refused on the live connection' : 'live updates interrupted, reconnecting…');
+    if (code === 4401 || code === 4403) onRefused('The token was refused or revoked: sign in again.');
+    else onClosed('Live updates interrupted, reconnecting…');
   });
   return client;
 }

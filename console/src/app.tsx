@@ -118,7 +118,7 @@ export function App() {
   const live = useMemo(() => (token && viewer ? liveClient(token, () => {
     setLiveState(undefined);
     setLiveRound((n) => n + 1);
-  }, setLiveState) : undefined), [token, viewer]);
+  }, setLiveState, signOut) : undefined), [token, viewer]);
   useEffect(() => () => void live?.dispose(), [live]);
 
   if (!token) return <SignIn reason={reason} onToken={(value) => { saveToken(value); setReason(undefined); setToken(value); }} />;

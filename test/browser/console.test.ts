@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.js';
 import { CONSOLE_CSP } from '../../src/http/console-route.js';
 import {
-  CreateApiTokenDocument, CreateRelayDocument, CreateSourceDocument, CreateSubscriptionDocument, DeliveriesDocument,
+  CreateApiTokenDocument, CreateRelayDocument, CreateSourceDocument, CreateSubscriptionDocument, DeliveriesDocument, RevokeApiTokenDocument,
 } from '../generated/graphql.js';
 import { startTestApp, TEST_ADMIN_TOKEN } from '../helpers/app.js';
 import { createTestDatabase } from '../helpers/database.js';
@@ -35,6 +35,7 @@ let app: App;
 let sink: Sink;
 let browser: Browser;
 let readToken: string;
+let readTokenId: string;
 /** The billing receiver fails (500) until healed: its deliveries die at once (no retries). */
 let billingHealed = false;
 const relays: Record<'orders' | 'billing', string> = { orders: '', billing: '' };
@@ -94,6 +95,7 @@ async function setUp(): Promise<void> {
   await admin(CreateSubscriptionDocument, { input: { relayId: billing.relay.id, sourceIds: [shop.id], eventTypes: ['issues'] } });
   const { createApiToken } = await admin(CreateApiTokenDocument, { input: { name: 'on-call dashboard', scope: 'READ' } });
   readToken = createApiToken.token;
+  readTokenId = createApiToken.apiToken.id;
 }
 
 describe.skipIf(missing !== undefined)(`the console in Chromium${missing ? ` (skipped: ${missing})` : ''}`, () => {
@@ -268,6 +270,11 @@ describe.skipIf(missing !== undefined)(`the console in Chromium${missing ? ` (sk
     await page.locator('text=No delivery, event or idempotency key matches.').waitFor({ timeout: TIMEOUT });
     await page.goto(`${app.url}/#/delivery/not-an-id`);
     await page.locator('.error', { hasText: 'No delivery not-an-id' }).waitFor({ timeout: TIMEOUT });
+
+    // Revoked while the page is open: its live socket closes (4403) and the console signs out.
+    await admin(RevokeApiTokenDocument, { id: readTokenId });
+    await page.locator('.sign-in .error', { hasText: 'revoked' }).waitFor({ timeout: TIMEOUT });
+    expect(await page.evaluate(() => sessionStorage.getItem('hookyard.token'))).toBeNull();
     expect(problems).toEqual([]);
     await context.close();
   });
