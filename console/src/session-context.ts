@@ -1,6 +1,6 @@
 import type { Client } from 'graphql-ws';
 import { createContext } from 'preact';
-import { useCallback, useContext, useEffect, useState } from 'preact/hooks';
+import { useCallback, useContext, useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, request } from './api';
 import type { TypedDocumentString } from './generated/graphql';
 
@@ -53,7 +53,15 @@ export function useQuery<TResult, TVariables>(document: TypedDocumentString<TRes
     // `key` stands for the variables' content.
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [key, round, session.token]);
-  const reload = useCallback(() => setRound((n) => n + 1), []);
+  // Live updates may ask for many reloads at once: one query answers all asked within 200 ms.
+  const pending = useRef<ReturnType<typeof setTimeout>>();
+  useEffect(() => () => clearTimeout(pending.current), []);
+  const reload = useCallback(() => {
+    pending.current ??= setTimeout(() => {
+      pending.current = undefined;
+      setRound((n) => n + 1);
+    }, 200);
+  }, []);
   return { ...state, reload };
 }
 

@@ -151,6 +151,14 @@ describe.skipIf(missing !== undefined)(`the console in Chromium${missing ? ` (sk
     await page.locator('[data-attempt="2"]').waitFor({ timeout: TIMEOUT });
     await page.screenshot({ path: path.join(REPO_ROOT, 'dist/screenshots/delivery.png'), fullPage: true });
 
+    // Its event: both deliveries, and a replay that adds two more, live.
+    await page.click(`a[href="#/event/${issue}"]`);
+    await page.locator('tr[data-delivery]').nth(1).waitFor({ timeout: TIMEOUT });
+    expect(await page.locator('tr[data-delivery]').count()).toBe(2);
+    await page.click('button[data-action=replay]');
+    await page.locator('tr[data-delivery]').nth(3).waitFor({ timeout: TIMEOUT });
+    await waitUntil(async () => ((await page.locator('tr[data-delivery] .status', { hasText: 'SUCCEEDED' }).count()) === 4 ? true : undefined), TIMEOUT, 'four SUCCEEDED rows after the replay');
+
     // A populated list for the README's picture: a few more webhooks, one of them failing.
     billingHealed = false;
     await page.click('a.tab[href="#/deliveries"]');

@@ -1,6 +1,7 @@
-import { request } from '../api';
+import { useEffect } from 'preact/hooks';
+import { request, subscribe } from '../api';
 import { ErrorMessage, Loading, Notice, Section } from '../components';
-import { EventDetailDocument, ReplayEventDocument } from '../generated/graphql';
+import { DeliveryFeedDocument, EventDetailDocument, ReplayEventDocument } from '../generated/graphql';
 import { useAction, useQuery, useSession } from '../session-context';
 import { DeliveryTable } from './deliveries';
 import { EventPanel } from './delivery';
@@ -9,6 +10,8 @@ export function EventView({ id }: { id: string }) {
   const session = useSession();
   const detail = useQuery(EventDetailDocument, { id }, `${id}/${session.liveRound}`);
   const action = useAction();
+  // Its deliveries change status (and replays add some) while the page is open.
+  useEffect(() => subscribe(session.live, DeliveryFeedDocument, { filter: { eventId: id } }, detail.reload, () => undefined), [id, session.live]);
   const event = detail.data?.event;
   return (
     <div class="stack">

@@ -1,7 +1,7 @@
-import { useState } from 'preact/hooks';
-import { request } from '../api';
+import { useEffect, useState } from 'preact/hooks';
+import { request, subscribe } from '../api';
 import { ErrorMessage, Loading, Notice, Section, Time } from '../components';
-import { DisableRelayDocument, EnableRelayDocument, RelaysDocument, SendTestEventDocument, type RelaySummaryFragment } from '../generated/graphql';
+import { DisableRelayDocument, EnableRelayDocument, RelaysDocument, RelayStatusDocument, SendTestEventDocument, type RelaySummaryFragment } from '../generated/graphql';
 import { useAction, useQuery, useSession } from '../session-context';
 
 function rate(health: RelaySummaryFragment['health']): string {
@@ -59,6 +59,8 @@ function RelayRow({ relay, reload }: { relay: RelaySummaryFragment; reload(): vo
 export function RelaysView() {
   const session = useSession();
   const { data, error, loading, reload } = useQuery(RelaysDocument, {}, `relays/${session.liveRound}`);
+  // A relay disabled automatically (or from elsewhere) shows so without a reload.
+  useEffect(() => subscribe(session.live, RelayStatusDocument, {}, reload, () => undefined), [session.live, reload]);
   return (
     <Section title="Relays" actions={<button type="button" onClick={reload}>Refresh</button>}>
       <Loading loading={loading && !data} />
