@@ -31,6 +31,14 @@ if (missing) console.warn(`test/browser/console.test.ts skipped: ${missing}`);
 const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const TIMEOUT = 20_000;
 
+/** The little of the DOM the page-side functions below use (the test tree has no DOM types). */
+interface PageGlobals {
+  document: {
+    addEventListener(type: 'securitypolicyviolation', listener: (event: { violatedDirective: string; blockedURI: string }) => void): void;
+    body: { insertAdjacentHTML(position: 'beforeend', html: string): void };
+  };
+}
+
 let app: App;
 let sink: Sink;
 let browser: Browser;
@@ -65,6 +73,10 @@ async function deliveryOf(eventId: string, relayId: string, status?: 'SUCCEEDED'
 }
 
 /** A page with its dialogs and errors recorded; signs in with `token`. */
+function violations(page: Page): Promise<string[]> {
+  return page.evaluate(() => (globalThis as { __violations?: string[] }).__violations ?? ['no CSP listener']);
+}
+
 async function signedIn(context: BrowserContext, token: string): Promise<{ page: Page; dialogs: string[]; problems: string[] }> {
   const page = await context.newPage();
   const dialogs: string[] = [];
@@ -72,6 +84,12 @@ async function signedIn(context: BrowserContext, token: string): Promise<{ page:
   page.on('dialog', (dialog) => {
     dialogs.push(dialog.message());
     void dialog.dismiss();
+  });
+  // CSP violations reported by the page itself, from its first moment.
+  await page.addInitScript(() => {
+    const violations: string[] = [];
+    Object.assign(globalThis, { __violations: violations });
+    (globalThis as unknown as PageGlobals).document.addEventListener('securitypolicyviolation', (event) => violations.push(`${event.violatedDirective} ${event.blockedURI}`));
   });
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
   page.on('console', (message) => {
@@ -196,6 +214,8 @@ describe.skipIf(missing !== undefined)(`the console in Chromium${missing ? ` (sk
     await billingRow.locator('.status', { hasText: 'enabled' }).waitFor({ timeout: TIMEOUT });
 
     expect(await page.evaluate(() => (globalThis as { __noReload?: boolean }).__noReload)).toBe(true);
+    // The live updates above came over ws:// under `connect-src 'self'`, and nothing was blocked.
+    expect(await violations(page)).toEqual([]);
     expect(dialogs).toEqual([]);
     expect(problems).toEqual([]);
     await context.close();
@@ -221,7 +241,15 @@ describe.skipIf(missing !== undefined)(`the console in Chromium${missing ? ` (sk
     expect(await page.locator('main img, main svg, main script').count()).toBe(0);
     expect(await page.evaluate(() => (globalThis as { __pwned?: number }).__pwned)).toBeUndefined();
     expect(dialogs).toEqual([]);
+    expect(await violations(page)).toEqual([]);
     expect(problems).toEqual([]);
+
+    // And the CSP is the second wall: HTML forced into the page still runs no inline handler.
+    await page.evaluate((html) => (globalThis as unknown as PageGlobals).document.body.insertAdjacentHTML('beforeend', html), payload);
+    await waitUntil(async () => ((await violations(page)).length > 0 ? true : undefined), TIMEOUT, 'the CSP to refuse the inline handler');
+    expect((await violations(page))[0]).toMatch(/^script-src/);
+    expect(await page.evaluate(() => (globalThis as { __pwned?: number }).__pwned)).toBeUndefined();
+    expect(dialogs).toEqual([]);
 
     const response = await fetch(app.url);
     expect(response.headers.get('content-security-policy')).toBe(CONSOLE_CSP);
