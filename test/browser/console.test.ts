@@ -291,6 +291,8 @@ describe.skipIf(missing !== undefined)(`the console in Chromium${missing ? ` (sk
     await page.click('a.tab[href="#/sources"]');
     await page.locator('[data-testid=sources]', { hasText: `${app.url.replace('127.0.0.1', 'localhost')}/ingest/gh-docs` }).waitFor({ timeout: TIMEOUT });
     await page.locator('[data-testid=rejected] tr', { hasText: 'gh-docs' }).waitFor({ timeout: TIMEOUT });
+    expect(await page.locator('[data-testid=sources] tr', { hasText: 'gh-docs' }).textContent()).toMatch(/401 [A-Z_]+/);
+    await page.screenshot({ path: path.join(REPO_ROOT, 'dist/screenshots/sources.png') });
 
     // Search: a delivery id opens it; an idempotency key lists its events; nonsense says so.
     await page.fill('input[name=search]', dead.id);

@@ -13,17 +13,22 @@ export function SourcesView() {
         {data && data.sources.length === 0 ? <p class="muted">No source yet: create one with the createSource mutation.</p> : null}
         {data && data.sources.length > 0 ? (
           <table class="rows" data-testid="sources">
-            <thead><tr><th>Name</th><th>Slug</th><th>Preset</th><th>State</th><th>Ingest URL</th></tr></thead>
+            <thead><tr><th>Name</th><th>Slug</th><th>Preset</th><th>State</th><th>Ingest URL</th><th>Latest refusal</th></tr></thead>
             <tbody>
-              {data.sources.map((source) => (
-                <tr key={source.id}>
-                  <td>{source.name}</td>
-                  <td class="mono">{source.slug}</td>
-                  <td>{source.preset}</td>
-                  <td>{source.enabled ? 'enabled' : 'disabled'}</td>
-                  <td class="mono copyable">{source.ingestUrl}</td>
-                </tr>
-              ))}
+              {data.sources.map((source) => {
+                // The list is newest first: the first row of this source is its latest refusal.
+                const refusal = rejected.find((row) => row.sourceId === source.id);
+                return (
+                  <tr key={source.id} data-source={source.id}>
+                    <td>{source.name}</td>
+                    <td class="mono">{source.slug}</td>
+                    <td>{source.preset}</td>
+                    <td>{source.enabled ? 'enabled' : 'disabled'}</td>
+                    <td class="mono">{source.ingestUrl}</td>
+                    <td>{refusal ? <><span class="mono">{refusal.status} {refusal.reason}</span><div class="muted"><Time at={refusal.receivedAt} /></div></> : <span class="muted">—</span>}</td>
+                  </tr>
+                );
+              })}
             </tbody>
           </table>
         ) : null}
