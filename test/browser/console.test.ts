@@ -210,6 +210,14 @@ describe.skipIf(missing !== undefined)(`the console in Chromium${missing ? ` (sk
     await billingRow.locator('button[data-action=disable]').click();
     await billingRow.locator('.status', { hasText: 'disabled' }).waitFor({ timeout: TIMEOUT });
     expect(await billingRow.textContent()).toContain('ledger migration tonight');
+    // While it is disabled, its new deliveries are HELD: one of them cancelled from its page.
+    const held = await deliveryOf(await sendGithub('gh-shop', 'issues', { action: 'reopened', issue: { number: 42 } }), relays.billing);
+    await page.evaluate((hash) => Object.assign((globalThis as unknown as { location: { hash: string } }).location, { hash }), `#/delivery/${held}`);
+    await page.locator('[data-testid=delivery-status]', { hasText: 'HELD' }).waitFor({ timeout: TIMEOUT });
+    await page.click('button[data-action=cancel]');
+    await page.locator('[data-testid=delivery-status]', { hasText: 'CANCELLED' }).waitFor({ timeout: TIMEOUT });
+    expect(await page.locator('button[data-action=cancel]').isDisabled()).toBe(true);
+    await page.click('a.tab[href="#/relays"]');
     await billingRow.locator('button[data-action=enable]').click();
     await billingRow.locator('.status', { hasText: 'enabled' }).waitFor({ timeout: TIMEOUT });
 
