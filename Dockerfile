@@ -5,8 +5,10 @@ FROM node:24.21-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci
-COPY tsconfig.json mikro-orm.config.ts ./
+COPY tsconfig.json mikro-orm.config.ts codegen.ts schema.graphql ./
 COPY src ./src
+# The browser console, built into dist/console by npm run build.
+COPY console ./console
 RUN npm run build && npm prune --omit=dev
 
 FROM node:24.21-bookworm-slim

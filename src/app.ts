@@ -32,6 +32,7 @@ import { buildHookyardSchema } from './graphql/schema.js';
 import { Admission } from './http/admission.js';
 import { apiAuthentication } from './http/api-authentication.js';
 import { clientAddressResolver } from './http/client-address.js';
+import { consoleRoute } from './http/console-route.js';
 import { startGraphQLRoute } from './http/graphql-route.js';
 import { healthRoutes } from './http/health.js';
 import { metricsRoute } from './http/metrics-route.js';
@@ -197,7 +198,7 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
       const context = (principal: Principal, sharedEvents?: SharedEventLoader): GraphQLContext => {
         const em = orm.em.fork();
         return {
-          em, pool: apiPool, boss, keyring, principal, publicUrl, loaders: createLoaders(em, apiPool, sharedEvents), retentionHours: config.retentionHours,
+          em, pool: apiPool, boss, keyring, principal, publicUrl, loaders: createLoaders(em, apiPool, config.retentionHours, sharedEvents), retentionHours: config.retentionHours,
           deliveryFeed: live.deliveries, relayFeed: live.relays, eventFeed: live.events, log, alertRelayId: apiDelivery.alertRelayId,
           sendTestEvent: (relayId) => sendTestEvent(apiDelivery, relayId), uuid: toUuid, checkRelayUrl: relayUrlCheck,
         };
@@ -221,6 +222,8 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
       const graphql = await startGraphQLRoute({ schema, limits, settings: graphqlRouteSettings(config), context, log, authenticate: authenticate.http });
       cleanups.push(['apollo', graphql.stop]);
       routes.push({ ...graphql.route, upgrade: ws.upgrade });
+      // The browser console: static files of the build, at / and /assets/ only.
+      routes.push(await consoleRoute());
     }
 
     if (runWorkers) {

@@ -4,13 +4,17 @@ import { LRUCache } from 'lru-cache';
 import type { Pool } from 'pg';
 import { Relay, Source } from '../db/entities/index.js';
 import { EVENT_COLUMNS, toEventType, type EventRow } from './mappers/event.js';
+import { relayHealthOf } from './relay-health-read.js';
 import type { EventType } from './types/event.js';
+import type { RelayHealth } from './types/relay-health.js';
 
 /** Batches the `x.relay` / `x.event` / `x.source` look-ups of one request into one query each. */
 export interface Loaders {
   event: Pick<DataLoader<string, EventType | null>, 'load'>;
   relay: DataLoader<string, Relay | null>;
   source: DataLoader<string, Source | null>;
+  /** `Relay.health` of every relay in the response, in one pair of statements. */
+  relayHealth: DataLoader<string, RelayHealth>;
 }
 
 function byId<T extends { id: string }>(load: (ids: string[]) => Promise<T[]>, options: { cache: boolean } = { cache: true }): DataLoader<string, T | null> {
@@ -56,12 +60,14 @@ export class SharedEventLoader {
 }
 
 /** `sharedEvents`, for websocket operations: events through the process-wide shared loader. */
-export function createLoaders(em: EntityManager, pool: Pool, sharedEvents?: SharedEventLoader): Loaders {
+export function createLoaders(em: EntityManager, pool: Pool, retentionHours: number, sharedEvents?: SharedEventLoader): Loaders {
   return {
     // Batched but not cached: a subscription's context lives as long as the socket, and a
     // cache there would keep every event (body included) it ever streamed.
     event: sharedEvents ?? byId(eventsById(pool), { cache: false }),
     relay: byId((ids) => em.find(Relay, { id: { $in: ids } })),
     source: byId((ids) => em.find(Source, { id: { $in: ids } })),
+    // Not cached: a relay's health changes while a subscription's context lives.
+    relayHealth: new DataLoader((ids) => relayHealthOf(pool, ids, retentionHours), { cache: false }),
   };
 }

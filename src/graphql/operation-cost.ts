@@ -11,6 +11,8 @@ export const FIELD_WEIGHTS: Readonly<Record<string, number>> = {
   body: 100,
   payload: 100,
   stats: 100,
+  // Two statements over the relay's recent attempts.
+  health: 10,
   headers: 10,
   requestHeaders: 10,
   responseBodyExcerpt: 10,

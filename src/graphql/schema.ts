@@ -16,6 +16,7 @@ import { RelayResolver } from './resolvers/relay-resolver.js';
 import { SourceResolver } from './resolvers/source-resolver.js';
 import { StatsResolver } from './resolvers/stats-resolver.js';
 import { SubscriptionResolver } from './resolvers/subscription-resolver.js';
+import { ViewerResolver } from './resolvers/viewer-resolver.js';
 
 /**
  * Code-first: the committed `schema.graphql` is printed from this and a test fails on drift.
@@ -27,7 +28,7 @@ export function buildHookyardSchema(options: { log?: Logger } = {}): Promise<Gra
   return buildSchema({
     resolvers: [
       SourceResolver, RelayResolver, SubscriptionResolver, EventResolver, DeliveryResolver, AttemptResolver,
-      RejectedRequestResolver, ApiTokenResolver, StatsResolver, LiveResolver, AuditLogResolver,
+      RejectedRequestResolver, ApiTokenResolver, StatsResolver, LiveResolver, AuditLogResolver, ViewerResolver,
     ],
     // The audit wraps the READ-token check, so a refused mutation is recorded too.
     globalMiddlewares: [auditMutations(options.log), readTokensCannotMutate],

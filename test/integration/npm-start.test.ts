@@ -23,7 +23,8 @@ describe('npm start from a fresh copy', () => {
     copy = await mkdtemp(path.join(tmpdir(), 'hookyard-start-'));
     // A checkout postgres can traverse (a root start runs PostgreSQL as that user), as most are.
     await chmod(copy, 0o755);
-    for (const entry of ['package.json', 'package-lock.json', 'tsconfig.json', 'mikro-orm.config.ts', 'src']) {
+    // What the build reads: the server's sources, and the console with its codegen inputs.
+    for (const entry of ['package.json', 'package-lock.json', 'tsconfig.json', 'mikro-orm.config.ts', 'src', 'codegen.ts', 'schema.graphql', 'console']) {
       await cp(path.join(REPO_ROOT, entry), path.join(copy, entry), { recursive: true });
     }
     await symlink(path.join(REPO_ROOT, 'node_modules'), path.join(copy, 'node_modules'));
@@ -69,7 +70,12 @@ describe('npm start from a fresh copy', () => {
       body: JSON.stringify({ query: '{ sources { id } }' }),
     });
     expect(await graphql.json()).toEqual({ data: { sources: [] } });
-    console.log(`npm start (tsc build included) ready in ${Date.now() - started} ms`);
+    // The console, built by prestart, served at / with its policy.
+    const page = await fetch(`http://127.0.0.1:${port}/`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toMatch(/<script type="module" crossorigin src="\/assets\/index-[\w-]+\.js"><\/script>/);
+    expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+    console.log(`npm start (tsc and console build included) ready in ${Date.now() - started} ms`);
 
     // The cluster lives under the data dir, on a root start too (DESIGN.md "Running").
     const { clusterDir } = JSON.parse(await readFile(path.join(copy, '.hookyard', 'postgres.json'), 'utf8')) as { clusterDir: string };

@@ -9,6 +9,7 @@ import type { GraphQLContext } from '../context.js';
 import { notFound } from '../errors.js';
 import { checkHeaders, checkRelaySettings, checkSigningSecret, CreateRelayInput, type HeaderInput, UpdateRelayInput } from '../inputs/relay-input.js';
 import { CreateRelayPayload, RelayType, RotateRelaySecretPayload } from '../types/relay.js';
+import { RelayHealth } from '../types/relay-health.js';
 import { AttemptType } from '../types/attempt.js';
 import { toRelayType } from '../mappers/relay.js';
 import { attemptsPage } from '../reads.js';
@@ -62,6 +63,11 @@ export class RelayResolver {
   proxyUrl(@Root() relay: RelayType, @Ctx() ctx: GraphQLContext): string | null {
     if (!relay.proxyUrl) return null;
     return ctx.principal.scope === 'ADMIN' ? withoutPassword(relay.proxyUrl) : maskUrl(relay.proxyUrl);
+  }
+
+  @FieldResolver(() => RelayHealth, { description: 'Success rate over the last hour and the latest error (what the console shows)' })
+  health(@Root() relay: RelayType, @Ctx() ctx: GraphQLContext): Promise<RelayHealth> {
+    return ctx.loaders.relayHealth.load(relay.id);
   }
 
   @Query(() => [RelayType], { description: 'Every relay, newest first' })
