@@ -109,6 +109,7 @@ async function attemptOnce(deps: DispatchDeps, recordOutcome: RecordOutcome, row
     ? new AttemptSpan(deps.tracer, { deliveryId: job.deliveryId, eventId: row.event_id, relayId: row.relay_id, attempt: job.attempt, url: row.url, traceparent: row.traceparent, correlationId: row.correlation_id })
     : undefined;
   const log = new AttemptLog(deps.log, row, job.deliveryId, job.attempt, span?.traceId);
+  // Every way out of an attempt ends its span: recorded with its outcome, or released unsent.
   const record = (item: TransitionItem): Promise<void> => {
     const { outcome } = item.attempt;
     span?.end({ ok: outcome.ok, status: outcome.status, errorClass: outcome.ok ? undefined : outcome.errorClass, result: item.result });
