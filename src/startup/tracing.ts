@@ -9,6 +9,12 @@ export interface Tracing {
   shutdown(): Promise<void>;
 }
 
+/** An endpoint for the log: a `user:password@` in it is a credential. */
+function withoutCredentials(endpoint: string): string {
+  const url = new URL(endpoint);
+  return `${url.protocol}//${url.host}${url.pathname}`;
+}
+
 /** Tracing is on when an OTLP endpoint is set (either variable) and the SDK is not disabled. */
 export function tracingWanted(config: Pick<Config, 'otlpEndpoint' | 'otlpTracesEndpoint' | 'otelSdkDisabled'>): boolean {
   return !config.otelSdkDisabled && (config.otlpEndpoint !== undefined || config.otlpTracesEndpoint !== undefined);
@@ -41,6 +47,6 @@ export async function startTracing(config: Config, log: Logger): Promise<Tracing
     debug: (message) => otel.trace(message),
     verbose: (message) => otel.trace(message),
   }, { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
-  log.info({ endpoint: config.otlpTracesEndpoint ?? config.otlpEndpoint, protocol: config.otlpProtocol, serviceName: config.otelServiceName }, 'tracing on: spans exported over OTLP');
+  log.info({ endpoint: withoutCredentials(config.otlpTracesEndpoint ?? config.otlpEndpoint!), protocol: config.otlpProtocol, serviceName: config.otelServiceName }, 'tracing on: spans exported over OTLP');
   return { tracer: trace.getTracer('hookyard', VERSION), shutdown: () => sdk.shutdown() };
 }
