@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { describe, expect, it } from 'vitest';
 import { createKeyring, parseKey } from '../../src/crypto/keyring.js';
 import { seal } from '../../src/crypto/seal.js';
@@ -6,7 +7,8 @@ import { sealedAt } from '../../src/crypto/sealed-at.js';
 import { buildRequest, type ClaimedRow } from '../../src/delivery/build-request.js';
 import { OpenedSecrets } from '../../src/delivery/opened-secrets.js';
 import { trustedRequestId } from '../../src/ingest/correlation-id.js';
-import { newCorrelationId } from '../../src/tracing/ingest-trace.js';
+import { AttemptSpan } from '../../src/tracing/attempt-span.js';
+import { newCorrelationId, startIngestTrace } from '../../src/tracing/ingest-trace.js';
 import { formatTraceparent, parseTraceparent } from '../../src/tracing/traceparent.js';
 
 const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
@@ -104,5 +106,39 @@ describe('traceparent sent to a receiver', () => {
     const { headers } = buildRequest(row, new OpenedSecrets(ring), 'Hookyard/test', 'd', new Date());
     expect(headers.traceparent).toBe('relay-own');
     expect(headers.tracestate).toBe('relay=1');
+  });
+});
+
+describe('spans without a stored context', () => {
+  const exporter = new InMemorySpanExporter();
+  const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] });
+  const tracer = provider.getTracer('test');
+  const input = { deliveryId: 'd', eventId: 'e', relayId: 'r', attempt: 1, url: 'https://user:pw@receiver.example/hooks?key=k', correlationId: null };
+
+  it.each([
+    ['none (tracing was off, or a published event)', null],
+    ['a malformed one', `00-${TRACE}-${SPAN}-01 `],
+  ])('an attempt with %s starts a trace of its own', async (_, traceparent) => {
+    const span = new AttemptSpan(tracer, { ...input, traceparent });
+    span.end({ ok: true, status: 200, result: 'succeeded' });
+    await provider.forceFlush();
+    const [finished] = exporter.getFinishedSpans().slice(-1);
+    expect(finished!.parentSpanContext).toBeUndefined();
+    expect(finished!.spanContext().traceId).not.toBe(TRACE);
+    expect(span.traceparent).toBe(`00-${finished!.spanContext().traceId}-${finished!.spanContext().spanId}-01`);
+    expect(finished!.attributes['server.address']).toBe('receiver.example');
+  });
+
+  it('keeps a trusted request id as the correlation id with tracing on, the trace id otherwise', () => {
+    const named = startIngestTrace(tracer, { requestId: 'proxy-request-0001', traceparent: undefined, method: 'POST' });
+    expect(named.correlationId).toBe('proxy-request-0001');
+    expect(parseTraceparent(named.traceparent)).toBeDefined();
+    const own = startIngestTrace(tracer, { requestId: undefined, traceparent: undefined, method: 'POST' });
+    expect(own.traceparent).toBe(`00-${own.correlationId}-${parseTraceparent(own.traceparent)!.spanId}-01`);
+    const untraced = startIngestTrace(undefined, { requestId: undefined, traceparent: `00-${TRACE}-${SPAN}-01`, method: 'POST' });
+    expect(untraced.traceparent).toBeNull();
+    expect(untraced.correlationId).toMatch(/^[0-9a-f]{32}$/);
+    named.end(200);
+    own.end(200);
   });
 });
