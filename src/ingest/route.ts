@@ -197,7 +197,8 @@ export async function handleIngest(deps: IngestDeps, request: IncomingMessage, r
     const body = await readBody(request, { limit, lease, tooLarge: () => new AppError('PAYLOAD_TOO_LARGE', `body is larger than this source's limit of ${limit} bytes`) });
     bodyBytes = body.length;
     const ingest = createIngestRequest(request.headers, url.searchParams, body, url.search.slice(1));
-    trace.verify(() => preset.verify(ingest, source!, Math.floor(Date.now() / 1000)));
+    const verifying = source;
+    trace.verify(() => preset.verify(ingest, verifying, Math.floor(Date.now() / 1000)));
     verified = true;
     await deps.rateLimits.takeVerified(source);
     if (preset.requiresJson && ingest.json() === undefined) throw new AppError('INVALID_JSON', 'body must be valid JSON for this source');
