@@ -7,7 +7,7 @@
  *   transports    http/
  *   front doors   ingest/, graphql/
  *   domain        events/, delivery/, routing/, live/, sources/, auth/, audit/, maintenance/
- *   infrastructure db/, queue/, crypto/, wire/ (request bodies in, JSON answers out)
+ *   infrastructure db/, queue/, crypto/, wire/ (request bodies in, JSON answers out), tracing/ (spans, trace context)
  *   basics        errors.ts, ids.ts, lenient-json.ts, log.ts, version.ts, free-port.ts, metrics.ts
  */
 const layers = {
@@ -15,7 +15,7 @@ const layers = {
   transports: '^src/http/',
   frontDoors: '^src/(ingest|graphql)/',
   domain: '^src/(events|delivery|routing|live|sources|auth|audit|maintenance)/',
-  infrastructure: '^src/(db|queue|crypto|wire)/',
+  infrastructure: '^src/(db|queue|crypto|wire|tracing)/',
   basics: '^src/(errors|ids|lenient-json|log|version|free-port|metrics)\\.ts$',
 };
 const order = ['basics', 'infrastructure', 'domain', 'frontDoors', 'transports', 'composition'];

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { MikroORM } from '@mikro-orm/postgresql';
 import type { Pool } from 'pg';
 import type { PgBoss } from 'pg-boss';
+import type { Tracer } from '@opentelemetry/api';
 import { Authenticator } from './auth/authenticator.js';
 import { bootstrapAdminToken } from './auth/bootstrap-token.js';
 import type { Principal } from './auth/principal.js';
@@ -31,7 +32,7 @@ import { OperationLimits } from './graphql/operation-limits.js';
 import { buildHookyardSchema } from './graphql/schema.js';
 import { Admission } from './http/admission.js';
 import { apiAuthentication } from './http/api-authentication.js';
-import { clientAddressResolver } from './http/client-address.js';
+import { clientAddressResolver, trustedPeerResolver } from './http/client-address.js';
 import { consoleRoute } from './http/console-route.js';
 import { startGraphQLRoute } from './http/graphql-route.js';
 import { healthRoutes } from './http/health.js';
@@ -52,6 +53,7 @@ import { startBoss } from './queue/boss.js';
 import { graphqlRouteSettings, operationLimitsSettings, serverLimits, wsLimits } from './startup/api-settings.js';
 import { appDatabase } from './startup/database.js';
 import { appKeyring } from './startup/keyring.js';
+import { startTracing } from './startup/tracing.js';
 import { VERSION } from './version.js';
 
 export interface AppOptions {
@@ -61,6 +63,11 @@ export interface AppOptions {
   superviseIntervalSeconds?: number;
   /** Test seam: how often the rejected-request log writes (default once a second). */
   rejectedLogFlushMs?: number;
+  /**
+   * Test seam: a tracer (an in-memory exporter's) instead of the OpenTelemetry SDK that an
+   * OTLP endpoint starts (startup/tracing.ts).
+   */
+  tracer?: Tracer;
 }
 
 export interface App {
@@ -127,6 +134,13 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
       metricsUrl = `http://127.0.0.1:${metricsPort}`;
     }
     const publicUrl = config.publicUrl ?? `http://localhost:${port}`;
+    let tracer = options.tracer;
+    if (!tracer) {
+      const tracing = await startTracing(config, log);
+      // Pushed early, so it runs late: the spans of the last deliveries are exported on the way out.
+      if (tracing) cleanups.push(['tracing', () => tracing.shutdown()]);
+      tracer = tracing?.tracer;
+    }
 
     const keyring = await appKeyring(config, dataDir, log);
     const database = await appDatabase(config, dataDir, log);
@@ -169,7 +183,7 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
     cleanups.push(['http sender', () => sender.close()]);
     const deps: DispatchDeps = {
       pool, boss, keyring, secrets: new OpenedSecrets(keyring), sender, log, userAgent: `Hookyard/${VERSION}`, rates: new RelayRates(pool), alertRelayId: config.alertRelayId,
-      health: { deadThreshold: config.disableAfterDead, failingHours: config.disableAfterFailingHours },
+      health: { deadThreshold: config.disableAfterDead, failingHours: config.disableAfterFailingHours }, tracer,
     };
 
     let feeds: Feeds | undefined;
@@ -183,7 +197,9 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
       const sources = new SourceCache(pool, keyring, log);
       sources.listen(bus);
       cleanups.push(['source cache', async () => sources.stop()]);
-      routes.push({ path: INGEST_PATH, handler: ingestHandler({ pool, boss, keyring, rejected, rateLimits, bodyBudget, acceptor, sources, log, clientAddress }) });
+      routes.push({ path: INGEST_PATH, handler: ingestHandler({
+        pool, boss, keyring, rejected, rateLimits, bodyBudget, acceptor, sources, log, clientAddress, viaTrustedProxy: trustedPeerResolver(config.trustedProxies), tracer,
+      }) });
 
       const live = startFeeds(pool, bus, log);
       feeds = live;

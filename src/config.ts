@@ -138,6 +138,18 @@ const allowedProxyList: Parser<readonly string[]> = (raw) => {
 
 const logLevel = oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent');
 
+/** An OTLP endpoint: checked here so a typo stops the start; the OpenTelemetry SDK reads the variable itself. */
+const otlpUrl: Parser<string> = (raw) => {
+  httpUrl(raw);
+  return raw;
+};
+
+const ratio: Parser<number> = (raw) => {
+  const value = Number(raw);
+  if (!/^\d*\.?\d+$/.test(raw) || value > 1) fail(`must be a number between 0 and 1, got "${raw}"`);
+  return value;
+};
+
 function setting<T>(env: string, defaultText: string, description: string, parse: Parser<T>, fallback: () => T): Setting<T> {
   return { env, defaultText, description, parse, fallback };
 }
@@ -209,7 +221,15 @@ export const settings = {
   metricsPort: setting<number | undefined>('HOOKYARD_METRICS_PORT', '—', 'serve `/metrics` on this port (all interfaces) instead of on `PORT`, to keep it off the public listener', integer(0, 65535), unset),
   metricsTopRelays: setting('HOOKYARD_METRICS_TOP_RELAYS', '20', 'per-relay series in `/metrics`: the relays with the most unfinished deliveries keep their own `relay` label, the rest are summed under `relay="_other"`, so many relays never make many series', integer(1, 1000), () => 20),
   metricsRefreshSeconds: setting('HOOKYARD_METRICS_REFRESH_SECONDS', '5', 'the database figures of `/metrics` (deliveries by status and relay, queue depth and age, retries scheduled, relays disabled) are read at most this often per process, however often it is scraped', integer(1, 3600), () => 5),
-  logLevel: setting('LOG_LEVEL', 'info', 'pino level: fatal, error, warn, info, debug, trace or silent', logLevel, () => 'info' as const),
+  logLevel: setting('LOG_LEVEL', 'info', 'pino level: fatal, error, warn, info, debug, trace or silent. JSON lines, or readable lines (pino-pretty) when stdout is a terminal', logLevel, () => 'info' as const),
+  otlpEndpoint: setting<string | undefined>('OTEL_EXPORTER_OTLP_ENDPOINT', '— (no traces)', 'base URL of an OpenTelemetry collector (`http://collector:4318`; `/v1/traces` is appended): set, each ingest and each delivery attempt is a span exported over OTLP, and receivers get a `traceparent`. Unset (and no traces endpoint), no SDK starts', otlpUrl, unset),
+  otlpTracesEndpoint: setting<string | undefined>('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', '—', 'the full URL for traces (`http://collector:4318/v1/traces`), used as is; set alone, it also turns traces on', otlpUrl, unset),
+  otlpProtocol: setting('OTEL_EXPORTER_OTLP_PROTOCOL', 'http/protobuf', 'how spans travel to the collector: `http/protobuf`, `http/json` or `grpc`', oneOf('http/protobuf', 'http/json', 'grpc'), () => 'http/protobuf' as const),
+  otlpHeaders: setting<string | undefined>('OTEL_EXPORTER_OTLP_HEADERS', '—', 'headers for the collector, `key=value` pairs separated by commas (a vendor\'s API key); read by the SDK, never logged', nonEmpty, unset),
+  otelServiceName: setting('OTEL_SERVICE_NAME', 'hookyard', 'the `service.name` of the spans (say, `hookyard-api` and `hookyard-worker` for split roles)', nonEmpty, () => 'hookyard'),
+  otelTracesSampler: setting('OTEL_TRACES_SAMPLER', 'parentbased_always_on', 'which traces are kept: `always_on`, `always_off`, `traceidratio`, or `parentbased_` one of those (an attempt follows its ingest\'s decision). An ingest span is always a new root: a provider\'s `traceparent` never decides', oneOf('always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio'), () => 'parentbased_always_on' as const),
+  otelTracesSamplerArg: setting<number | undefined>('OTEL_TRACES_SAMPLER_ARG', '1', 'the share of traces kept by a `traceidratio` sampler, 0 to 1', ratio, unset),
+  otelSdkDisabled: setting('OTEL_SDK_DISABLED', 'false', '`true` keeps traces off even with an endpoint set', boolean, () => false),
   nodeEnv: setting('NODE_ENV', 'development', '`production` requires HOOKYARD_ENCRYPTION_KEY and turns off Sandbox and introspection', oneOf('development', 'production', 'test'), () => 'development' as const),
 } as const;
 

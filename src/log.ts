@@ -44,3 +44,22 @@ export const REDACT_PATHS = [
 export function createLogger(level: string, destination?: LogDestination): Logger {
   return pino({ level, base: { app: 'hookyard' }, redact: { paths: REDACT_PATHS } }, destination);
 }
+
+/**
+ * Readable lines for a person at a terminal, JSON lines for everything else: a pipe, a file, a
+ * container runtime or a log shipper must never get colours and columns it cannot parse.
+ */
+export function wantsPrettyLogs(stdout: { isTTY?: boolean }): boolean {
+  return stdout.isTTY === true;
+}
+
+/**
+ * The process's logger (main.ts): JSON on stdout, or pino-pretty's lines, written synchronously
+ * in this thread (a worker-thread transport would lose the last lines of a crash), when stdout
+ * is a terminal. Redaction happens before either.
+ */
+export async function createProcessLogger(level: string, stdout: NodeJS.WriteStream = process.stdout): Promise<Logger> {
+  if (!wantsPrettyLogs(stdout)) return createLogger(level);
+  const { default: pretty } = await import('pino-pretty');
+  return createLogger(level, pretty({ sync: true, destination: 1, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,app' }));
+}

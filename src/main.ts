@@ -1,6 +1,6 @@
 import { startApp } from './app.js';
 import { InvalidConfigError, loadConfig } from './config.js';
-import { createLogger } from './log.js';
+import { createProcessLogger } from './log.js';
 
 /** Entry point: validate configuration, start the role, stop cleanly on SIGTERM / SIGINT. */
 let config;
@@ -11,7 +11,7 @@ try {
   process.stderr.write(`${error.message}\n`);
   process.exit(78);
 }
-const log = createLogger(config.logLevel);
+const log = await createProcessLogger(config.logLevel);
 try {
   const app = await startApp(config, log);
   let stopping = false;

@@ -30,6 +30,10 @@ export interface ClaimedRow {
   proxy_url: string | null;
   proxy_url_sealed: string | null;
   forward_headers: string[] | null;
+  /** The ingest request's correlation id, for the attempt's log lines. */
+  correlation_id: string | null;
+  /** The ingest span's context, parent of the attempt's span (tracing/attempt-span.ts). */
+  traceparent: string | null;
 }
 
 const REDACTED = '[redacted]';
@@ -41,8 +45,14 @@ const REDACTED = '[redacted]';
  * signature cut to its last characters (`v1,…a1b2`): readable enough to match a receiver's
  * log, never a value that could be replayed. The event type is percent-encoded when a header
  * could not carry it unchanged (event-type-header.ts).
+ *
+ * With tracing on, `traceparent` names the attempt's span and is Hookyard's own header like
+ * the others: a forwarded provider header or a relay's extra header of that name is replaced,
+ * and a `tracestate` beside it dropped (it would describe another trace). Header names are
+ * lowercased into one map, so no name is ever sent twice. Signatures cover id, timestamp and
+ * body only, so no header can break them.
  */
-export function buildRequest(row: ClaimedRow, opened: OpenedSecrets, userAgent: string, deliveryId: string, now: Date): { headers: Record<string, string>; logged: Record<string, string> } {
+export function buildRequest(row: ClaimedRow, opened: OpenedSecrets, userAgent: string, deliveryId: string, now: Date, traceparent?: string): { headers: Record<string, string>; logged: Record<string, string> } {
   const headers: Record<string, string> = {};
   const logged: Record<string, string> = {};
   for (const name of row.forward_headers ?? []) {
@@ -69,6 +79,11 @@ export function buildRequest(row: ClaimedRow, opened: OpenedSecrets, userAgent: 
     'hookyard-delivery-id': deliveryId,
   };
   if (row.source_slug) fixed['hookyard-source'] = row.source_slug;
+  if (traceparent) {
+    fixed.traceparent = traceparent;
+    delete headers.tracestate;
+    delete logged.tracestate;
+  }
   Object.assign(headers, fixed);
   Object.assign(logged, fixed, { 'webhook-signature': truncateSignatures(fixed['webhook-signature']!) });
   return { headers, logged };

@@ -69,6 +69,7 @@ const CLAIM = `
     from claimed c having count(*) > 0
   )
   select c.id, c.status, c.attempt, c.interrupted, c.created_at, c.relay_id, e.id as event_id, e.type, e.body, e.content_type, e.headers as event_headers,
+         e.correlation_id, e.traceparent,
          src.slug as source_slug, r.url, r.method, r.headers_sealed, r.signing_secret_sealed, r.previous_signing_secret_sealed,
          r.previous_signing_secret_expires_at, r.timeout_ms, r.retry_schedule, r.max_age_seconds, r.max_concurrency,
          r.rate_limit_per_second, r.proxy_url, r.proxy_url_sealed, s.forward_headers

@@ -1,3 +1,4 @@
+import type { Tracer } from '@opentelemetry/api';
 import type { PoolClient } from 'pg';
 import type { PgBoss } from 'pg-boss';
 import type { Keyring } from '../crypto/keyring.js';
@@ -18,7 +19,9 @@ import type { HttpSender, SendOutcome } from './http-sender.js';
 import type { RelayRates } from './relay-rates.js';
 import { DEFAULT_SCHEDULE_SECONDS, nextAttempt, parseRetryAfter } from './retry-policy.js';
 import { WAITING_STATUS_SQL } from './status-machine.js';
-import type { OutcomeDeps, RecordOutcome } from './transitions.js';
+import type { OutcomeDeps, RecordOutcome, TransitionItem } from './transitions.js';
+import { AttemptSpan } from '../tracing/attempt-span.js';
+import { AttemptLog } from './attempt-log.js';
 
 export interface DispatchDeps extends OutcomeDeps {
   keyring: Keyring;
@@ -28,6 +31,8 @@ export interface DispatchDeps extends OutcomeDeps {
   userAgent: string;
   rates: RelayRates;
   random?: () => number;
+  /** Set when tracing is on: a span per attempt and a `traceparent` to the receiver. */
+  tracer?: Tracer;
 }
 
 /** Thrown when shutdown aborted a delivery before its request left: the job goes back to pg-boss, nothing is recorded. */
@@ -99,7 +104,22 @@ export async function dispatch(deps: DispatchDeps, record: RecordOutcome, job: D
   await attemptClaimed(deps, record, [item], claimed, options)[0];
 }
 
-async function attemptOnce(deps: DispatchDeps, record: RecordOutcome, row: Claimed, job: DeliveryJob, ack: JobAck | undefined, signal: AbortSignal, options: DispatchOptions): Promise<void> {
+async function attemptOnce(deps: DispatchDeps, recordOutcome: RecordOutcome, row: Claimed, job: DeliveryJob, ack: JobAck | undefined, signal: AbortSignal, options: DispatchOptions): Promise<void> {
+  const span = deps.tracer
+    ? new AttemptSpan(deps.tracer, { deliveryId: job.deliveryId, eventId: row.event_id, relayId: row.relay_id, attempt: job.attempt, url: row.url, traceparent: row.traceparent, correlationId: row.correlation_id })
+    : undefined;
+  const log = new AttemptLog(deps.log, row, job.deliveryId, job.attempt, span?.traceId);
+  // Every way out of an attempt ends its span: recorded with its outcome, or released unsent.
+  const record = (item: TransitionItem): Promise<void> => {
+    const { outcome } = item.attempt;
+    span?.end({ ok: outcome.ok, status: outcome.status, errorClass: outcome.ok ? undefined : outcome.errorClass, result: item.result });
+    log.recorded(item);
+    return recordOutcome(item);
+  };
+  const released = (): ReleasedError => {
+    span?.end({ ok: false, status: null, result: 'released' });
+    return new ReleasedError(job.deliveryId);
+  };
   // When the attempt may leave: now, or the relay's booked turn under its rate limit (so the
   // log shows the spacing the limit holds).
   let startedAt = new Date();
@@ -113,14 +133,14 @@ async function attemptOnce(deps: DispatchDeps, record: RecordOutcome, row: Claim
   try {
     const turnUs = await deps.rates.wait(row.relay_id, row.rate_limit_per_second, signal);
     if (turnUs !== undefined) startedAt = new Date(Math.floor(turnUs / 1000));
-    const request = buildRequest(row, deps.secrets, deps.userAgent, job.deliveryId, new Date());
+    const request = buildRequest(row, deps.secrets, deps.userAgent, job.deliveryId, new Date(), span?.traceparent);
     logged = request.logged;
     const proxyUrl = row.proxy_url_sealed ? deps.secrets.text(row.proxy_url_sealed, sealedAt.relayProxyUrl(row.relay_id)) : row.proxy_url;
     outcome = await deps.sender.send({ url: row.url, method: row.method, headers: request.headers, body: row.body, timeoutMs: row.timeout_ms, proxyUrl, relayId: row.relay_id, signal, onSending });
   } catch (error) {
     if (signal.aborted) {
       await release(deps, job);
-      throw new ReleasedError(job.deliveryId);
+      throw released();
     }
     // Nothing was sent: a secret this process cannot open (a key it does not hold, a value
     // altered or moved from another row) is the relay's to report, as a failed attempt.
@@ -130,7 +150,7 @@ async function attemptOnce(deps: DispatchDeps, record: RecordOutcome, row: Claim
   if (signal.aborted && !outcome.ok && outcome.errorClass === 'TIMEOUT') {
     if (!mayHaveLeft) {
       await release(deps, job);
-      throw new ReleasedError(job.deliveryId);
+      throw released();
     }
     // Cut short at shutdown after it left: an attempt like any other in the log, and the next
     // one is due at once (the receiver did not fail; see retry policy in README "Interrupted attempts").
@@ -141,7 +161,7 @@ async function attemptOnce(deps: DispatchDeps, record: RecordOutcome, row: Claim
     return;
   }
 
-  if (!outcome.ok && outcome.detail) deps.log.warn({ deliveryId: job.deliveryId, relayId: row.relay_id, errorClass: outcome.errorClass, detail: outcome.detail }, 'delivery refused');
+  if (!outcome.ok && outcome.detail) log.lines.warn({ errorClass: outcome.errorClass, detail: outcome.detail }, 'delivery refused');
   const attempt = { id: newId(), startedAt, outcome, logged };
   if (outcome.ok) {
     await record({ row, job, ack, next: { status: 'SUCCEEDED', attemptCount: job.attempt }, attempt, result: options.oneShot ? 'test' : 'succeeded' });

@@ -126,7 +126,7 @@ export async function recordOutcomes(deps: OutcomeDeps, client: PoolClient, item
     if (item.result === 'test' || item.result === 'succeeded' || item.result === 'interrupted') continue;
     const disableReason = await recordAttempt(client, item.row.relay_id, item.result, deps.health);
     if (disableReason && (await disableRelayAndAlert(client, deps.boss, deps.alertRelayId, item.row.relay_id, disableReason))) {
-      deps.log.warn({ relayId: item.row.relay_id, reason: disableReason }, 'relay disabled');
+      deps.log.warn({ relayId: item.row.relay_id, reason: disableReason, deliveryId: item.job.deliveryId, correlationId: item.row.correlation_id ?? undefined }, 'relay disabled');
     }
   }
 }

@@ -18,6 +18,10 @@ export interface NewEvent {
   dedupe?: ContentDedupe;
   /** Hookyard's own events (system-event.ts): one relay only, instead of the subscriptions. */
   to?: DirectRecipient;
+  /** The ingest request's correlation id, logged with every attempt (tracing/ingest-trace.ts). */
+  correlationId?: string | null;
+  /** The ingest span's W3C `traceparent`, the parent of every attempt's span; none when tracing was off. */
+  traceparent?: string | null;
 }
 
 export type AcceptResult = { id: string; duplicate: false; deliveries: FannedOut[] } | { id: string; duplicate: true };
@@ -46,16 +50,18 @@ export async function acceptEvent(pool: Pool, boss: PgBoss, event: NewEvent): Pr
  * binary parameter ($7, cut by the starts and lengths in $8 and $9): as a `bytea[]`, pg writes
  * each body as hex text inside an array literal, twice its size to build, send and parse. The
  * headers travel as one JSON array ($5) for the same reason: as a `jsonb[]`, each request's
- * JSON was escaped again into the array literal (the largest of the api's allocations).
+ * JSON was escaped again into the array literal (the largest of the api's allocations). The
+ * correlation id and trace context of each event ($11, $12) are plain text arrays: a request's
+ * events share them, and they are null for published and system events without them.
  */
 const INSERT_EVENTS = {
-  name: 'hookyard_insert_events_v4',
+  name: 'hookyard_insert_events_v5',
   text: `
   with inserted as (
-    insert into event (id, source_id, type, idempotency_key, headers, content_type, body, body_sha256, received_at)
-    select e.id, e.source_id, e.type, e.idempotency_key, e.headers, e.content_type, substring($7::bytea from e.body_start for e.body_length), e.body_sha256, now()
-    from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], array(select h from jsonb_array_elements($5::jsonb) with ordinality as t(h, n) order by n), $6::text[], $8::int4[], $9::int4[], $10::bytea[])
-      as e(id, source_id, type, idempotency_key, headers, content_type, body_start, body_length, body_sha256)
+    insert into event (id, source_id, type, idempotency_key, headers, content_type, body, body_sha256, received_at, correlation_id, traceparent)
+    select e.id, e.source_id, e.type, e.idempotency_key, e.headers, e.content_type, substring($7::bytea from e.body_start for e.body_length), e.body_sha256, now(), e.correlation_id, e.traceparent
+    from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], array(select h from jsonb_array_elements($5::jsonb) with ordinality as t(h, n) order by n), $6::text[], $8::int4[], $9::int4[], $10::bytea[], $11::text[], $12::text[])
+      as e(id, source_id, type, idempotency_key, headers, content_type, body_start, body_length, body_sha256, correlation_id, traceparent)
     on conflict (coalesce(source_id, '${NO_SOURCE}'::uuid), idempotency_key) where idempotency_key is not null do nothing
     returning id, source_id),
   notified as (
@@ -102,6 +108,7 @@ export async function insertAll(client: PoolClient, boss: PgBoss, requests: read
     values: [
       stored.map((i) => ids[i]), column((e) => e.sourceId), column((e) => e.type), column((e) => e.idempotencyKey),
       JSON.stringify(column((e) => e.headers)), column((e) => e.contentType), bodies.bytes, bodies.starts, bodies.lengths, column((e) => e.dedupe?.sha256 ?? null),
+      column((e) => e.correlationId ?? null), column((e) => e.traceparent ?? null),
     ],
   });
   const batch = new FanOutBatch();

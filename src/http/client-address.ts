@@ -16,3 +16,13 @@ export function clientAddressResolver(trustedProxies: readonly string[]): Client
   const trust = proxyaddr.compile([...trustedProxies]);
   return (request) => canonical(proxyaddr(request as Parameters<typeof proxyaddr>[0], trust));
 }
+
+/** Whether the request's peer is one of the operator's reverse proxies (whose headers, such as `X-Request-Id`, may be believed). */
+export function trustedPeerResolver(trustedProxies: readonly string[]): (request: IncomingMessage) => boolean {
+  if (trustedProxies.length === 0) return () => false;
+  const trust = proxyaddr.compile([...trustedProxies]);
+  return (request) => {
+    const peer = request.socket.remoteAddress;
+    return peer !== undefined && trust(peer, 0);
+  };
+}

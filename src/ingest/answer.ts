@@ -17,6 +17,7 @@ export interface FailureContext {
   source: IngestSource | undefined;
   bodyBytes: number | null;
   remoteAddress: string | null;
+  correlationId: string;
 }
 
 /**
@@ -40,7 +41,7 @@ export function answerError(
       sendJson(response, 503, new AppError('DATABASE_UNAVAILABLE', 'the database is unavailable; retry later').toBody(), { 'retry-after': '5' });
       return;
     }
-    deps.log.error({ err: error, slug: context.slug }, 'ingest failed');
+    deps.log.error({ err: error, slug: context.slug, correlationId: context.correlationId }, 'ingest failed');
     sendJson(response, 500, new AppError('INTERNAL', 'internal error').toBody());
     return;
   }

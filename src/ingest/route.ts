@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Pool } from 'pg';
+import type { Tracer } from '@opentelemetry/api';
 import type { PgBoss } from 'pg-boss';
 import type { Keyring } from '../crypto/keyring.js';
 import { AppError } from '../errors.js';
@@ -25,6 +26,8 @@ import { createIngestRequest, header, type IngestRequest } from '../sources/requ
 import type { SourceCache } from '../sources/source-cache.js';
 import { ingestRequests } from '../metrics.js';
 import { checkBasicAuth } from '../sources/verify.js';
+import { startIngestTrace } from '../tracing/ingest-trace.js';
+import { trustedRequestId } from './correlation-id.js';
 
 export const INGEST_PATH = /^\/ingest\/([^/?#]+)\/?$/;
 
@@ -55,6 +58,10 @@ export interface IngestDeps {
   /** Group commit: concurrent requests share transactions (events/accept-batcher.ts). */
   acceptor: AcceptBatcher;
   log: Logger;
+  /** Whether the peer is one of the operator's reverse proxies (whose `X-Request-Id` names the request). */
+  viaTrustedProxy(request: IncomingMessage): boolean;
+  /** Set when tracing is on (OTEL_EXPORTER_OTLP_ENDPOINT); undefined costs nothing. */
+  tracer?: Tracer;
 }
 
 function resolveEventType(preset: Preset, source: IngestSource, request: IngestRequest): string {
@@ -89,7 +96,7 @@ function origins(preset: Preset, source: IngestSource): { type?: string; key?: s
 }
 
 /** The events one verified request becomes: one, except an Adyen notification's items. */
-function eventsOf(preset: Preset, source: IngestSource, request: IngestRequest, contentType: string | null): NewEvent[] {
+function eventsOf(preset: Preset, source: IngestSource, request: IngestRequest, contentType: string | null, trace: Pick<NewEvent, 'correlationId' | 'traceparent'>): NewEvent[] {
   const headers = storedHeaders(request, preset, source);
   if (source.preset === 'ADYEN') {
     const platform = header(request, PLATFORM_SIGNATURE_HEADER) !== undefined;
@@ -97,7 +104,7 @@ function eventsOf(preset: Preset, source: IngestSource, request: IngestRequest, 
       refuseNul('event type', item.type, platform ? 'JSON field $.type' : `eventCode of notificationItems[${i}]`);
       refuseNul('idempotency key', item.idempotencyKey, `pspReference:eventCode:success of notificationItems[${i}]`);
       const idempotencyKey = item.idempotencyKey === null ? null : storedIdempotencyKey(item.idempotencyKey);
-      return { sourceId: source.id, type: item.type, idempotencyKey, headers, contentType: 'application/json', body: item.body };
+      return { sourceId: source.id, type: item.type, idempotencyKey, headers, contentType: 'application/json', body: item.body, ...trace };
     });
   }
   const type = resolveEventType(preset, source, request);
@@ -107,7 +114,7 @@ function eventsOf(preset: Preset, source: IngestSource, request: IngestRequest, 
   // Before hashing: a long key holding NUL is refused like a short one, not hashed into a valid one.
   refuseNul('idempotency key', key, from.key);
   const dedupe = source.dedupeWindowSeconds ? { sha256: createHash('sha256').update(request.body).digest(), windowSeconds: source.dedupeWindowSeconds } : undefined;
-  return [{ sourceId: source.id, type, idempotencyKey: key === null ? null : storedIdempotencyKey(key), headers, contentType, body: request.body, dedupe }];
+  return [{ sourceId: source.id, type, idempotencyKey: key === null ? null : storedIdempotencyKey(key), headers, contentType, body: request.body, dedupe, ...trace }];
 }
 
 function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
@@ -140,7 +147,9 @@ export function ingestHandler(deps: IngestDeps): (request: IncomingMessage, resp
  * its allowed addresses, the address's recent failures, credentials, size, encoding and
  * signature; only a verified request counts against the source's rate; then JSON and the
  * required fields, all before the idempotency look-up; then one transaction for the events,
- * their deliveries and their jobs. The answer is 200 only after that commit.
+ * their deliveries and their jobs. The answer is 200 only after that commit. Every answer carries
+ * the request's correlation id (`X-Request-Id`), stored with its events and logged with their
+ * attempts (tracing/ingest-trace.ts).
  */
 export async function handleIngest(deps: IngestDeps, request: IncomingMessage, response: ServerResponse, slug: string, url: URL): Promise<void> {
   const remoteAddress = deps.clientAddress(request) || null;
@@ -148,6 +157,13 @@ export async function handleIngest(deps: IngestDeps, request: IncomingMessage, r
   let bodyBytes: number | null = Number(request.headers['content-length']) || null;
   let verified = false;
   const lease = deps.bodyBudget.lease();
+  const trace = startIngestTrace(deps.tracer, {
+    requestId: trustedRequestId(request.headers, deps.viaTrustedProxy(request)),
+    traceparent: request.headers.traceparent,
+    method: request.method,
+  });
+  response.setHeader('x-request-id', trace.correlationId);
+  let outcome: string | undefined;
   try {
     if (request.method !== 'POST') throw new AppError('METHOD_NOT_ALLOWED', 'ingest endpoints accept POST only');
     if (!SLUG.test(slug)) throw new AppError('SOURCE_NOT_FOUND', 'no source has this slug: a slug matches ^[a-z0-9][a-z0-9-]{0,62}$');
@@ -162,6 +178,7 @@ export async function handleIngest(deps: IngestDeps, request: IncomingMessage, r
       throw new AppError('ADDRESS_NOT_ALLOWED', 'this source does not accept requests from your address');
     }
     await deps.rateLimits.checkFailures(source.id, remoteAddress);
+    trace.attributes({ 'hookyard.source.slug': source.slug, 'hookyard.source.preset': source.preset });
     const preset = presets[source.preset];
     if (source.basicAuth && !checkBasicAuth(request.headers.authorization, source.basicAuth.username, source.basicAuth.password)) {
       throw new AppError('INVALID_CREDENTIALS', 'wrong or missing HTTP Basic credentials');
@@ -180,7 +197,8 @@ export async function handleIngest(deps: IngestDeps, request: IncomingMessage, r
     const body = await readBody(request, { limit, lease, tooLarge: () => new AppError('PAYLOAD_TOO_LARGE', `body is larger than this source's limit of ${limit} bytes`) });
     bodyBytes = body.length;
     const ingest = createIngestRequest(request.headers, url.searchParams, body, url.search.slice(1));
-    preset.verify(ingest, source, Math.floor(Date.now() / 1000));
+    const verifying = source;
+    trace.verify(() => preset.verify(ingest, verifying, Math.floor(Date.now() / 1000)));
     verified = true;
     await deps.rateLimits.takeVerified(source);
     if (preset.requiresJson && ingest.json() === undefined) throw new AppError('INVALID_JSON', 'body must be valid JSON for this source');
@@ -191,10 +209,11 @@ export async function handleIngest(deps: IngestDeps, request: IncomingMessage, r
       sendJson(response, 200, { challenge });
       return;
     }
-    const events = eventsOf(preset, source, ingest, header(ingest, 'content-type') ?? null);
+    const events = eventsOf(preset, source, ingest, header(ingest, 'content-type') ?? null, { correlationId: trace.correlationId, traceparent: trace.traceparent });
     // Bounded by the batcher itself: committed and answered 200, or dropped and answered 503.
-    const results = await deps.acceptor.accept(events);
+    const results = await trace.commit(() => deps.acceptor.accept(events));
     for (const result of results) ingestRequests.inc({ outcome: result.duplicate ? 'duplicate' : 'accepted' });
+    if (deps.log.isLevelEnabled('debug')) deps.log.debug({ correlationId: trace.correlationId, slug, eventIds: results.map((r) => r.id) }, 'webhook accepted');
     if (source.preset === 'ADYEN') {
       // Adyen retries anything but this exact body.
       sendText(response, 200, '[accepted]');
@@ -203,12 +222,14 @@ export async function handleIngest(deps: IngestDeps, request: IncomingMessage, r
     const result = results[0]!;
     sendJson(response, 200, { id: result.id, status: result.duplicate ? 'duplicate' : 'accepted' });
   } catch (error) {
+    outcome = error instanceof AppError ? error.code : 'ERROR';
     // Only what an address does itself counts against it (before its request verified).
     if (!verified && error instanceof AppError && SLUG.test(slug) && request.method === 'POST' && !NOT_THE_SENDERS_FAULT.has(error.code)) {
       deps.rateLimits.recordFailure(source?.id ?? null, remoteAddress);
     }
-    answerError(deps, request, response, error, { slug, source, bodyBytes, remoteAddress });
+    answerError(deps, request, response, error, { slug, source, bodyBytes, remoteAddress, correlationId: trace.correlationId });
   } finally {
     lease.release();
+    trace.end(response.statusCode, outcome);
   }
 }

@@ -111,6 +111,8 @@ describe('relays', () => {
     ['retrySchedule', { retrySchedule: [5, 0] }],
     ['maxConcurrency', { maxConcurrency: 0 }],
     ['headers', { headers: [{ name: 'webhook-id', value: 'x' }] }],
+    ['headers', { headers: [{ name: 'TraceParent', value: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' }] }],
+    ['headers', { headers: [{ name: 'tracestate', value: 'a=1' }] }],
     ['headers', { headers: [{ name: 'X-Ok', value: 'a\r\nInjected: 1' }] }],
     ['signingSecret', { signingSecret: 'whsec_c2hvcnQ=' }],
     ['signingSecret', { signingSecret: 'plain' }],

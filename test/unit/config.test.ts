@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { configTable, InvalidConfigError, loadConfig } from '../../src/config.js';
+import { tracingWanted } from '../../src/startup/tracing.js';
 
 describe('configuration', () => {
   it('has defaults for everything when the environment is empty', () => {
@@ -45,6 +46,27 @@ describe('configuration', () => {
     }
     expect(loadConfig({}).graphqlSandbox).toBeUndefined();
     expect(loadConfig({ HOOKYARD_GRAPHQL_INTROSPECTION: 'true' }).graphqlIntrospection).toBe(true);
+  });
+
+  it('honours LOG_LEVEL, and stops the start naming it when it is not a pino level', () => {
+    expect(loadConfig({}).logLevel).toBe('info');
+    expect(loadConfig({ LOG_LEVEL: 'debug' }).logLevel).toBe('debug');
+    for (const bad of ['verbose', 'INFO', 'warning', '30']) expect(() => loadConfig({ LOG_LEVEL: bad }), bad).toThrow(/^ {2}- LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent/m);
+  });
+
+  it('turns traces on with either OTLP endpoint, unless the SDK is disabled, and checks the OTEL_ variables it documents', () => {
+    expect(tracingWanted(loadConfig({}))).toBe(false);
+    expect(tracingWanted(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }))).toBe(true);
+    expect(tracingWanted(loadConfig({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://collector:4318/v1/traces' }))).toBe(true);
+    expect(tracingWanted(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_SDK_DISABLED: 'true' }))).toBe(false);
+    expect(loadConfig({}).otelServiceName).toBe('hookyard');
+    for (const [name, bad] of [
+      ['OTEL_EXPORTER_OTLP_ENDPOINT', 'collector:4318'], ['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', 'ftp://x'], ['OTEL_EXPORTER_OTLP_PROTOCOL', 'http'],
+      ['OTEL_TRACES_SAMPLER', 'sometimes'], ['OTEL_TRACES_SAMPLER_ARG', '1.5'], ['OTEL_TRACES_SAMPLER_ARG', '-0.1'], ['OTEL_SDK_DISABLED', 'yes'],
+    ] as const) {
+      expect(() => loadConfig({ [name]: bad }), `${name}=${bad}`).toThrow(new RegExp(`- ${name} `));
+    }
+    expect(loadConfig({ OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.25' }).otelTracesSamplerArg).toBe(0.25);
   });
 
   it('is documented in the README by the table generated from the schema', () => {

@@ -1,6 +1,9 @@
+import { execFile } from 'node:child_process';
+import path from 'node:path';
 import { Writable } from 'node:stream';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/log.js';
+import { createLogger, wantsPrettyLogs } from '../../src/log.js';
 
 function capture(): { lines: string[]; destination: Writable } {
   const lines: string[] = [];
@@ -31,5 +34,26 @@ describe('log redaction', () => {
     expect(logged.relay.headers).toEqual([{ name: 'X-Api-Key', value: '[Redacted]' }]);
     expect(logged.variables).toBe('[Redacted]');
     expect(logged.msg).toBe('something happened');
+  });
+});
+
+describe('log output', () => {
+  it('is pretty only for a terminal', () => {
+    expect(wantsPrettyLogs({ isTTY: true })).toBe(true);
+    expect(wantsPrettyLogs({ isTTY: false })).toBe(false);
+    expect(wantsPrettyLogs({})).toBe(false);
+  });
+
+  it('is JSON lines, at the level asked, when stdout is a pipe (the compiled process logger, as main.ts makes it)', async () => {
+    const log = path.resolve(import.meta.dirname, '../../dist/src/log.js');
+    const script = `const { createProcessLogger } = await import(process.argv[1]);
+      const log = await createProcessLogger('warn');
+      log.info('hidden'); log.warn({ correlationId: 'c1' }, 'shown'); log.error({ headers: { authorization: 'Bearer x' } }, 'also shown');`;
+    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script, log], { timeout: 30_000 });
+    const lines = stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines.map((line) => line.msg)).toEqual(['shown', 'also shown']);
+    expect(lines[0]).toMatchObject({ level: 40, app: 'hookyard', correlationId: 'c1' });
+    expect(lines[1]).toMatchObject({ headers: { authorization: '[Redacted]' } });
+    expect(stdout).not.toContain('\u001b[');
   });
 });

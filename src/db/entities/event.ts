@@ -39,4 +39,12 @@ export class Event {
 
   @Property({ type: 'timestamptz', defaultRaw: 'now()' })
   receivedAt: Date = new Date();
+
+  /** The ingest request's correlation id (its `X-Request-Id` answer), on every log line of its attempts. */
+  @Property({ type: 'text', nullable: true })
+  correlationId?: string | null;
+
+  /** The ingest span's W3C `traceparent`, parent of every attempt's span; null when tracing was off. */
+  @Property({ type: 'text', nullable: true })
+  traceparent?: string | null;
 }

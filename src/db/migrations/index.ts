@@ -12,6 +12,7 @@ import { Migration20261201000000_live_change_log } from './Migration202612010000
 import { Migration20261201100000_relay_rate } from './Migration20261201100000_relay_rate.js';
 import { Migration20261202000000_notify_function } from './Migration20261202000000_notify_function.js';
 import { Migration20261203050000_slim_delivery_indexes } from './Migration20261203050000_slim_delivery_indexes.js';
+import { Migration20261204000000_event_trace } from './Migration20261204000000_event_trace.js';
 
 /** Listed explicitly (no glob) so the compiled app and the TypeScript tests find the same set. */
 export const migrations: MigrationObject[] = [
@@ -28,4 +29,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261201100000_relay_rate', class: Migration20261201100000_relay_rate },
   { name: 'Migration20261202000000_notify_function', class: Migration20261202000000_notify_function },
   { name: 'Migration20261203050000_slim_delivery_indexes', class: Migration20261203050000_slim_delivery_indexes },
+  { name: 'Migration20261204000000_event_trace', class: Migration20261204000000_event_trace },
 ];

@@ -81,8 +81,8 @@ export class UpdateRelayInput {
 }
 
 const METHODS = ['POST', 'PUT', 'PATCH'];
-/** Headers Hookyard sets itself; a relay may not override them. */
-const RESERVED = /^(webhook-|hookyard-|content-length$|host$|transfer-encoding$|connection$)/i;
+/** Headers Hookyard sets itself; a relay may not override them (`traceparent` and `tracestate`: with tracing on). */
+const RESERVED = /^(webhook-|hookyard-|content-length$|host$|transfer-encoding$|connection$|traceparent$|tracestate$)/i;
 const HEADER_VALUE = /^[\t\x20-\x7e]*$/;
 /**
  * Headers that change how the connection or a proxy behaves rather than what the receiver
