@@ -67,6 +67,7 @@ export function liveIterator<T>(
     () => off?.(),
   );
   const send = (value: T): void => {
+    if (queue.closed) return;
     if (queue.pending >= maxPending) {
       queue.end();
       ctx.notReading?.();

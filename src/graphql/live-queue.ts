@@ -1,5 +1,8 @@
 type Step<T> = IteratorResult<T, undefined>;
 
+/** Taken slots kept at the front of the array before it is copied down. */
+const COMPACT_AFTER = 1024;
+
 const DONE: Step<never> = Object.freeze({ value: undefined, done: true });
 
 /**
@@ -85,6 +88,10 @@ export class LiveQueue<T> implements AsyncIterableIterator<T, undefined> {
       this.head += 1;
       if (this.head === this.values.length) {
         this.values = [];
+        this.head = 0;
+      } else if (this.head >= COMPACT_AFTER && this.head * 2 >= this.values.length) {
+        // A consumer that never quite catches up would otherwise keep every slot it passed.
+        this.values = this.values.slice(this.head);
         this.head = 0;
       }
       this.handing = true;
