@@ -1,11 +1,10 @@
-import { Repeater } from '@repeaterjs/repeater';
 import type { LogEntry } from '../live/change-log-feed.js';
 import type { GraphQLContext } from './context.js';
+import { LiveQueue } from './live-queue.js';
 
 /**
  * Values a subscription may hold for a client before it counts as not reading. graphql-ws
- * awaits each send, so a client that stops reading leaves the feed's values waiting here; the
- * repeater itself refuses a 1025th pending push by throwing, once per notification.
+ * awaits each send, so a client that stops reading leaves the feed's values waiting here.
  */
 export const MAX_PENDING = 1000;
 
@@ -41,68 +40,68 @@ export function liveIterator<T>(
   listen: (emit: (value: T, seq: number) => void) => () => void,
   maxPending = MAX_PENDING,
   resume?: Resume<T>,
-): Repeater<T> {
-  return new Repeater<T>(async (push, stop) => {
-    let pending = 0;
-    let stopped = false;
-    void stop.then(() => (stopped = true));
-    let last = resume?.after ?? -1;
-    let held: { value: T; seq: number }[] | undefined = resume ? [] : undefined;
-    let heldOverflow = false;
-    let off = (): void => {};
-    const send = (value: T): void => {
-      if (pending >= maxPending) {
-        off();
-        stop();
-        ctx.notReading?.();
-        return;
-      }
-      pending += 1;
-      void push(value).then(() => (pending -= 1));
-    };
-    off = listen((value, seq) => {
-      if (held) {
-        if (held.length >= maxPending) {
-          held = [];
-          heldOverflow = true;
-        }
-        held.push({ value, seq });
-        return;
-      }
-      if (resume) {
-        if (seq <= last) return;
-        last = seq;
-      }
-      send(value);
-    });
-    if (resume) {
-      try {
-        await resume.ready();
-        for (let more = true; more && !stopped; ) {
-          const entries = await resume.read(last, REPLAY_PAGE);
-          for (const entry of entries) {
-            if (stopped) break;
-            last = entry.seq;
-            if (entry.item !== undefined && resume.keep(entry.item)) await push(entry.item);
+): LiveQueue<T> {
+  let last = resume?.after ?? -1;
+  let held: { value: T; seq: number }[] | undefined = resume ? [] : undefined;
+  let heldOverflow = false;
+  let off: (() => void) | undefined;
+  const queue = new LiveQueue<T>(
+    () => {
+      off = listen((value, seq) => {
+        if (held) {
+          if (held.length >= maxPending) {
+            held = [];
+            heldOverflow = true;
           }
-          // A short page is the end of what is stored; dropped live values send us back for more.
-          more = entries.length === REPLAY_PAGE || heldOverflow;
-          heldOverflow = false;
+          held.push({ value, seq });
+          return;
         }
-        const waiting = held ?? [];
-        held = undefined;
-        for (const { value, seq } of waiting) {
-          if (seq <= last) continue;
+        if (resume) {
+          if (seq <= last) return;
           last = seq;
-          send(value);
         }
-      } catch (error) {
-        off();
-        stop(error);
-        return;
-      }
+        send(value);
+      });
+      if (resume) void replay(resume);
+    },
+    () => off?.(),
+  );
+  const send = (value: T): void => {
+    if (queue.closed) return;
+    if (queue.pending >= maxPending) {
+      queue.end();
+      ctx.notReading?.();
+      return;
     }
-    await stop;
-    off();
-  });
+    queue.push(value);
+  };
+  const replay = async (from: Resume<T>): Promise<void> => {
+    try {
+      await from.ready();
+      for (let more = true; more && !queue.closed; ) {
+        const entries = await from.read(last, REPLAY_PAGE);
+        for (const entry of entries) {
+          if (queue.closed) break;
+          last = entry.seq;
+          if (entry.item !== undefined && from.keep(entry.item)) {
+            queue.push(entry.item);
+            await queue.drained();
+          }
+        }
+        // A short page is the end of what is stored; dropped live values send us back for more.
+        more = entries.length === REPLAY_PAGE || heldOverflow;
+        heldOverflow = false;
+      }
+      const waiting = held ?? [];
+      held = undefined;
+      for (const { value, seq } of waiting) {
+        if (seq <= last) continue;
+        last = seq;
+        send(value);
+      }
+    } catch (error) {
+      queue.end(error);
+    }
+  };
+  return queue;
 }

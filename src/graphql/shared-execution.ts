@@ -48,6 +48,8 @@ function resultFor(args: ExecutionArgs, key: string | undefined, event: unknown)
   return result;
 }
 
+const isPromiseLike = (value: Result): value is Promise<ExecutionResult> => typeof (value as Partial<PromiseLike<unknown>>).then === 'function';
+
 /** graphql's internal `mapAsyncIterator`: a failed mapping closes the source, and return/throw reach it. */
 function mapEvents(source: AsyncIterable<unknown>, map: (event: unknown) => Result): AsyncGenerator<ExecutionResult, void, void> {
   const iterator = source[Symbol.asyncIterator]();
@@ -58,17 +60,25 @@ function mapEvents(source: AsyncIterable<unknown>, map: (event: unknown) => Resu
       // The mapping's own error is the one to report.
     }
   };
-  const mapped = async (step: IteratorResult<unknown>): Promise<IteratorResult<ExecutionResult, void>> => {
+  const failed = async (error: unknown): Promise<never> => {
+    await close();
+    throw error;
+  };
+  // Plain callbacks rather than async functions: this runs once per value per subscriber, and
+  // each async layer cost a promise and a turn of the microtask queue.
+  const mapped = (step: IteratorResult<unknown>): IteratorResult<ExecutionResult, void> | Promise<IteratorResult<ExecutionResult, void>> => {
     if (step.done) return { value: undefined, done: true };
+    let result: Result;
     try {
-      return { value: await map(step.value), done: false };
+      result = map(step.value);
     } catch (error) {
-      await close();
-      throw error;
+      return failed(error);
     }
+    if (!isPromiseLike(result)) return { value: result, done: false };
+    return Promise.resolve(result).then((value) => ({ value, done: false }), failed);
   };
   const generator: AsyncGenerator<ExecutionResult, void, void> = {
-    next: async () => mapped(await iterator.next()),
+    next: () => iterator.next().then(mapped),
     return: async () => (iterator.return ? mapped(await iterator.return()) : { value: undefined, done: true }),
     throw: async (error: unknown) => {
       if (iterator.throw) return mapped(await iterator.throw(error));
