@@ -95,4 +95,41 @@ describe('LanePump wake-ups', () => {
       await pump.stop(1_000);
     }
   });
+
+  it('fetches for a slot only once the outcome that frees it has committed', async () => {
+    const relayId = newId();
+    const ids = [newId(), newId(), newId()];
+    await queue.boss().insert(DELIVERY_QUEUE, ids.map((id) => deliveryJob(id, 1, relayId, 10)));
+    const jobIds: string[] = [];
+    /** The state, seen from another connection, of the job before it when each job starts. */
+    const before: (string | undefined)[] = [];
+    let recorded = 0;
+    // One slot, and each record slow to commit: a fetch counting the slot free before the commit would start the next job meanwhile.
+    const pump: LanePump<undefined, LaneOutcome> = new LanePump(queue.boss(), queue.pool(), { queue: DELIVERY_QUEUE, priority: FIRST_TRY_PRIORITY, capacity: 1, reserve: 1, pollMs: 60_000 }, {
+      fetch: async (db, request) => {
+        const rows = await fetchDeliveryJobs(queue.boss(), db, request);
+        return { items: rows.map((r) => ({ job: r.job_data, jobId: r.job_id, ack: { id: r.job_id, retryCount: r.job_retry_count }, relayId: r.job_group_id ?? '' })), claimed: undefined };
+      },
+      start: (items, _claimed, record) => items.map(async (item) => {
+        const previous = jobIds.at(-1);
+        jobIds.push(item.jobId);
+        before.push(previous ? (await queue.boss().getJobById(DELIVERY_QUEUE, previous))?.state : undefined);
+        await record({ ack: item.ack });
+        return true;
+      }),
+      record: async (client, outcomes) => {
+        await completeDeliveryJobs(queue.boss(), client, outcomes.flatMap((o) => (o.ack ? [o.ack] : [])));
+        await client.query('select pg_sleep(0.2)');
+        recorded += outcomes.length;
+      },
+    }, createLogger('silent'));
+    pump.start();
+    try {
+      pump.wake();
+      await waitUntil(() => recorded === 3 || undefined, 20_000, 'the three jobs, one at a time');
+      expect(before).toEqual([undefined, 'completed', 'completed']);
+    } finally {
+      await pump.stop(1_000);
+    }
+  });
 });
