@@ -196,6 +196,18 @@ describe.skipIf(missing !== undefined)(`the console in Chromium${missing ? ` (sk
     await page.screenshot({ path: shot });
     if (process.env.HOOKYARD_UPDATE_SCREENSHOT === '1') await copyFile(shot, path.join(REPO_ROOT, 'docs/console.png'));
 
+    // The source filter, live: a gh-docs webhook's row appears, a gh-shop one's stays out.
+    await page.setViewportSize({ width: 1360, height: 860 });
+    await page.selectOption('select[name=source]', { label: 'gh-docs' });
+    const sourcesShown = () => page.locator('tr[data-delivery] td:nth-child(4)').allTextContents();
+    await waitUntil(async () => ((await sourcesShown()).every((slug) => slug === 'gh-docs') ? true : undefined), TIMEOUT, 'only gh-docs deliveries listed');
+    const outside = await deliveryOf(await sendGithub('gh-shop', 'push', { ref: 'refs/heads/outside-the-filter' }), relays.orders, 'SUCCEEDED');
+    const inside = await deliveryOf(await sendGithub('gh-docs', 'push', { ref: 'refs/heads/inside-the-filter' }), relays.orders, 'SUCCEEDED');
+    await page.locator(`tr[data-delivery="${inside}"] .status`, { hasText: 'SUCCEEDED' }).waitFor({ timeout: TIMEOUT });
+    expect(await page.locator(`tr[data-delivery="${outside}"]`).count()).toBe(0);
+    expect(new Set(await sourcesShown())).toEqual(new Set(['gh-docs']));
+    await page.selectOption('select[name=source]', '');
+
     // Relays with their health, and their buttons for an ADMIN token.
     await page.click('a.tab[href="#/relays"]');
     const billingRow = page.locator(`tr[data-relay="${relays.billing}"]`);
@@ -302,12 +314,16 @@ describe.skipIf(missing !== undefined)(`the console in Chromium${missing ? ` (sk
     expect(await page.locator('[data-testid=sources] tr', { hasText: 'gh-docs' }).textContent()).toMatch(/401 [A-Z_]+/);
     await page.screenshot({ path: path.join(REPO_ROOT, 'dist/screenshots/sources.png') });
 
-    // Search: a delivery id opens it; an idempotency key lists its events; nonsense says so.
+    // Search: a delivery id opens it, an event id too; an idempotency key lists its events; nonsense says so.
     await page.fill('input[name=search]', dead.id);
     await page.press('input[name=search]', 'Enter');
     await page.locator('[data-testid=delivery-status]', { hasText: 'DEAD' }).waitFor({ timeout: TIMEOUT });
     const key = (await page.locator('dd.mono', { hasText: /^[0-9a-f-]{36}$/ }).allTextContents()).find((text) => text !== dead.id && text !== dead.event.id);
     expect(key).toBeDefined();
+    await page.fill('input[name=search]', dead.event.id);
+    await page.press('input[name=search]', 'Enter');
+    await page.locator('[data-testid=event-type]').waitFor({ timeout: TIMEOUT });
+    expect(page.url()).toContain(`#/event/${dead.event.id}`);
     await page.fill('input[name=search]', key!);
     await page.press('input[name=search]', 'Enter');
     await page.locator(`a[href="#/event/${dead.event.id}"]`).waitFor({ timeout: TIMEOUT });
