@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.js';
 import { CONSOLE_CSP } from '../../src/http/console-route.js';
 import {
-  CreateApiTokenDocument, CreateRelayDocument, CreateSourceDocument, CreateSubscriptionDocument, DeliveriesDocument, RevokeApiTokenDocument,
+  CreateApiTokenDocument, CreateRelayDocument, CreateSourceDocument, CreateSubscriptionDocument, DeliveriesDocument, PublishEventDocument, RevokeApiTokenDocument,
 } from '../generated/graphql.js';
 import { startTestApp, TEST_ADMIN_TOKEN } from '../helpers/app.js';
 import { createTestDatabase } from '../helpers/database.js';
@@ -277,6 +277,32 @@ describe.skipIf(missing !== undefined)(`the console in Chromium${missing ? ` (sk
     await context.close();
   });
 
+  it('pages to older deliveries below the live ones', async () => {
+    // More deliveries than the list's first page (50): published events, each to the catch-all relay.
+    for (let i = 0; i < 45; i++) await admin(PublishEventDocument, { type: 'paging.test', payload: { n: i } });
+    const { deliveries } = await admin(DeliveriesDocument, { first: 100 });
+    const all = deliveries.edges.map((edge) => edge.node.id);
+    expect(all.length).toBeGreaterThan(50);
+    expect(all.length).toBeLessThanOrEqual(100);
+
+    const context = await browser.newContext({ viewport: { width: 1360, height: 860 } });
+    const { page, problems } = await signedIn(context, TEST_ADMIN_TOKEN);
+    await page.locator('tr[data-delivery]').nth(49).waitFor({ timeout: TIMEOUT });
+    expect(await page.locator('tr[data-delivery]').count()).toBe(50);
+    await page.click('button[name=older]');
+    // The oldest delivery appears below, and with no page left the button goes.
+    await page.locator(`tr[data-delivery="${all.at(-1)}"]`).waitFor({ timeout: TIMEOUT });
+    await page.locator('button[name=older]').waitFor({ state: 'detached', timeout: TIMEOUT });
+    expect(await page.locator('tr[data-delivery]').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-delivery')))).toEqual(all);
+    // Live rows still arrive on top of a paged list.
+    const { publishEvent } = await admin(PublishEventDocument, { type: 'paging.live', payload: {} });
+    await page.locator('tr[data-delivery] td:nth-child(3)', { hasText: 'paging.live' }).waitFor({ timeout: TIMEOUT });
+    expect(await page.locator('tr[data-delivery]').count()).toBe(all.length + 1);
+    expect(publishEvent.id).toBeDefined();
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
   it('says so when a token is refused, and shows a READ token everything but no button that mutates', async () => {
     const context = await browser.newContext({ viewport: { width: 1360, height: 860 } });
     const refused = await context.newPage();
@@ -322,8 +348,9 @@ describe.skipIf(missing !== undefined)(`the console in Chromium${missing ? ` (sk
     expect(key).toBeDefined();
     await page.fill('input[name=search]', dead.event.id);
     await page.press('input[name=search]', 'Enter');
+    // The delivery page on screen shows an event type too: wait for the route, then the event's page.
+    await waitUntil(() => (page.url().endsWith(`#/event/${dead.event.id}`) ? true : undefined), TIMEOUT, 'the event\'s page from its id');
     await page.locator('[data-testid=event-type]').waitFor({ timeout: TIMEOUT });
-    expect(page.url()).toContain(`#/event/${dead.event.id}`);
     await page.fill('input[name=search]', key!);
     await page.press('input[name=search]', 'Enter');
     await page.locator(`a[href="#/event/${dead.event.id}"]`).waitFor({ timeout: TIMEOUT });
