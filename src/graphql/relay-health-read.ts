@@ -7,9 +7,11 @@ import type { RelayHealth } from './types/relay-health.js';
 interface CountRow { relay_id: string; attempts: number; succeeded: number }
 interface ErrorRow { relay_id: string; started_at: string | Date; error_class: AttemptErrorClass; response_status: number | null; error_message: string | null }
 
-/** Deliveries of each status a health read looks at, newest first: what it reads never grows with a relay's history. */
-const RECENT_PER_STATUS = 1000;
-/** Of those, the newest this many (over every status) count toward the last hour's success rate. */
+/**
+ * The newest deliveries (over every status) whose last-hour attempts make the success rate; read
+ * as the newest this many of each status, then the newest this many of those: what a health read
+ * looks at never grows with a relay's history.
+ */
 const RECENT = 1000;
 /** Deliveries of each status searched for the latest error. */
 const ERROR_SEARCH_PER_STATUS = 50;
@@ -27,7 +29,7 @@ const newestDeliveries = (since: string, perStatus: string) => `
  * Health is asked for every relay the console lists, READ tokens included, so neither may walk
  * a relay's history (a busy relay keeps millions of deliveries within retention): each reads a
  * relay's newest deliveries per status through the (relay_id, status, created_at, id) index,
- * at most RECENT_PER_STATUS (ERROR_SEARCH_PER_STATUS) of each. The success rate is therefore
+ * at most RECENT (ERROR_SEARCH_PER_STATUS) of each. The success rate is therefore
  * that of the last hour's attempts of the newest RECENT deliveries created in the last hour
  * (a retry of an older delivery is left out), and the latest error the newest among the failed
  * attempts of the newest deliveries of each status within retention.
@@ -37,9 +39,9 @@ export function relayHealthStatements(relayIds: readonly string[], retentionHour
     { text: `
       select r.relay_id, count(*)::int as attempts, count(*) filter (where a.error_class is null)::int as succeeded
       from unnest($1::uuid[]) as r(relay_id)
-      cross join lateral (${newestDeliveries(`interval '1 hour'`, '$3')} order by d.created_at desc limit $4) d
+      cross join lateral (${newestDeliveries(`interval '1 hour'`, '$3')} order by d.created_at desc limit $3) d
       join attempt a on a.delivery_id = d.id and a.started_at > now() - interval '1 hour'
-      group by r.relay_id`, values: [relayIds, DELIVERY_STATUSES, RECENT_PER_STATUS, RECENT] },
+      group by r.relay_id`, values: [relayIds, DELIVERY_STATUSES, RECENT] },
     { text: `
       select r.relay_id, e.started_at, e.error_class, e.response_status, e.error_message
       from unnest($1::uuid[]) as r(relay_id)
