@@ -11,4 +11,7 @@ export interface DeliveryRow {
   last_attempt_at: string | null;
   created_at: string;
   updated_at: string;
+  /** Of a relay with `orderingKeyFrom`: the key, or why this one is unordered. */
+  ordering_key?: string | null;
+  unordered_reason?: string | null;
 }

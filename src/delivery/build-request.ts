@@ -34,6 +34,8 @@ export interface ClaimedRow {
   correlation_id: string | null;
   /** The ingest span's context, parent of the attempt's span (tracing/attempt-span.ts). */
   traceparent: string | null;
+  /** Its key when its relay orders deliveries by key (delivery/ordering/). */
+  ordering_key?: string | null;
 }
 
 const REDACTED = '[redacted]';

@@ -41,6 +41,10 @@ export const INTERRUPTED_MESSAGE = 'the worker stopped while this request was in
  * it claimed and does nothing, where it used to send a second copy. A row left DELIVERING by
  * a version without `claimed_by` is resumed by any job for its attempt, as before.
  *
+ * A delivery of an ordered key is claimed only while it is its line's head (delivery/ordering/
+ * lines.ts): only heads are given jobs, and this makes a job that outlived its head's turn a
+ * no-op, so two deliveries of one key are never in flight at once whatever queued them.
+ *
  * The old row (status, claimed_at) comes from a self-join, read in the statement's snapshot:
  * PostgreSQL before 18 cannot RETURNING old values. Only the worker that held the claim could
  * change the row in between, and then only if pg-boss gave its job away while it was alive.
@@ -56,8 +60,9 @@ const CLAIM = `
     where old.id = i.id and d.id = i.id and r.id = d.relay_id
       and (d.claimed_by = i.job_id or (d.attempt_count = i.attempt - 1 and (d.status <> 'DELIVERING' or d.claimed_by is null)))
       and (d.status in ${sqlList(CLAIMABLE)}) is true
+      and (d.ordering_key is null or exists (select 1 from ordering_line l where l.relay_id = d.relay_id and l.key = d.ordering_key and l.head_id = d.id))
     returning d.id, d.status, d.attempt_count + 1 as attempt, old.status = 'DELIVERING' as interrupted, i.interrupted_id, d.last_attempt_at,
-              d.created_at, d.event_id, d.relay_id, d.subscription_id
+              d.created_at, d.event_id, d.relay_id, d.subscription_id, d.ordering_key
   ),
   recorded as (
     insert into attempt (id, delivery_id, number, started_at, duration_ms, request_headers, error_class, error_message)
@@ -68,7 +73,7 @@ const CLAIM = `
     select ${notifySql(channels.delivery, `array_agg(${deliveryEntrySql('c.id', 'c.status', 'c.attempt - 1')})`)} as sent
     from claimed c having count(*) > 0
   )
-  select c.id, c.status, c.attempt, c.interrupted, c.created_at, c.relay_id, e.id as event_id, e.type, e.body, e.content_type, e.headers as event_headers,
+  select c.id, c.status, c.attempt, c.interrupted, c.created_at, c.relay_id, c.ordering_key, e.id as event_id, e.type, e.body, e.content_type, e.headers as event_headers,
          e.correlation_id, e.traceparent,
          src.slug as source_slug, r.url, r.method, r.headers_sealed, r.signing_secret_sealed, r.previous_signing_secret_sealed,
          r.previous_signing_secret_expires_at, r.timeout_ms, r.retry_schedule, r.max_age_seconds, r.max_concurrency,

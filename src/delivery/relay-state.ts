@@ -4,6 +4,7 @@ import { channels } from '../db/notify/channels.js';
 import { notify } from '../db/notify/send.js';
 import { alertRelayDisabled } from './alerts.js';
 import { announceDeliveries, queueDeliveries } from './enqueue.js';
+import { settleLines, type LineRef } from './ordering/lines.js';
 import { HOLDABLE, movableBy, sqlList, WAITING_STATUS_SQL, waitingStatus } from './status-machine.js';
 
 /**
@@ -42,7 +43,8 @@ const ENABLE_BATCH = 1000;
 
 /**
  * Enables a relay and queues every HELD delivery of it for an attempt now, in batches (a relay
- * may have held a long backlog). Returns how many were queued.
+ * may have held a long backlog): of an ordered key, only the line's head (the rest follow it).
+ * Returns how many deliveries it made waiting again.
  */
 export async function enableRelay(client: PoolClient, boss: PgBoss, relayId: string): Promise<number> {
   const relay = await client.query<{ max_concurrency: number }>(
@@ -53,15 +55,17 @@ export async function enableRelay(client: PoolClient, boss: PgBoss, relayId: str
   const limit = relay.rows[0]?.max_concurrency ?? 10;
   let queued = 0;
   for (;;) {
-    const batch = await client.query<{ id: string; attempt_count: number }>(
+    const batch = await client.query<{ id: string; attempt_count: number; ordering_key: string | null }>(
       `update delivery set status = ${WAITING_STATUS_SQL}, next_attempt_at = now(), updated_at = now()
        where id in (select id from delivery where relay_id = $1 and status in ${sqlList(movableBy('relay-enable'))} limit ${ENABLE_BATCH})
-       returning id, attempt_count`,
+       returning id, attempt_count, ordering_key`,
       [relayId],
     );
     if (batch.rows.length === 0) break;
     // Due now: the first-try lane (the one their NOTIFY wakes), retries included.
-    await queueDeliveries(client, boss, batch.rows.map((d) => ({ id: d.id, status: waitingStatus(d.attempt_count), attemptCount: d.attempt_count, job: { relayId, maxConcurrency: limit } })));
+    await queueDeliveries(client, boss, batch.rows.map((d) => ({ id: d.id, status: waitingStatus(d.attempt_count), attemptCount: d.attempt_count, job: d.ordering_key === null ? { relayId, maxConcurrency: limit } : undefined })));
+    const lines = new Map<string, LineRef>(batch.rows.flatMap((d) => (d.ordering_key === null ? [] : [[d.ordering_key, { relayId, key: d.ordering_key }]])));
+    await settleLines(client, boss, [...lines.values()], { requeueHeads: true });
     queued += batch.rows.length;
     if (batch.rows.length < ENABLE_BATCH) break;
   }

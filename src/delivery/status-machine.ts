@@ -37,8 +37,9 @@ export const TRANSITIONS: readonly Transition[] = [
   ...move('outcome', ['DELIVERING'], ['SUCCEEDED', 'RETRYING', 'DEAD', 'HELD']),
   ...move('release', ['DELIVERING'], ['PENDING', 'RETRYING']),
   ...move('operator-retry', ['DEAD', 'RETRYING'], ['PENDING']),
-  // DELIVERING is not cancellable: its attempt is already on the wire.
-  ...move('operator-cancel', ['PENDING', 'RETRYING', 'HELD'], ['CANCELLED']),
+  // DELIVERING is not cancellable: its attempt is already on the wire. DEAD is, so an operator
+  // can give up on it for good (and release the key it holds under orderingOnDead HOLD).
+  ...move('operator-cancel', ['PENDING', 'RETRYING', 'HELD', 'DEAD'], ['CANCELLED']),
   ...move('relay-disable', ['PENDING', 'RETRYING'], ['HELD']),
   ...move('relay-enable', ['HELD'], ['PENDING', 'RETRYING']),
 ];

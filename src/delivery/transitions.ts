@@ -12,6 +12,7 @@ import { queueJobs } from './enqueue.js';
 import type { SendOutcome } from './http-sender.js';
 import { recordAttempt, recordSuccessesSql, type AttemptResult, type HealthPolicy } from './relay-health.js';
 import { disableRelayAndAlert } from './relay-state.js';
+import { settleLines } from './ordering/lines.js';
 
 /** What recording outcomes needs: the database, and the relay health rule that may disable a relay. */
 export interface OutcomeDeps {
@@ -129,6 +130,10 @@ export async function recordOutcomes(deps: OutcomeDeps, client: PoolClient, item
       deps.log.warn({ relayId: item.row.relay_id, reason: disableReason, deliveryId: item.job.deliveryId, correlationId: item.row.correlation_id ?? undefined }, 'relay disabled');
     }
   }
+
+  // A head that left its key's line hands it to the next delivery, queued in this transaction
+  // (so the lane's fetch that follows may start it at once). Last: lines lock after every row.
+  await settleLines(client, deps.boss, applied.flatMap((i) => (i.row.ordering_key && (i.next.status === 'SUCCEEDED' || i.next.status === 'DEAD') ? [{ relayId: i.row.relay_id, key: i.row.ordering_key }] : [])));
 }
 
 /** PostgreSQL text cannot hold NUL; a binary response body would otherwise fail the insert. */

@@ -9,12 +9,12 @@ import { fanOut, type FannedOut } from './fan-out.js';
  */
 export function replayEvent(pool: Pool, boss: PgBoss, eventId: string): Promise<FannedOut[] | undefined> {
   return inTransaction(pool, async (client) => {
-    const { rows } = await client.query<{ id: string; source_id: string | null; type: string; headers: Record<string, string>; content_type: string | null; body: Buffer }>(
-      'select id, source_id, type, headers, content_type, body from event where id = $1',
+    const { rows } = await client.query<{ id: string; source_id: string | null; type: string; headers: Record<string, string>; content_type: string | null; body: Buffer; idempotency_key: string | null }>(
+      'select id, source_id, type, headers, content_type, body, idempotency_key from event where id = $1',
       [eventId],
     );
     const row = rows[0];
     if (!row) return undefined;
-    return fanOut(client, boss, { id: row.id, sourceId: row.source_id, type: row.type, headers: row.headers, contentType: row.content_type, body: row.body });
+    return fanOut(client, boss, { id: row.id, sourceId: row.source_id, type: row.type, headers: row.headers, contentType: row.content_type, body: row.body, idempotencyKey: row.idempotency_key });
   });
 }

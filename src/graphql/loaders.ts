@@ -15,6 +15,19 @@ export interface Loaders {
   source: DataLoader<string, Source | null>;
   /** `Relay.health` of every relay in the response, in one pair of statements. */
   relayHealth: DataLoader<string, RelayHealth>;
+  /** `Delivery.blockedBy`: the head of the key each waiting delivery is behind. */
+  blockedBy: DataLoader<string, string | null>;
+}
+
+/** Waiting deliveries of ordered keys that are not their line's head, with the head they wait for. */
+const BLOCKED_BY = `
+  select d.id, l.head_id from delivery d join ordering_line l on l.relay_id = d.relay_id and l.key = d.ordering_key
+  where d.id = any($1::uuid[]) and d.status in ('PENDING', 'RETRYING', 'HELD') and l.head_id <> d.id`;
+
+async function blockedByOf(pool: Pool, ids: readonly string[]): Promise<(string | null)[]> {
+  const { rows } = await pool.query<{ id: string; head_id: string }>(BLOCKED_BY, [ids]);
+  const heads = new Map(rows.map((r) => [r.id, r.head_id]));
+  return ids.map((id) => heads.get(id) ?? null);
 }
 
 function byId<T extends { id: string }>(load: (ids: string[]) => Promise<T[]>, options: { cache: boolean } = { cache: true }): DataLoader<string, T | null> {
@@ -69,5 +82,7 @@ export function createLoaders(em: EntityManager, pool: Pool, retentionHours: num
     source: byId((ids) => em.find(Source, { id: { $in: ids } })),
     // Not cached: a relay's health changes while a subscription's context lives.
     relayHealth: new DataLoader((ids) => relayHealthOf(pool, ids, retentionHours), { cache: false }),
+    // Not cached: a delivery's head changes as its key's line moves.
+    blockedBy: new DataLoader((ids) => blockedByOf(pool, ids), { cache: false }),
   };
 }

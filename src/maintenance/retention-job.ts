@@ -2,6 +2,7 @@ import type { Pool } from 'pg';
 import type { PgBoss } from 'pg-boss';
 import type { Logger } from '../log.js';
 import { pruneOnce } from './retention.js';
+import { sweepLines } from '../delivery/ordering/lines.js';
 
 export const RETENTION_QUEUE = 'hookyard-retention';
 
@@ -28,7 +29,8 @@ export async function startRetention(boss: PgBoss, pool: Pool, options: Retentio
   await boss.work(RETENTION_QUEUE, { localConcurrency: 1, batchSize: 1, pollingIntervalSeconds: 5 }, async () => {
     try {
       const counts = await pruneOnce(pool, { retentionHours: options.retentionHours, auditRetentionDays: options.auditRetentionDays });
-      options.log?.info({ ...counts }, 'retention pruned');
+      const lines = await sweepLines(pool, boss);
+      options.log?.info({ ...counts, ...lines }, 'retention pruned');
       return counts;
     } catch (error) {
       options.log?.warn({ err: error }, 'retention run failed; the next slot tries again');

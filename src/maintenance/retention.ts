@@ -31,7 +31,8 @@ const REJECTED_SQL = `
   delete from rejected_request where id in (
     select id from rejected_request where received_at < $1 limit $2 for update skip locked)`;
 
-// Attempts go first, in the same statement, so the count is exact; the cascade from delivery
+// A line's head is kept (a DEAD head holding its key under orderingOnDead HOLD: the key waits
+// for an operator, not for retention). Attempts go first, in the same statement, so the count is exact; the cascade from delivery
 // then finds nothing left. FOR UPDATE re-checks the status of a row changed since the
 // snapshot, so a delivery that "retry now" just revived is skipped, never deleted.
 // No index has status or updated_at (each would take a new entry on every claim and outcome):
@@ -45,6 +46,7 @@ const DELIVERIES_SQL = `
   ), doomed as (
     select id from delivery
     where id in (select id from scanned) and status = any($3) and updated_at < $1
+      and not exists (select 1 from ordering_line l where l.head_id = delivery.id)
     for update skip locked
   ), attempts as (
     delete from attempt where delivery_id in (select id from doomed) returning 1

@@ -29,7 +29,7 @@ describe('delivery status machine', () => {
     ['RETRYING', 'CANCELLED', 'operator-cancel', true],
     ['HELD', 'CANCELLED', 'operator-cancel', true],
     ['DELIVERING', 'CANCELLED', 'operator-cancel', false],
-    ['DEAD', 'CANCELLED', 'operator-cancel', false],
+    ['DEAD', 'CANCELLED', 'operator-cancel', true],
     ['PENDING', 'HELD', 'relay-disable', true],
     ['RETRYING', 'HELD', 'relay-disable', true],
     ['DELIVERING', 'HELD', 'relay-disable', false],
@@ -44,7 +44,7 @@ describe('delivery status machine', () => {
     expect([...CLAIMABLE].sort()).toEqual(['DELIVERING', 'PENDING', 'RETRYING']);
     expect([...QUEUEABLE].sort()).toEqual(['PENDING', 'RETRYING']);
     expect([...RETRYABLE].sort()).toEqual(['DEAD', 'RETRYING']);
-    expect([...CANCELLABLE].sort()).toEqual(['HELD', 'PENDING', 'RETRYING']);
+    expect([...CANCELLABLE].sort()).toEqual(['DEAD', 'HELD', 'PENDING', 'RETRYING']);
     expect([...HOLDABLE].sort()).toEqual(['PENDING', 'RETRYING']);
     expect([...movableBy('relay-enable')]).toEqual(['HELD']);
     expect([...FINISHED].sort()).toEqual(['CANCELLED', 'DEAD', 'SUCCEEDED']);

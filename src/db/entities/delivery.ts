@@ -54,6 +54,18 @@ export class Delivery {
   @Property({ type: 'uuid', nullable: true })
   claimedBy?: string | null;
 
+  /** Its relay's ordering key for its event (delivery/ordering/); null: unordered. */
+  @Property({ type: 'text', nullable: true })
+  orderingKey?: string | null;
+
+  /** Its place in its key's line: acceptance order, or the back of the line after a retry of a skipped DEAD delivery. */
+  @Property({ type: 'bigint', nullable: true })
+  orderingPosition?: string | null;
+
+  /** Why a delivery of an ordered relay went unordered (its event had no value at the key's path). */
+  @Property({ type: 'text', nullable: true })
+  unorderedReason?: string | null;
+
   @Property({ type: 'timestamptz', defaultRaw: 'now()' })
   createdAt: Date = new Date();
 

@@ -3,9 +3,12 @@ import { Entity, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
 import { newId } from '../../ids.js';
 
 /** A destination that subscribed events are delivered to. */
+export const ORDERING_ON_DEAD = ['CONTINUE', 'HOLD'] as const;
+export type OrderingOnDead = (typeof ORDERING_ON_DEAD)[number];
+
 @Entity({ tableName: 'relay' })
 export class Relay {
-  [OptionalProps]?: 'id' | 'method' | 'enabled' | 'timeoutMs' | 'maxConcurrency' | 'consecutiveDead' | 'createdAt' | 'updatedAt';
+  [OptionalProps]?: 'id' | 'method' | 'enabled' | 'timeoutMs' | 'maxConcurrency' | 'consecutiveDead' | 'orderingOnDead' | 'createdAt' | 'updatedAt';
 
   @PrimaryKey({ type: 'uuid' })
   id: string = newId();
@@ -52,6 +55,14 @@ export class Relay {
   /** The whole proxy URL, sealed: it carries the proxy's password. */
   @Property({ type: 'text', nullable: true })
   proxyUrlSealed?: string | null;
+
+  /** Where a delivery's ordering key comes from: `json:$.a.b`, `header:Name` or `idempotencyKey`; null: unordered. */
+  @Property({ type: 'text', nullable: true })
+  orderingKeyFrom?: string | null;
+
+  /** What a DEAD head does to its key: CONTINUE with the next delivery, or HOLD the key until an operator acts. */
+  @Property({ type: 'text', default: 'CONTINUE' })
+  orderingOnDead: OrderingOnDead = 'CONTINUE';
 
   @Property({ type: 'boolean', default: true })
   enabled: boolean = true;

@@ -1,4 +1,7 @@
 import { Field, InputType, Int } from 'type-graphql';
+import type { OrderingOnDead } from '../../db/entities/relay.js';
+import { parseOrderingSpec } from '../../delivery/ordering/ordering-key.js';
+import { OrderingOnDeadEnum } from '../types/enums.js';
 import { parseWhsec } from '../../crypto/whsec.js';
 import { headerName, httpUrl, intIn, invalid, optional, text } from './validate.js';
 
@@ -45,6 +48,12 @@ export class CreateRelayInput {
 
   @Field(() => String, { nullable: true, description: 'whsec_ + base64 of 24–64 bytes; generated when omitted' })
   signingSecret?: string | null;
+
+  @Field(() => String, { nullable: true, description: 'Order deliveries per key: json:$.a.b, header:X-Name or idempotencyKey. Deliveries of one key go one at a time, in the order their events were accepted' })
+  orderingKeyFrom?: string | null;
+
+  @Field(() => OrderingOnDeadEnum, { nullable: true, description: 'With orderingKeyFrom: CONTINUE (default) or HOLD the key when its head ends DEAD' })
+  orderingOnDead?: OrderingOnDead | null;
 }
 
 @InputType({ description: 'Changes to a relay; omitted fields stay as they are, null clears' })
@@ -78,6 +87,12 @@ export class UpdateRelayInput {
 
   @Field(() => String, { nullable: true })
   proxyUrl?: string | null;
+
+  @Field(() => String, { nullable: true, description: 'Order deliveries per key: json:$.a.b, header:X-Name or idempotencyKey. Deliveries of one key go one at a time, in the order their events were accepted' })
+  orderingKeyFrom?: string | null;
+
+  @Field(() => OrderingOnDeadEnum, { nullable: true, description: 'With orderingKeyFrom: CONTINUE or HOLD (null: CONTINUE) the key when its head ends DEAD' })
+  orderingOnDead?: OrderingOnDead | null;
 }
 
 const METHODS = ['POST', 'PUT', 'PATCH'];
@@ -115,7 +130,7 @@ export function checkHeaders(headers: HeaderInput[]): HeaderInput[] {
 
 export function checkRelaySettings(r: {
   name: string; url: string; method: string; timeoutMs: number; retrySchedule?: number[] | null; maxAgeSeconds?: number | null;
-  maxConcurrency: number; rateLimitPerSecond?: number | null; proxyUrl?: string | null;
+  maxConcurrency: number; rateLimitPerSecond?: number | null; proxyUrl?: string | null; orderingKeyFrom?: string | null;
 }): void {
   text('name', r.name);
   httpUrl('url', r.url, { allowQuery: true });
@@ -129,4 +144,9 @@ export function checkRelaySettings(r: {
   intIn('maxConcurrency', r.maxConcurrency, 1, 1000);
   optional(r.rateLimitPerSecond, (v) => intIn('rateLimitPerSecond', v, 1, 100_000));
   optional(r.proxyUrl, (v) => httpUrl('proxyUrl', v));
+  optional(r.orderingKeyFrom, (v) => {
+    if (v.length > 200) invalid('orderingKeyFrom', 'at most 200 characters');
+    const spec = parseOrderingSpec(v);
+    if (typeof spec === 'string') invalid('orderingKeyFrom', spec);
+  });
 }

@@ -3,7 +3,7 @@ import { date } from '../rows.js';
 import type { DeliveryType } from '../types/delivery.js';
 
 /** The columns `toDeliveryType` reads, for a query over `delivery d`. */
-export const DELIVERY_COLUMNS = 'd.id, d.event_id, d.relay_id, d.status, d.attempt_count, d.next_attempt_at, d.last_attempt_at, d.created_at, d.updated_at';
+export const DELIVERY_COLUMNS = 'd.id, d.event_id, d.relay_id, d.status, d.attempt_count, d.next_attempt_at, d.last_attempt_at, d.created_at, d.updated_at, d.ordering_key, d.unordered_reason';
 
 export function toDeliveryType(row: DeliveryRow): DeliveryType {
   return {
@@ -16,5 +16,7 @@ export function toDeliveryType(row: DeliveryRow): DeliveryType {
     lastAttemptAt: date(row.last_attempt_at),
     createdAt: date(row.created_at),
     updatedAt: date(row.updated_at),
+    orderingKey: row.ordering_key ?? null,
+    unorderedReason: row.unordered_reason ?? null,
   };
 }

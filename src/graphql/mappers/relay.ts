@@ -33,6 +33,8 @@ export function toRelayType(relay: Relay, keyring: Keyring): RelayType {
     headerNames: headerNames(relay, keyring),
     signingSecretHint: relay.signingSecretHint,
     previousSecretExpiresAt: relay.previousSigningSecretExpiresAt && relay.previousSigningSecretExpiresAt > new Date() ? relay.previousSigningSecretExpiresAt : null,
+    orderingKeyFrom: relay.orderingKeyFrom ?? null,
+    orderingOnDead: relay.orderingOnDead,
     consecutiveDead: relay.consecutiveDead,
     lastSuccessAt: relay.lastSuccessAt ?? null,
     createdAt: relay.createdAt,

@@ -63,6 +63,12 @@ export class DeliveryResolver {
     return toRelayType((await ctx.loaders.relay.load(delivery.relayId))!, ctx.keyring);
   }
 
+  @FieldResolver(() => ID, { nullable: true, description: "A delivery of an ordered key waiting for its turn: the id of the key's head, the delivery that goes before it (in flight, RETRYING, or DEAD under orderingOnDead HOLD); null when it is not waiting behind another" })
+  async blockedBy(@Root() delivery: DeliveryType, @Ctx() ctx: GraphQLContext): Promise<string | null> {
+    if (delivery.orderingKey === null || !['PENDING', 'RETRYING', 'HELD'].includes(delivery.status)) return null;
+    return ctx.loaders.blockedBy.load(delivery.id);
+  }
+
   @FieldResolver(() => AttemptConnection)
   attempts(
     @Root() delivery: DeliveryType,
@@ -78,12 +84,12 @@ export class DeliveryResolver {
     return retryDeliveries(ctx.pool, ctx.boss, deliveryCriteria(ctx, filter)!);
   }
 
-  @Mutation(() => DeliveryType, { description: 'Stops a PENDING, RETRYING or HELD delivery for good' })
+  @Mutation(() => DeliveryType, { description: 'Stops a PENDING, RETRYING, HELD or DEAD delivery for good (a DEAD head of an ordered key releases its key)' })
   async cancelDelivery(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<DeliveryType> {
-    const outcome = await cancelDelivery(ctx.pool, ctx.uuid(id));
+    const outcome = await cancelDelivery(ctx.pool, ctx.boss, ctx.uuid(id));
     if (outcome === 'not-found') notFound('delivery', id);
     if (typeof outcome === 'string') {
-      throw new AppError('BAD_USER_INPUT', `id: only PENDING, RETRYING or HELD deliveries can be cancelled; this one is ${outcome}`, { field: 'id' });
+      throw new AppError('BAD_USER_INPUT', `id: only PENDING, RETRYING, HELD or DEAD deliveries can be cancelled; this one is ${outcome}`, { field: 'id' });
     }
     return toDeliveryType(outcome.cancelled);
   }

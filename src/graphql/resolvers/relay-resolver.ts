@@ -15,6 +15,7 @@ import { toRelayType } from '../mappers/relay.js';
 import { attemptsPage } from '../reads.js';
 import { inTransaction } from '../../db/transaction.js';
 import { disableRelayAndAlert, enableRelay } from '../../delivery/relay-state.js';
+import { releaseDeadHeads } from '../../delivery/ordering/lines.js';
 import { intIn, invalid, text } from '../inputs/validate.js';
 
 function openOrNull(keyring: Keyring, sealed: string, where: SealContext): string | null {
@@ -96,6 +97,8 @@ export class RelayResolver {
     relay.signingSecretSealed = seal(ctx.keyring, signingSecret, sealedAt.relaySigningSecret(relay.id));
     relay.headersSealed = sealHeaders(ctx.keyring, relay.id, input.headers);
     for (const key of SETTINGS) if (input[key] !== undefined && input[key] !== null) (relay[key] as unknown) = input[key];
+    relay.orderingKeyFrom = input.orderingKeyFrom ?? null;
+    relay.orderingOnDead = input.orderingOnDead ?? 'CONTINUE';
     checkRelaySettings({ ...relay, proxyUrl: input.proxyUrl });
     await guardUrl(ctx, relay.url);
     if (input.proxyUrl) {
@@ -115,14 +118,18 @@ export class RelayResolver {
     if (input.headers !== undefined) relay.headersSealed = sealHeaders(ctx.keyring, relay.id, input.headers);
     if (input.timeoutMs !== undefined && input.timeoutMs !== null) relay.timeoutMs = input.timeoutMs;
     if (input.maxConcurrency !== undefined && input.maxConcurrency !== null) relay.maxConcurrency = input.maxConcurrency;
-    for (const key of ['retrySchedule', 'maxAgeSeconds', 'rateLimitPerSecond'] as const) {
+    for (const key of ['retrySchedule', 'maxAgeSeconds', 'rateLimitPerSecond', 'orderingKeyFrom'] as const) {
       if (input[key] !== undefined) (relay[key] as unknown) = input[key];
     }
+    const releasesHeldKeys = relay.orderingOnDead === 'HOLD' && input.orderingOnDead !== undefined && input.orderingOnDead !== 'HOLD';
+    if (input.orderingOnDead !== undefined) relay.orderingOnDead = input.orderingOnDead ?? 'CONTINUE';
     checkRelaySettings({ ...relay, proxyUrl: input.proxyUrl });
     if (input.url !== undefined && input.url !== null) await guardUrl(ctx, relay.url);
     if (input.proxyUrl) await guardUrl(ctx, input.proxyUrl, 'proxyUrl');
     if (input.proxyUrl !== undefined) setProxyUrl(relay, ctx.keyring, input.proxyUrl);
     await ctx.em.flush();
+    // Keys held by a DEAD head go on now that a DEAD head no longer holds its key.
+    if (releasesHeldKeys) await inTransaction(ctx.pool, (client) => releaseDeadHeads(client, ctx.boss, relay.id));
     return toRelayType(relay, ctx.keyring);
   }
 

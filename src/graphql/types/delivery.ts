@@ -28,6 +28,12 @@ export class DeliveryType {
   @Field()
   updatedAt!: Date;
 
+  @Field(() => String, { nullable: true, description: "Its relay orders deliveries by key (orderingKeyFrom): this delivery's key (a key longer than 200 characters as sha256:<hex>); null: unordered" })
+  orderingKey!: string | null;
+
+  @Field(() => String, { nullable: true, description: 'Why a delivery of an ordered relay goes unordered: its event had no usable value at orderingKeyFrom' })
+  unorderedReason!: string | null;
+
   @Field(() => String, { nullable: true, description: 'In deliveryUpdated items only: this status change\'s place in the feed; pass it as after to resume right after it' })
   feedCursor?: string | null;
 

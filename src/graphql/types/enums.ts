@@ -3,6 +3,7 @@ import { ATTEMPT_ERROR_CLASSES, type AttemptErrorClass } from '../../db/entities
 import { DELIVERY_STATUSES, type DeliveryStatus } from '../../db/entities/delivery.js';
 import { SOURCE_PRESETS, type SourcePreset } from '../../db/entities/source.js';
 import type { ApiTokenScope } from '../../db/entities/api-token.js';
+import { ORDERING_ON_DEAD, type OrderingOnDead } from '../../db/entities/relay.js';
 
 /** GraphQL enums are the entity's string unions, so values pass through without mapping. */
 function enumOf<T extends string>(values: readonly T[]): { [K in T]: K } {
@@ -20,3 +21,13 @@ registerEnumType(AttemptErrorClassEnum, { name: 'AttemptErrorClass', description
 
 export const ApiTokenScopeEnum = enumOf<ApiTokenScope>(['ADMIN', 'READ']);
 registerEnumType(ApiTokenScopeEnum, { name: 'ApiTokenScope', description: 'ADMIN may mutate; READ may query and subscribe' });
+
+export const OrderingOnDeadEnum = enumOf<OrderingOnDead>(ORDERING_ON_DEAD);
+registerEnumType(OrderingOnDeadEnum, {
+  name: 'OrderingOnDead',
+  description: 'What an ordered relay does when the head of a key ends DEAD',
+  valuesConfig: {
+    CONTINUE: { description: 'The next delivery of the key goes; the DEAD one, retried later, joins the back of its key (the default)' },
+    HOLD: { description: 'The key waits until an operator retries or cancels its DEAD head' },
+  },
+});

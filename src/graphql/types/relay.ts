@@ -1,4 +1,6 @@
 import { Field, ID, Int, ObjectType } from 'type-graphql';
+import type { OrderingOnDead } from '../../db/entities/relay.js';
+import { OrderingOnDeadEnum } from './enums.js';
 
 @ObjectType('Relay', { description: 'A destination that subscribed events are delivered to' })
 export class RelayType {
@@ -46,6 +48,12 @@ export class RelayType {
 
   @Field(() => Date, { nullable: true, description: 'Until then the previous signing secret also signs (after rotateRelaySecret)' })
   previousSecretExpiresAt!: Date | null;
+
+  @Field(() => String, { nullable: true, description: 'Where the ordering key comes from (json:$.a.b, header:Name or idempotencyKey): deliveries of one key go one at a time, in acceptance order; null: no ordering' })
+  orderingKeyFrom!: string | null;
+
+  @Field(() => OrderingOnDeadEnum, { description: 'With orderingKeyFrom: what a DEAD head does to its key' })
+  orderingOnDead!: OrderingOnDead;
 
   @Field(() => Int, { description: 'Deliveries in a row that ended DEAD (auto-disable counts these)' })
   consecutiveDead!: number;
