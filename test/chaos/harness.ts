@@ -25,12 +25,14 @@ export const PLANS = {
     apiCrashes: { events: 450, rate: 150, kills: 2 },
     postgresRestart: { events: 450, rate: 100, downMs: 3_000 },
     rollingRestart: { events: 600, rate: 150, restarts: 2 },
+    orderedDelivery: { events: 400, keys: 20, kills: 1 },
   },
   full: {
     workerCrashes: { events: 10_000, rate: 300, kills: 20 },
     apiCrashes: { events: 6_000, rate: 300, kills: 5 },
     postgresRestart: { events: 3_000, rate: 200, downMs: 7_000 },
     rollingRestart: { events: 6_000, rate: 300, restarts: 5 },
+    orderedDelivery: { events: 2_000, keys: 20, kills: 1 },
   },
 } as const;
 export const PLAN = PLANS[MODE];

@@ -1,5 +1,3 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.js';
 import {
@@ -10,61 +8,7 @@ import { startTestApp, TEST_ADMIN_TOKEN } from '../helpers/app.js';
 import { createTestDatabase } from '../helpers/database.js';
 import { execute } from '../helpers/graphql.js';
 import { waitUntil } from '../helpers/sink.js';
-
-/** One request at the receiver: which event (its key and place), when it came and when it ended, and the answer. */
-interface Receipt {
-  path: string;
-  key: string | undefined;
-  seq: number | undefined;
-  start: number;
-  end: number | undefined;
-  status: number;
-}
-
-type Answer = { status: number } | 'hang';
-
-/**
- * A receiver that records when each request started and ended (answered, or cut by the
- * sender's timeout), so overlapping requests of one key show.
- */
-class OrderSink {
-  readonly receipts: Receipt[] = [];
-  url = '';
-  answer: (receipt: Receipt) => Answer = () => ({ status: 200 });
-  private readonly server: Server;
-
-  constructor() {
-    this.server = createServer((request, response) => {
-      const chunks: Buffer[] = [];
-      request.on('data', (chunk: Buffer) => chunks.push(chunk));
-      request.on('end', () => {
-        // A published event's body is the Standard Webhooks envelope: the payload is its data.
-        const payload = (JSON.parse(Buffer.concat(chunks).toString() || '{}') as { data?: { customer?: string; seq?: number } }).data ?? {};
-        const receipt: Receipt = { path: request.url ?? '', key: payload.customer, seq: payload.seq, start: Date.now(), end: undefined, status: 0 };
-        this.receipts.push(receipt);
-        const answer = this.answer(receipt);
-        response.on('close', () => (receipt.end ??= Date.now()));
-        if (answer === 'hang') return;
-        receipt.status = answer.status;
-        response.writeHead(answer.status).end();
-      });
-    });
-  }
-
-  async start(): Promise<void> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-
-  async stop(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise((resolve) => this.server.close(resolve));
-  }
-
-  at(path: string): Receipt[] {
-    return this.receipts.filter((r) => r.path === path);
-  }
-}
+import { orderFindings, OrderSink, seeded, type Receipt } from '../helpers/order-sink.js';
 
 let app: App;
 const sink = new OrderSink();
@@ -114,26 +58,10 @@ async function waitForStatuses(relayId: string, expected: Record<number, string>
   }, 30_000, what);
 }
 
-/** A small deterministic random source, so a failing run can be repeated. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state * 1664525 + 1013904223) >>> 0;
-    return state / 2 ** 32;
-  };
-}
-
 /** Per key: the successful receipts in the order the events were accepted, and no two requests of the key at once. */
 function checkOrder(receipts: Receipt[], keys: string[], perKey: number): void {
-  for (const key of keys) {
-    const ofKey = receipts.filter((r) => r.key === key).sort((a, b) => a.start - b.start);
-    expect(ofKey.filter((r) => r.status === 200).map((r) => r.seq), `successful receipts of ${key}`).toEqual(Array.from({ length: perKey }, (_, i) => i));
-    for (let i = 1; i < ofKey.length; i++) {
-      const before = ofKey[i - 1]!;
-      expect(before.end, `request ${i - 1} of ${key} ended`).toBeDefined();
-      expect(ofKey[i]!.start, `request ${i} of ${key} (seq ${ofKey[i]!.seq}) started after request ${i - 1} (seq ${before.seq}) ended`).toBeGreaterThanOrEqual(before.end!);
-    }
-  }
+  const findings = orderFindings(receipts, keys, perKey);
+  expect(findings).toEqual({ outOfOrder: [], overlaps: [], repeats: 0 });
 }
 
 describe('ordered delivery per key', () => {
