@@ -153,7 +153,7 @@ describe('Delivery.subscription', () => {
 
 describe('deliveryUpdated(filter: { subscriptionId })', () => {
   it('follows one rule live, each item naming its rule', async () => {
-    const live = subscribe(app.url, parse('subscription($filter: DeliveryFilter) { deliveryUpdated(filter: $filter) { id status event { type } subscription { id } } }'), { filter: { subscriptionId: ids.paidOnly } }, `Bearer ${TEST_ADMIN_TOKEN}`);
+    const live = subscribe(app.url, parse('subscription($filter: DeliveryFilter) { deliveryUpdated(filter: $filter) { id status event { type } subscription { id eventTypes } } }'), { filter: { subscriptionId: ids.paidOnly } }, `Bearer ${TEST_ADMIN_TOKEN}`);
     await live.connected;
     await waitUntil(() => (app.liveSubscribers() > 0 ? true : undefined), 10_000, 'the subscription');
     await publish('order.shipped', 100);
@@ -162,6 +162,12 @@ describe('deliveryUpdated(filter: { subscriptionId })', () => {
     expect(item).toMatchObject({ deliveryUpdated: { status: 'PENDING', event: { type: 'order.paid' }, subscription: { id: ids.paidOnly } } });
     // The shipped event's deliveries (two other rules) were published first and never came.
     expect(live.results).toHaveLength(1);
+    // The socket's context outlives an edit to the rule: its next item shows the rule as it is now.
+    await admin('mutation($id: ID!, $input: UpdateSubscriptionInput!) { updateSubscription(id: $id, input: $input) { id } }', { id: ids.paidOnly, input: { eventTypes: ['order.paid', 'order.refunded'] } });
+    await publish('order.paid', 101);
+    const second = await waitUntil(() => live.results[1], 10_000, 'a second live delivery');
+    expect(second).toMatchObject({ deliveryUpdated: { subscription: { id: ids.paidOnly, eventTypes: ['order.paid', 'order.refunded'] } } });
+    await admin('mutation($id: ID!, $input: UpdateSubscriptionInput!) { updateSubscription(id: $id, input: $input) { id } }', { id: ids.paidOnly, input: { eventTypes: ['order.paid'] } });
     expect(live.errors).toEqual([]);
     await live.dispose();
   });
