@@ -26,6 +26,7 @@ import { RelayRates } from './delivery/relay-rates.js';
 import { checkRelayUrl } from './delivery/ssrf-guard.js';
 import { startDeliveryWorkers } from './delivery/worker.js';
 import { AcceptBatcher } from './events/accept-batcher.js';
+import { websocketScopeRefusal } from './graphql/authorization.js';
 import { toUuid, type GraphQLContext } from './graphql/context.js';
 import { createLoaders, SharedEventLoader } from './graphql/loaders.js';
 import { OperationLimits } from './graphql/operation-limits.js';
@@ -229,6 +230,7 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
         usableTokens: (ids) => authenticator.usable(ids),
         context: (principal) => context(principal, sharedEvents),
         prepare: (payload) => limits.prepare(payload),
+        authorize: websocketScopeRefusal,
       });
       cleanups.push(['websockets', () => ws.close()]);
       // A revoked token's sockets close on every replica, not only the one that revoked it; a

@@ -103,7 +103,12 @@ export function App() {
     if (!token) return;
     let current = true;
     request(token, ViewerDocument).then(
-      ({ viewer: found }) => current && setViewer({ admin: found.scope === 'ADMIN', tokenName: found.tokenName }),
+      ({ viewer: found }) => {
+        if (!current) return;
+        // The API refuses such a token everything the console asks; say why once, here.
+        if (found.scope === 'PUBLISH') signOut(`"${found.tokenName}" is a PUBLISH token: it may only publish events (publishEvent), not open the console. Sign in with a READ or ADMIN token.`);
+        else setViewer({ admin: found.scope === 'ADMIN', tokenName: found.tokenName });
+      },
       (error: unknown) => {
         if (!current) return;
         if (error instanceof ApiError && error.code === 'UNAUTHENTICATED') signOut('That token was refused: check it and sign in again.');

@@ -2,6 +2,7 @@ import type { Pool } from 'pg';
 import { hashToken } from '../crypto/tokens.js';
 import { safeEqual } from '../crypto/safe-equal.js';
 import { ENV_ADMIN_TOKEN_NAME, type Principal } from './principal.js';
+import type { ApiTokenScope } from '../db/entities/api-token.js';
 
 /** The token of an `Authorization: Bearer <token>` value (or a bare websocket param). */
 export function bearerToken(value: string | undefined | null): string | undefined {
@@ -23,7 +24,7 @@ export async function authenticate(pool: Pool, adminToken: string | undefined, t
   if (adminToken !== undefined && safeEqual(Buffer.from(hash, 'hex'), Buffer.from(hashToken(adminToken), 'hex'))) {
     return { tokenId: null, tokenName: ENV_ADMIN_TOKEN_NAME, scope: 'ADMIN' };
   }
-  const { rows } = await pool.query<{ id: string; name: string; scope: 'ADMIN' | 'READ' }>(`select id, name, scope from api_token where token_hash = $1 and ${USABLE}`, [hash]);
+  const { rows } = await pool.query<{ id: string; name: string; scope: ApiTokenScope }>(`select id, name, scope from api_token where token_hash = $1 and ${USABLE}`, [hash]);
   const row = rows[0];
   return row ? { tokenId: row.id, tokenName: row.name, scope: row.scope } : undefined;
 }

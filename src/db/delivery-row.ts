@@ -5,6 +5,7 @@ export interface DeliveryRow {
   id: string;
   event_id: string;
   relay_id: string;
+  subscription_id: string | null;
   status: DeliveryStatus;
   attempt_count: number;
   next_attempt_at: string | null;

@@ -4,6 +4,8 @@ import type { DeliveryStatus } from '../db/entities/delivery.js';
 export interface DeliveryFilter {
   eventId?: string | null;
   relayId?: string | null;
+  /** The routing rule that made the delivery; deliveries of direct sends (test events, alerts) have none. */
+  subscriptionId?: string | null;
   sourceId?: string | null;
   /** Exact event type. */
   eventType?: string | null;
@@ -19,9 +21,10 @@ export type Condition = (param: (value: unknown) => string) => string;
 export function deliveryConditions(filter: DeliveryFilter | null | undefined): Condition[] {
   const conditions: Condition[] = [];
   if (!filter) return conditions;
-  const { eventId, relayId, sourceId, eventType, status, createdAfter, createdBefore } = filter;
+  const { eventId, relayId, subscriptionId, sourceId, eventType, status, createdAfter, createdBefore } = filter;
   if (eventId) conditions.push((p) => `d.event_id = ${p(eventId)}`);
   if (relayId) conditions.push((p) => `d.relay_id = ${p(relayId)}`);
+  if (subscriptionId) conditions.push((p) => `d.subscription_id = ${p(subscriptionId)}`);
   if (sourceId) conditions.push((p) => `d.event_id in (select id from event where source_id = ${p(sourceId)})`);
   if (eventType) conditions.push((p) => `d.event_id in (select id from event where type = ${p(eventType)})`);
   // One status as plain equality, so (relay_id, status, created_at, id) also serves the order.

@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import DataLoader from 'dataloader';
 import { LRUCache } from 'lru-cache';
 import type { Pool } from 'pg';
-import { Relay, Source } from '../db/entities/index.js';
+import { EventSubscription, Relay, Source } from '../db/entities/index.js';
 import { EVENT_COLUMNS, toEventType, type EventRow } from './mappers/event.js';
 import { relayHealthOf } from './relay-health-read.js';
 import type { EventType } from './types/event.js';
@@ -13,6 +13,8 @@ export interface Loaders {
   event: Pick<DataLoader<string, EventType | null>, 'load'>;
   relay: DataLoader<string, Relay | null>;
   source: DataLoader<string, Source | null>;
+  /** `Delivery.subscription`: null for a rule deleted since. */
+  subscription: DataLoader<string, EventSubscription | null>;
   /** `Relay.health` of every relay in the response, in one pair of statements. */
   relayHealth: DataLoader<string, RelayHealth>;
   /** `Delivery.blockedBy`: the head of the key each waiting delivery is behind. */
@@ -80,6 +82,8 @@ export function createLoaders(em: EntityManager, pool: Pool, retentionHours: num
     event: sharedEvents ?? byId(eventsById(pool), { cache: false }),
     relay: byId((ids) => em.find(Relay, { id: { $in: ids } })),
     source: byId((ids) => em.find(Source, { id: { $in: ids } })),
+    // Not cached: a websocket's context outlives edits to the rule.
+    subscription: byId((ids) => em.find(EventSubscription, { id: { $in: ids } }), { cache: false }),
     // Not cached: a relay's health changes while a subscription's context lives.
     relayHealth: new DataLoader((ids) => relayHealthOf(pool, ids, retentionHours), { cache: false }),
     // Not cached: a delivery's head changes as its key's line moves.

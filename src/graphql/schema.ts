@@ -4,7 +4,7 @@ import { createPubSub } from '@graphql-yoga/subscription';
 import { buildSchema } from 'type-graphql';
 import type { Logger } from '../log.js';
 import { auditMutations } from './audit.js';
-import { readTokensCannotMutate } from './authorization.js';
+import { scopeAllowsField } from './authorization.js';
 import { ApiTokenResolver } from './resolvers/api-token-resolver.js';
 import { AttemptResolver } from './resolvers/attempt-resolver.js';
 import { AuditLogResolver } from './resolvers/audit-log-resolver.js';
@@ -30,8 +30,8 @@ export function buildHookyardSchema(options: { log?: Logger } = {}): Promise<Gra
       SourceResolver, RelayResolver, SubscriptionResolver, EventResolver, DeliveryResolver, AttemptResolver,
       RejectedRequestResolver, ApiTokenResolver, StatsResolver, LiveResolver, AuditLogResolver, ViewerResolver,
     ],
-    // The audit wraps the READ-token check, so a refused mutation is recorded too.
-    globalMiddlewares: [auditMutations(options.log), readTokensCannotMutate],
+    // The audit wraps the scope check, so a READ token's refused mutation is recorded too.
+    globalMiddlewares: [auditMutations(options.log), scopeAllowsField],
     // Subscriptions bring their own iterators (live/delivery-feed.ts); type-graphql still
     // insists on a PubSub being present.
     pubSub: createPubSub(),

@@ -6,6 +6,7 @@ import type { GraphQLSchema } from 'graphql';
 import type { AuthOutcome } from '../auth/authenticator.js';
 import { AppError } from '../errors.js';
 import type { Principal } from '../auth/principal.js';
+import { operationScopePlugin, queryScopeRefusal } from '../graphql/authorization.js';
 import type { GraphQLContext } from '../graphql/context.js';
 import { formatError } from '../graphql/errors.js';
 import type { OperationLimits } from '../graphql/operation-limits.js';
@@ -67,6 +68,7 @@ export async function startGraphQLRoute(options: GraphQLRouteOptions): Promise<{
     plugins: [
       sandbox ? ApolloServerPluginLandingPageLocalDefault({ embed: true }) : ApolloServerPluginLandingPageDisabled(),
       ...limits.apolloPlugins,
+      operationScopePlugin,
     ],
     formatError: formatError(options.log, { statementTimeoutMs: settings.statementTimeoutMs }),
   });
@@ -106,7 +108,7 @@ export async function startGraphQLRoute(options: GraphQLRouteOptions): Promise<{
         graphqlError(response, limited.status, limited.graphqlCode, limited.message, { 'retry-after': String(limited.details.retryAfter) });
         return;
       }
-      await handleGraphQL(apollo, request, response, url, async () => options.context(principal), (query) => limits.tokenRefusal(query));
+      await handleGraphQL(apollo, request, response, url, async () => options.context(principal), (query) => limits.tokenRefusal(query) ?? queryScopeRefusal(principal, query));
     },
   };
   return { route, stop: () => apollo.stop() };

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { GraphQLError, type ExecutionArgs, type GraphQLSchema } from 'graphql';
+import { GraphQLError, type DocumentNode, type ExecutionArgs, type GraphQLSchema } from 'graphql';
 import { CloseCode, type Context } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -42,6 +42,8 @@ export interface WsServerOptions {
   context(principal: Principal): GraphQLContext;
   /** The operation limits HTTP applies (OperationLimits.prepare): execution arguments, or the errors to send. */
   prepare?(payload: { query: string; variables?: Record<string, unknown> | null; operationName?: string | null }): ExecutionArgs | GraphQLError[];
+  /** The token's scope on the operation `prepare` returned (what HTTP checks in Apollo): the errors to send instead, if refused. */
+  authorize?(principal: Principal, document: DocumentNode): GraphQLError[] | undefined;
 }
 
 /**
@@ -150,7 +152,9 @@ export function startWsServer(options: WsServerOptions): {
         if (total > limits.subscriptionsPerToken) {
           return refuse(`Too many operations for this token (limit ${limits.subscriptionsPerToken})`, limits.subscriptionsPerToken);
         }
-        return options.prepare?.(payload);
+        const prepared = options.prepare?.(payload);
+        if (prepared === undefined || Array.isArray(prepared)) return prepared;
+        return options.authorize?.(principal, prepared.document) ?? prepared;
       },
       onNext: (ctx) => {
         // Each operation waits for its own send to be flushed, so the buffer grows with the

@@ -310,6 +310,12 @@ describe.skipIf(missing !== undefined)(`the console in Chromium${missing ? ` (sk
     await refused.fill('input[name=token]', 'hky_not-a-real-token');
     await refused.click('button[type=submit]');
     await refused.locator('.error', { hasText: 'refused' }).waitFor({ timeout: TIMEOUT });
+    // A PUBLISH token is a valid token that may read nothing: it is told so, not shown empty pages.
+    const { createApiToken: publisher } = await admin(CreateApiTokenDocument, { input: { name: 'billing publisher', scope: 'PUBLISH' } });
+    await refused.fill('input[name=token]', publisher.token);
+    await refused.click('button[type=submit]');
+    await refused.locator('.error', { hasText: 'PUBLISH token' }).waitFor({ timeout: TIMEOUT });
+    expect(await refused.locator('[data-testid=scope]').count()).toBe(0);
     await refused.close();
 
     // An unsigned webhook: refused (401) and listed with its reason on the sources page.

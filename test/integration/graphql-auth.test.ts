@@ -1,49 +1,13 @@
-import { readFileSync } from 'node:fs';
-import {
-  buildSchema, getNamedType, parse, isEnumType, isInputObjectType, isListType, isNonNullType, isObjectType, isScalarType,
-  type GraphQLField, type GraphQLInputType, type GraphQLObjectType,
-} from 'graphql';
+import { parse } from 'graphql';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.js';
 import { CreateApiTokenDocument, DeliveryUpdatedDocument, RevokeApiTokenDocument } from '../generated/graphql.js';
 import { startTestApp, TEST_ADMIN_TOKEN } from '../helpers/app.js';
 import { createTestDatabase } from '../helpers/database.js';
 import { execute } from '../helpers/graphql.js';
+import { operations, schema } from '../helpers/schema-operations.js';
 import { waitUntil } from '../helpers/sink.js';
 import { subscribe } from '../helpers/ws.js';
-
-/** The committed schema, read from the file so that every new operation is covered. */
-const schema = buildSchema(readFileSync(new URL('../../schema.graphql', import.meta.url), 'utf8'));
-
-/** A value of the given input type that passes GraphQL validation (not necessarily business rules). */
-function sample(type: GraphQLInputType): unknown {
-  if (isNonNullType(type)) return sample(type.ofType);
-  if (isListType(type)) return [sample(type.ofType)];
-  if (isEnumType(type)) return type.getValues()[0]!.value;
-  if (isInputObjectType(type)) {
-    return Object.fromEntries(Object.values(type.getFields()).filter((f) => isNonNullType(f.type)).map((f) => [f.name, sample(f.type)]));
-  }
-  if (isScalarType(type)) {
-    return { ID: '01900000-0000-7000-8000-000000000000', String: 'x', Int: 1, Boolean: true, DateTimeISO: new Date().toISOString(), JSON: {} }[type.name];
-  }
-  throw new Error(`no sample for ${String(type)}`);
-}
-
-function selection(field: GraphQLField<unknown, unknown>): string {
-  const named = getNamedType(field.type);
-  return isObjectType(named) ? ' { __typename }' : '';
-}
-
-function operations(root: GraphQLObjectType | null | undefined, keyword: string) {
-  return Object.values(root?.getFields() ?? {}).map((field) => {
-    const args = field.args;
-    const variables = Object.fromEntries(args.filter((a) => isNonNullType(a.type)).map((a) => [a.name, sample(a.type)]));
-    const declared = args.filter((a) => a.name in variables).map((a) => `$${a.name}: ${String(a.type)}`).join(', ');
-    const passed = args.filter((a) => a.name in variables).map((a) => `${a.name}: $${a.name}`).join(', ');
-    const query = `${keyword} Op${declared ? `(${declared})` : ''} { ${field.name}${passed ? `(${passed})` : ''}${selection(field)} }`;
-    return { name: field.name, query, variables };
-  });
-}
 
 const queries = operations(schema.getQueryType(), 'query');
 /** Who changed what is for ADMIN eyes only. */

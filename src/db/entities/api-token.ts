@@ -2,7 +2,9 @@ import { OptionalProps } from '@mikro-orm/core';
 import { Entity, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
 import { newId } from '../../ids.js';
 
-export type ApiTokenScope = 'ADMIN' | 'READ';
+/** ADMIN: everything. READ: queries and subscriptions. PUBLISH: `publishEvent` only (graphql/publish-scope.ts). */
+export const API_TOKEN_SCOPES = ['ADMIN', 'READ', 'PUBLISH'] as const;
+export type ApiTokenScope = (typeof API_TOKEN_SCOPES)[number];
 
 /** A bearer token for the API, stored only as its SHA-256. */
 @Entity({ tableName: 'api_token' })

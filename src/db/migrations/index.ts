@@ -14,6 +14,7 @@ import { Migration20261202000000_notify_function } from './Migration202612020000
 import { Migration20261203050000_slim_delivery_indexes } from './Migration20261203050000_slim_delivery_indexes.js';
 import { Migration20261204000000_event_trace } from './Migration20261204000000_event_trace.js';
 import { Migration20261205000000_ordering } from './Migration20261205000000_ordering.js';
+import { Migration20261206000000_delivery_subscription_index } from './Migration20261206000000_delivery_subscription_index.js';
 
 /** Listed explicitly (no glob) so the compiled app and the TypeScript tests find the same set. */
 export const migrations: MigrationObject[] = [
@@ -32,4 +33,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261203050000_slim_delivery_indexes', class: Migration20261203050000_slim_delivery_indexes },
   { name: 'Migration20261204000000_event_trace', class: Migration20261204000000_event_trace },
   { name: 'Migration20261205000000_ordering', class: Migration20261205000000_ordering },
+  { name: 'Migration20261206000000_delivery_subscription_index', class: Migration20261206000000_delivery_subscription_index },
 ];

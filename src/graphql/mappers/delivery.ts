@@ -3,13 +3,14 @@ import { date } from '../rows.js';
 import type { DeliveryType } from '../types/delivery.js';
 
 /** The columns `toDeliveryType` reads, for a query over `delivery d`. */
-export const DELIVERY_COLUMNS = 'd.id, d.event_id, d.relay_id, d.status, d.attempt_count, d.next_attempt_at, d.last_attempt_at, d.created_at, d.updated_at, d.ordering_key, d.unordered_reason';
+export const DELIVERY_COLUMNS = 'd.id, d.event_id, d.relay_id, d.subscription_id, d.status, d.attempt_count, d.next_attempt_at, d.last_attempt_at, d.created_at, d.updated_at, d.ordering_key, d.unordered_reason';
 
 export function toDeliveryType(row: DeliveryRow): DeliveryType {
   return {
     id: row.id,
     eventId: row.event_id,
     relayId: row.relay_id,
+    subscriptionId: row.subscription_id,
     status: row.status,
     attemptCount: row.attempt_count,
     nextAttemptAt: date(row.next_attempt_at),

@@ -10,19 +10,21 @@ import { notFound } from '../errors.js';
 import { keysetPage, Where } from '../pagination.js';
 import { DELIVERY_COLUMNS, toDeliveryType } from '../mappers/delivery.js';
 import { toRelayType } from '../mappers/relay.js';
+import { toSubscriptionType } from '../mappers/subscription.js';
 import { attemptsPage, loadDelivery, loadEvent } from '../reads.js';
 import { rows } from '../rows.js';
 import { AttemptConnection } from '../types/attempt.js';
 import { DeliveryConnection, DeliveryFilter, DeliveryType } from '../types/delivery.js';
 import { EventType } from '../types/event.js';
 import { RelayType } from '../types/relay.js';
+import { EventSubscriptionType } from '../types/subscription.js';
 
 /** A DeliveryFilter as the delivery domain takes it: the same fields, ids checked as UUIDs. */
 function deliveryCriteria(ctx: GraphQLContext, filter: DeliveryFilter | null | undefined): DeliveryCriteria | undefined {
   if (!filter) return undefined;
   const id = (value: string | null | undefined) => (value ? ctx.uuid(value) : undefined);
   return {
-    eventId: id(filter.eventId), relayId: id(filter.relayId), sourceId: id(filter.sourceId),
+    eventId: id(filter.eventId), relayId: id(filter.relayId), subscriptionId: id(filter.subscriptionId), sourceId: id(filter.sourceId),
     eventType: filter.eventType, status: filter.status, createdAfter: filter.createdAfter, createdBefore: filter.createdBefore,
   };
 }
@@ -67,6 +69,13 @@ export class DeliveryResolver {
   async blockedBy(@Root() delivery: DeliveryType, @Ctx() ctx: GraphQLContext): Promise<string | null> {
     if (delivery.orderingKey === null || !['PENDING', 'RETRYING', 'HELD'].includes(delivery.status)) return null;
     return ctx.loaders.blockedBy.load(delivery.id);
+  }
+
+  @FieldResolver(() => EventSubscriptionType, { nullable: true })
+  async subscription(@Root() delivery: DeliveryType, @Ctx() ctx: GraphQLContext): Promise<EventSubscriptionType | null> {
+    if (!delivery.subscriptionId) return null;
+    const found = await ctx.loaders.subscription.load(delivery.subscriptionId);
+    return found ? toSubscriptionType(found) : null;
   }
 
   @FieldResolver(() => AttemptConnection)

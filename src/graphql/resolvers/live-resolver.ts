@@ -17,12 +17,14 @@ function matcher(filter: DeliveryFilter | null | undefined): (d: LiveDelivery) =
   if (!filter) return () => true;
   const eventId = filter.eventId?.toLowerCase();
   const relayId = filter.relayId?.toLowerCase();
+  const subscriptionId = filter.subscriptionId?.toLowerCase();
   const sourceId = filter.sourceId?.toLowerCase();
   const { eventType, createdAfter, createdBefore } = filter;
   const status = filter.status && filter.status.length > 0 ? filter.status : undefined;
   return (d) => {
     if (eventId && eventId !== d.event_id) return false;
     if (relayId && relayId !== d.relay_id) return false;
+    if (subscriptionId && subscriptionId !== d.subscription_id) return false;
     if (sourceId && sourceId !== d.source_id) return false;
     if (eventType && eventType !== d.event_type) return false;
     if (status && !status.includes(d.status)) return false;

@@ -9,19 +9,7 @@ import { checkEventTypes, checkFilter, checkForwardHeaders, CreateSubscriptionIn
 import { EventSubscriptionType } from '../types/subscription.js';
 import { RelayType } from '../types/relay.js';
 import { toRelayType } from '../mappers/relay.js';
-
-export function toSubscriptionType(s: EventSubscription): EventSubscriptionType {
-  return {
-    id: s.id,
-    relayId: s.relay.id,
-    sourceIds: s.sourceIds ?? null,
-    eventTypes: s.eventTypes,
-    filter: s.filter ?? null,
-    forwardHeaders: s.forwardHeaders ?? null,
-    enabled: s.enabled,
-    createdAt: s.createdAt,
-  };
-}
+import { toSubscriptionType } from '../mappers/subscription.js';
 
 async function checkReferences(ctx: GraphQLContext, relayId: string | undefined, sourceIds: string[] | null | undefined): Promise<void> {
   if (relayId !== undefined && !(await ctx.em.findOne(Relay, { id: ctx.uuid(relayId) }))) {

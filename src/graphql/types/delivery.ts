@@ -4,6 +4,7 @@ import { DeliveryStatusEnum } from './enums.js';
 import { EventType } from './event.js';
 import { PageInfo } from './page-info.js';
 import { RelayType } from './relay.js';
+import { EventSubscriptionType } from './subscription.js';
 
 @ObjectType('Delivery', { description: 'One event for one relay' })
 export class DeliveryType {
@@ -43,8 +44,13 @@ export class DeliveryType {
   @Field(() => RelayType)
   relay?: RelayType;
 
+  @Field(() => EventSubscriptionType, { nullable: true, description: 'The routing rule that made this delivery: null for a direct send (sendTestEvent, an alert) or once the rule is deleted' })
+  subscription?: EventSubscriptionType | null;
+
   eventId!: string;
   relayId!: string;
+  /** Kept when the rule is deleted (no foreign key): `deliveries(filter: { subscriptionId })` still finds its history. */
+  subscriptionId!: string | null;
 }
 
 @ObjectType()
@@ -72,6 +78,9 @@ export class DeliveryFilter {
 
   @Field(() => ID, { nullable: true })
   relayId?: string | null;
+
+  @Field(() => ID, { nullable: true, description: 'What one routing rule sent (also after the rule was deleted)' })
+  subscriptionId?: string | null;
 
   @Field(() => ID, { nullable: true })
   sourceId?: string | null;

@@ -2,7 +2,7 @@ import { registerEnumType } from 'type-graphql';
 import { ATTEMPT_ERROR_CLASSES, type AttemptErrorClass } from '../../db/entities/attempt.js';
 import { DELIVERY_STATUSES, type DeliveryStatus } from '../../db/entities/delivery.js';
 import { SOURCE_PRESETS, type SourcePreset } from '../../db/entities/source.js';
-import type { ApiTokenScope } from '../../db/entities/api-token.js';
+import { API_TOKEN_SCOPES, type ApiTokenScope } from '../../db/entities/api-token.js';
 import { ORDERING_ON_DEAD, type OrderingOnDead } from '../../db/entities/relay.js';
 
 /** GraphQL enums are the entity's string unions, so values pass through without mapping. */
@@ -19,8 +19,8 @@ registerEnumType(DeliveryStatusEnum, { name: 'DeliveryStatus', description: 'Whe
 export const AttemptErrorClassEnum = enumOf<AttemptErrorClass>(ATTEMPT_ERROR_CLASSES);
 registerEnumType(AttemptErrorClassEnum, { name: 'AttemptErrorClass', description: 'Why an attempt failed' });
 
-export const ApiTokenScopeEnum = enumOf<ApiTokenScope>(['ADMIN', 'READ']);
-registerEnumType(ApiTokenScopeEnum, { name: 'ApiTokenScope', description: 'ADMIN may mutate; READ may query and subscribe' });
+export const ApiTokenScopeEnum = enumOf<ApiTokenScope>(API_TOKEN_SCOPES);
+registerEnumType(ApiTokenScopeEnum, { name: 'ApiTokenScope', description: 'ADMIN may mutate; READ may query and subscribe; PUBLISH may only call publishEvent (and read viewer)' });
 
 export const OrderingOnDeadEnum = enumOf<OrderingOnDead>(ORDERING_ON_DEAD);
 registerEnumType(OrderingOnDeadEnum, {
