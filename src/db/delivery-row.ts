@@ -15,4 +15,6 @@ export interface DeliveryRow {
   /** Of a relay with `orderingKeyFrom`: the key, or why this one is unordered. */
   ordering_key?: string | null;
   unordered_reason?: string | null;
+  /** The batch it was last sent in (a batching relay). */
+  batch_id?: string | null;
 }

@@ -27,7 +27,7 @@ export async function retryDeliveries(pool: Pool, boss: PgBoss, filter: Delivery
            where ${where}
            order by d.created_at, d.id limit ${BATCH} for update of d skip locked
          )
-         update delivery d set status = 'PENDING', next_attempt_at = now(), updated_at = now()
+         update delivery d set status = 'PENDING', next_attempt_at = now(), updated_at = now(), batch_id = null, alone = true
          from picked, relay r where d.id = picked.id and r.id = d.relay_id
          returning d.id, d.attempt_count, d.relay_id, r.max_concurrency, d.ordering_key, d.ordering_position::text`,
         params,

@@ -12,6 +12,8 @@ export type Claimed = ClaimedRow & {
   attempt: number;
   /** This claim recorded an attempt of its job cut short by a crash (number `attempt - 1`). */
   interrupted: boolean;
+  /** The job that holds the claim: in one fetch, a batch's job claims several deliveries. */
+  claimed_by: string;
 };
 
 export interface ClaimInput {
@@ -62,7 +64,7 @@ const CLAIM = `
       and (d.status in ${sqlList(CLAIMABLE)}) is true
       and (d.ordering_key is null or exists (select 1 from ordering_line l where l.relay_id = d.relay_id and l.key = d.ordering_key and l.head_id = d.id))
     returning d.id, d.status, d.attempt_count + 1 as attempt, old.status = 'DELIVERING' as interrupted, i.interrupted_id, d.last_attempt_at,
-              d.created_at, d.event_id, d.relay_id, d.subscription_id, d.ordering_key
+              d.created_at, d.event_id, d.relay_id, d.subscription_id, d.ordering_key, d.batch_id, d.alone, i.job_id as claimed_by
   ),
   recorded as (
     insert into attempt (id, delivery_id, number, started_at, duration_ms, request_headers, error_class, error_message)
@@ -73,8 +75,8 @@ const CLAIM = `
     select ${notifySql(channels.delivery, `array_agg(${deliveryEntrySql('c.id', 'c.status', 'c.attempt - 1')})`)} as sent
     from claimed c having count(*) > 0
   )
-  select c.id, c.status, c.attempt, c.interrupted, c.created_at, c.relay_id, c.ordering_key, e.id as event_id, e.type, e.body, e.content_type, e.headers as event_headers,
-         e.correlation_id, e.traceparent,
+  select c.id, c.status, c.attempt, c.interrupted, c.created_at, c.relay_id, c.ordering_key, c.batch_id, c.alone, c.claimed_by, e.id as event_id, e.type, e.body, e.content_type, e.headers as event_headers,
+         e.correlation_id, e.traceparent, e.received_at, r.batch_max_events, r.batch_max_bytes, r.batch_max_wait_ms,
          src.slug as source_slug, r.url, r.method, r.headers_sealed, r.signing_secret_sealed, r.previous_signing_secret_sealed,
          r.previous_signing_secret_expires_at, r.timeout_ms, r.retry_schedule, r.max_age_seconds, r.max_concurrency,
          r.rate_limit_per_second, r.proxy_url, r.proxy_url_sealed, s.forward_headers

@@ -4,21 +4,20 @@ import type { PgBoss } from 'pg-boss';
 import type { Keyring } from '../crypto/keyring.js';
 import { UnsealError } from '../crypto/seal.js';
 import { sealedAt } from '../crypto/sealed-at.js';
-import type { DeliveryStatus } from '../db/entities/delivery.js';
-import { inTransaction } from '../db/transaction.js';
 import { newId } from '../ids.js';
 import type { DeliveryJob, JobAck } from '../queue/boss.js';
-import { buildRequest } from './build-request.js';
+import { batchItem, buildRequest } from './build-request.js';
 import type { OpenedSecrets } from './opened-secrets.js';
-import { claimDeliveries, type Claimed } from './claim.js';
+import { claimDeliveries, type ClaimInput, type Claimed } from './claim.js';
+import type { Batcher } from './batching/batcher.js';
+import { sendBatch } from './batching/send-batch.js';
 import type { FetchedJob } from './lane-pump.js';
 import { fetchDeliveryJobs, type FetchRequest } from '../queue/fetch-jobs.js';
-import { announceDeliveries } from './enqueue.js';
 import { deliveryAttempts } from '../metrics.js';
+import { nextAfter, release, ReleasedError, SHUTDOWN_MESSAGE, type DispatchOptions } from './attempt-end.js';
+export { ReleasedError, type DispatchOptions } from './attempt-end.js';
 import type { HttpSender, SendOutcome } from './http-sender.js';
 import type { RelayRates } from './relay-rates.js';
-import { DEFAULT_SCHEDULE_SECONDS, nextAttempt, parseRetryAfter } from './retry-policy.js';
-import { WAITING_STATUS_SQL } from './status-machine.js';
 import type { OutcomeDeps, RecordOutcome, TransitionItem } from './transitions.js';
 import { AttemptSpan } from '../tracing/attempt-span.js';
 import { AttemptLog } from './attempt-log.js';
@@ -33,21 +32,8 @@ export interface DispatchDeps extends OutcomeDeps {
   random?: () => number;
   /** Set when tracing is on: a span per attempt and a `traceparent` to the receiver. */
   tracer?: Tracer;
-}
-
-/** Thrown when shutdown aborted a delivery before its request left: the job goes back to pg-boss, nothing is recorded. */
-export class ReleasedError extends Error {
-  constructor(deliveryId: string) {
-    super(`delivery ${deliveryId} released at shutdown`);
-    this.name = 'ReleasedError';
-  }
-}
-
-export interface DispatchOptions {
-  /** A test send (`sendTestEvent`): one try, no retries, no effect on the relay's health. */
-  oneShot?: boolean;
-  /** Send even when the relay is disabled (a test send). */
-  ignoreDisabled?: boolean;
+  /** A worker's open batches (batching relays); without one, each delivery of such a relay goes alone. */
+  batcher?: Batcher;
 }
 
 export interface DispatchItem {
@@ -58,8 +44,6 @@ export interface DispatchItem {
   ack?: JobAck;
   signal: AbortSignal;
 }
-
-const SHUTDOWN_MESSAGE = 'the worker shut down while this request was in flight; the receiver may have it';
 
 /**
  * Fetches a lane's jobs (pg-boss's fetch, queue/fetch-jobs.ts) and claims their deliveries on
@@ -76,7 +60,26 @@ export async function fetchClaimed(boss: PgBoss, client: PoolClient, request: Fe
     relayId: row.job_group_id ?? '',
     ...(row.job_group_tier ? { tier: Number(row.job_group_tier) } : {}),
   }));
-  return { items, claimed: items.length > 0 ? await claimDeliveries(client, items, newId) : new Map() };
+  if (items.length === 0) return { items, claimed: new Map() };
+  return { items, claimed: await claimDeliveries(client, await withBatchMembers(client, items), newId) };
+}
+
+/**
+ * The claims a fetch makes: a delivery per job, and for a failed batch's retry job every
+ * delivery of that batch still waiting for it (or left DELIVERING by a crash), all at the job's
+ * attempt number (a batch's deliveries share it, see batching/batcher.ts). A statement more
+ * only when the fetch holds such a job.
+ */
+async function withBatchMembers(client: PoolClient, items: readonly ClaimInput[]): Promise<ClaimInput[]> {
+  const retries = new Map(items.flatMap((i) => (i.job.batchId ? [[i.job.batchId, i] as const] : [])));
+  if (retries.size === 0) return [...items];
+  const { rows } = await client.query<{ id: string; batch_id: string }>({
+    name: 'hookyard-batch-members',
+    text: `select id, batch_id from delivery where batch_id = any($1::uuid[]) and status in ('RETRYING', 'DELIVERING')`,
+    values: [[...retries.keys()]],
+  });
+  const members = rows.map((m) => ({ job: { deliveryId: m.id, attempt: retries.get(m.batch_id)!.job.attempt }, jobId: retries.get(m.batch_id)!.jobId }));
+  return [...items.filter((i) => !i.job.batchId), ...members];
 }
 
 /**
@@ -87,10 +90,26 @@ export async function fetchClaimed(boss: PgBoss, client: PoolClient, request: Fe
  * or a release at shutdown does).
  */
 export function attemptClaimed(deps: DispatchDeps, record: RecordOutcome, items: readonly DispatchItem[], claimed: Map<string, Claimed>, options: DispatchOptions = {}): Promise<boolean>[] {
-  return items.map(async ({ job, ack, signal }) => {
+  return items.map(async ({ job, jobId, ack, signal }) => {
+    if (job.batchId) {
+      // A failed batch's retry: every delivery its job claimed, sent again as that batch.
+      const members = [...claimed.values()].filter((r) => r.claimed_by === jobId && r.batch_id === job.batchId);
+      for (const r of members) if (r.interrupted) deliveryAttempts.inc({ status: r.status, error_class: 'INTERRUPTED' });
+      const sending = members.filter((r) => r.status !== 'HELD');
+      if (sending.length === 0) return false;
+      await sendBatch(deps, record, sending.map((r, i) => ({ row: r, item: batchItem(r), ack: i === 0 ? ack : undefined, signal })), job.batchId, job.batchId);
+      return true;
+    }
     const row = claimed.get(job.deliveryId);
     if (row?.interrupted) deliveryAttempts.inc({ status: row.status, error_class: 'INTERRUPTED' });
-    if (!row || row.status === 'HELD') return false;
+    // Claimed by another job of the same fetch (a batch's retry took it): that job sends it.
+    if (!row || row.status === 'HELD' || row.claimed_by !== jobId) return false;
+    if (row.batch_max_events && !options.oneShot) {
+      // A batching relay: into its open batch, or alone (an operator sent it again) under its event id.
+      if (row.alone || !deps.batcher) await sendBatch(deps, record, [{ row, item: batchItem(row), ack, signal }], row.event_id, null);
+      else await deps.batcher.add(row, ack, signal);
+      return true;
+    }
     // The attempt the claim gave us: the job's own, or the one after an attempt it recorded as INTERRUPTED.
     await attemptOnce(deps, record, row, { deliveryId: job.deliveryId, attempt: row.attempt }, ack, signal, options);
     return true;
@@ -163,45 +182,6 @@ async function attemptOnce(deps: DispatchDeps, recordOutcome: RecordOutcome, row
 
   if (!outcome.ok && outcome.detail) log.lines.warn({ errorClass: outcome.errorClass, detail: outcome.detail }, 'delivery refused');
   const attempt = { id: newId(), startedAt, outcome, logged };
-  if (outcome.ok) {
-    await record({ row, job, ack, next: { status: 'SUCCEEDED', attemptCount: job.attempt }, attempt, result: options.oneShot ? 'test' : 'succeeded' });
-    return;
-  }
-  if (outcome.status === 410 && !options.oneShot) {
-    // The receiver says the endpoint is gone for good: stop sending until someone re-enables it.
-    await record({ row, job, ack, next: { status: 'HELD', attemptCount: job.attempt }, attempt, result: 'gone' });
-    return;
-  }
-  const nowMs = Date.now();
-  const hinted = outcome.status === 429 || outcome.status === 503 ? parseRetryAfter(outcome.retryAfter, nowMs) : null;
-  const decision = nextAttempt({
-    attempt: job.attempt,
-    schedule: options.oneShot ? [] : (row.retry_schedule ?? DEFAULT_SCHEDULE_SECONDS),
-    retryAfterMs: hinted,
-    createdAtMs: new Date(row.created_at).getTime(),
-    maxAgeSeconds: row.max_age_seconds,
-    nowMs,
-    random: (deps.random ?? Math.random)(),
-  });
-  if (decision.retry) {
-    await record({ row, job, ack, next: { status: 'RETRYING', attemptCount: job.attempt, nextAttemptAt: new Date(nowMs + decision.delayMs) }, attempt, result: 'failed' });
-  } else {
-    await record({ row, job, ack, next: { status: 'DEAD', attemptCount: job.attempt }, attempt, result: options.oneShot ? 'test' : 'dead' });
-  }
+  await record({ row, job, ack, attempt, ...nextAfter(deps, row, job.attempt, outcome, options) });
 }
 
-/**
- * Back to where it was before the claim (nothing was sent), so the next claim of its job starts
- * it afresh. `claimed_by` stays: that job may claim it again even when its claim recorded an
- * INTERRUPTED attempt (the job's own attempt number is behind by then), and it records nothing.
- */
-async function release(deps: DispatchDeps, job: DeliveryJob): Promise<void> {
-  await inTransaction(deps.pool, async (client) => {
-    const { rows } = await client.query<{ status: DeliveryStatus }>(
-      `update delivery set status = ${WAITING_STATUS_SQL}, updated_at = now()
-       where id = $1 and status = 'DELIVERING' and attempt_count = $2 - 1 returning status`,
-      [job.deliveryId, job.attempt],
-    );
-    if (rows[0]) await announceDeliveries(client, [{ id: job.deliveryId, status: rows[0].status, attemptCount: job.attempt - 1 }]);
-  });
-}

@@ -14,6 +14,8 @@ export interface DeliveryTransition extends DeliveryChange {
     maxConcurrency: number;
     /** A scheduled retry (the retry lane); none: the first-try lane, due now. */
     retryAt?: Date;
+    /** The retry of a failed batch: one job for all its deliveries (delivery/batching/). */
+    batchId?: string;
   };
 }
 
@@ -46,7 +48,7 @@ export function deliveryJobsOf(changes: readonly DeliveryTransition[]): JobInser
     if (!c.job) return [];
     // A job for a status no worker claims would complete as a no-op: a bug, not a delivery.
     if (!QUEUEABLE.includes(c.status)) throw new Error(`a ${c.status} delivery cannot be queued`);
-    return [deliveryJob(c.id, c.attemptCount + 1, c.job.relayId, c.job.maxConcurrency, c.job.retryAt)];
+    return [deliveryJob(c.id, c.attemptCount + 1, c.job.relayId, c.job.maxConcurrency, c.job.retryAt, c.job.batchId)];
   });
 }
 

@@ -24,7 +24,7 @@ export async function retryDeliveryNow(pool: Pool, boss: PgBoss, deliveryId: str
     const row = rows[0];
     if (!row) return 'not-found';
     if (!mayMove(row.status, 'PENDING', 'operator-retry')) return row.status;
-    const updated = await client.query<DeliveryRow>(`update delivery set status = 'PENDING', next_attempt_at = now(), updated_at = now() where id = $1 returning *`, [deliveryId]);
+    const updated = await client.query<DeliveryRow>(`update delivery set status = 'PENDING', next_attempt_at = now(), updated_at = now(), batch_id = null, alone = true where id = $1 returning *`, [deliveryId]);
     if (row.ordering_key !== null) {
       await requeueInLines(client, boss, [{ deliveryId, relayId: row.relay_id, key: row.ordering_key, status: 'PENDING', attemptCount: row.attempt_count, maxConcurrency: row.max_concurrency }]);
     } else {

@@ -46,6 +46,8 @@ export interface TransitionItem {
   attempt: RecordedAttempt;
   /** `interrupted` and `test` leave the relay's health alone: the receiver did not fail. */
   result: AttemptResult | 'test' | 'interrupted';
+  /** Sent in a batch (delivery/batching/): its id, recorded so that a retry sends the same batch. */
+  batchId?: string | null;
 }
 
 /**
@@ -67,12 +69,12 @@ export function recordOutcomesNow(deps: OutcomeDeps, items: TransitionItem[]): P
  */
 const RECORD_OUTCOMES = `
   with u as (
-    select * from unnest($1::uuid[], $2::text[], $3::int[], $4::timestamptz[], $5::timestamptz[], $6::int[], $7::uuid[], $8::boolean[])
-      as u(id, status, attempt_count, next_attempt_at, started_at, attempt, relay_id, succeeded)
+    select * from unnest($1::uuid[], $2::text[], $3::int[], $4::timestamptz[], $5::timestamptz[], $6::int[], $7::uuid[], $8::boolean[], $16::uuid[])
+      as u(id, status, attempt_count, next_attempt_at, started_at, attempt, relay_id, succeeded, batch_id)
   ),
   updated as (
     update delivery d set status = u.status, attempt_count = u.attempt_count, next_attempt_at = u.next_attempt_at,
-           last_attempt_at = u.started_at, claimed_by = null, updated_at = now()
+           last_attempt_at = u.started_at, claimed_by = null, updated_at = now(), batch_id = coalesce(u.batch_id, d.batch_id)
     from u
     where d.id = u.id and d.attempt_count = u.attempt - 1
     returning d.id, d.status, d.attempt_count, u.relay_id, u.succeeded
@@ -108,14 +110,22 @@ export async function recordOutcomes(deps: OutcomeDeps, client: PoolClient, item
     items.map((i) => i.attempt.outcome.status), items.map((i) => stripNul(i.attempt.outcome.bodyExcerpt)),
     items.map((i) => (i.attempt.outcome.ok ? null : i.attempt.outcome.errorClass)),
     items.map((i) => (i.attempt.outcome.ok ? null : i.attempt.outcome.message.slice(0, 1000))),
+    items.map((i) => i.batchId ?? null),
   ] });
   if (updated.rows.length === 0) return;
   const done = new Set(updated.rows.map((r) => r.id));
   const applied = items.filter((i) => done.has(i.job.deliveryId));
-  // A retry's job, in the retry lane at its time (announced above, with the other changes).
-  await queueJobs(client, deps.boss, applied.flatMap((i) => (i.next.status === 'RETRYING' && i.next.nextAttemptAt
-    ? [{ id: i.job.deliveryId, status: i.next.status, attemptCount: i.next.attemptCount, job: { relayId: i.row.relay_id, maxConcurrency: i.row.max_concurrency, retryAt: i.next.nextAttemptAt } }]
-    : [])));
+  // A retry's job, in the retry lane at its time (announced above, with the other changes): one
+  // per delivery, and one per failed batch, which sends all of it again.
+  const batchesQueued = new Set<string>();
+  await queueJobs(client, deps.boss, applied.flatMap((i) => {
+    if (i.next.status !== 'RETRYING' || !i.next.nextAttemptAt) return [];
+    if (i.batchId) {
+      if (batchesQueued.has(i.batchId)) return [];
+      batchesQueued.add(i.batchId);
+    }
+    return [{ id: i.job.deliveryId, status: i.next.status, attemptCount: i.next.attemptCount, job: { relayId: i.row.relay_id, maxConcurrency: i.row.max_concurrency, retryAt: i.next.nextAttemptAt, ...(i.batchId ? { batchId: i.batchId } : {}) } }];
+  }));
   for (const i of applied) {
     deliveryAttempts.inc({ status: i.next.status, error_class: i.attempt.outcome.ok ? '' : i.attempt.outcome.errorClass });
     attemptDuration.observe(i.attempt.outcome.durationMs / 1000);

@@ -5,7 +5,9 @@ import { DELIVERY_QUEUE, FIRST_TRY_PRIORITY, RETRY_PRIORITY } from '../queue/bos
 import { attemptClaimed, fetchClaimed, type DispatchDeps } from './dispatch.js';
 import { LanePump, type LaneWork } from './lane-pump.js';
 import type { Claimed } from './claim.js';
-import { recordOutcomes, type TransitionItem } from './transitions.js';
+import { recordOutcomes, type RecordOutcome, type TransitionItem } from './transitions.js';
+import { Batcher } from './batching/batcher.js';
+import { sendBatch } from './batching/send-batch.js';
 import { QUEUEABLE } from './status-machine.js';
 
 export interface WorkerOptions {
@@ -30,10 +32,17 @@ export interface DeliveryWorkers {
  * connection, since the wake-ups sent meanwhile are lost.
  */
 export async function startDeliveryWorkers(boss: PgBoss, bus: NotifyBus, deps: DispatchDeps, options: WorkerOptions): Promise<DeliveryWorkers> {
-  // Each lane records its own jobs' outcomes, in the transaction that fetches their successors.
+  // Each lane records its own jobs' outcomes, in the transaction that fetches their successors,
+  // and keeps its own open batches (batching relays), whose outcomes it records the same way.
+  const batchers = new Map<RecordOutcome, Batcher>();
+  const batcherOf = (record: RecordOutcome): Batcher => {
+    let batcher = batchers.get(record);
+    if (!batcher) batchers.set(record, (batcher = new Batcher((entries, batchId) => sendBatch(deps, record, entries, batchId, batchId))));
+    return batcher;
+  };
   const work: LaneWork<Map<string, Claimed>, TransitionItem> = {
     fetch: (db, request) => fetchClaimed(boss, db, request),
-    start: (items, claimed, record) => attemptClaimed(deps, record, items, claimed),
+    start: (items, claimed, record) => attemptClaimed({ ...deps, batcher: batcherOf(record) }, record, items, claimed),
     record: (client, outcomes) => recordOutcomes(deps, client, outcomes),
   };
   const reserve = Math.max(1, Math.ceil((options.concurrency * (options.reservePercent ?? 20)) / 100));

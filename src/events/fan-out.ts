@@ -59,7 +59,9 @@ function insertDeliveriesStatement(table: string, ordered: boolean): { name: str
   const id = `${table}:${ordered}`;
   let statement = insertDeliveries.get(id);
   if (!statement) {
-    const extra = ordered ? { columns: ', ordering_key, ordering_position, unordered_reason', values: ', d.ordering_key, d.ordering_position, d.unordered_reason', params: ', $7::text[], $8::int8[], $9::text[]', names: ', ordering_key, ordering_position, unordered_reason' } : { columns: '', values: '', params: '', names: '' };
+    const extra = ordered
+      ? { columns: ', ordering_key, ordering_position, unordered_reason, alone', values: ', d.ordering_key, d.ordering_position, d.unordered_reason, d.alone', params: ', $7::text[], $8::int8[], $9::text[], $10::boolean[]', names: ', ordering_key, ordering_position, unordered_reason, alone' }
+      : { columns: '', values: '', params: '', names: '' };
     statement = {
       name: `hookyard_insert_deliveries_jobs_${insertDeliveries.size}`,
       text: `
@@ -67,7 +69,7 @@ function insertDeliveriesStatement(table: string, ordered: boolean): { name: str
     insert into delivery (id, event_id, relay_id, subscription_id, status, attempt_count, created_at, updated_at${extra.columns})
     select d.id, d.event_id, d.relay_id, d.subscription_id, d.status, 0, now(), now()${extra.values}
     from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[]${extra.params}) as d(id, event_id, relay_id, subscription_id, status${extra.names})),
-  jobs as (${insertDeliveryJobsSql(table, DELIVERY_QUEUE, ordered ? 10 : 7)})
+  jobs as (${insertDeliveryJobsSql(table, DELIVERY_QUEUE, ordered ? 11 : 7)})
   select ${notifySql(channels.delivery, '$6::text[]')}`,
     };
     insertDeliveries.set(id, statement);
@@ -87,6 +89,8 @@ interface PlannedDelivery {
   unorderedReason?: string;
   /** Given a job: PENDING, and not waiting behind its key's head (`commit` decides that for ordered ones). */
   queue: boolean;
+  /** Sent by itself even to a batching relay (a replay). */
+  alone?: boolean;
 }
 
 /**
@@ -130,9 +134,10 @@ export class FanOutBatch {
       const job = d.queue && (!place || place.head) ? { relayId: d.relayId, maxConcurrency: d.maxConcurrency } : undefined;
       return { id: d.id, status: d.status, attemptCount: 0, job };
     });
-    const ordered = rows.some((d) => d.orderingKey !== undefined || d.unorderedReason !== undefined);
+    // The wider statement only for a batch that writes what only it carries.
+    const ordered = rows.some((d) => d.orderingKey !== undefined || d.unorderedReason !== undefined || d.alone);
     const columns: unknown[] = [rows.map((d) => d.id), rows.map((d) => d.eventId), rows.map((d) => d.relayId), rows.map((d) => d.subscriptionId), rows.map((d) => d.status), encodeEntries(channels.delivery, changes)];
-    if (ordered) columns.push(rows.map((d) => d.orderingKey ?? null), rows.map((d) => places.get(d.id)?.position ?? null), rows.map((d) => d.unorderedReason ?? null));
+    if (ordered) columns.push(rows.map((d) => d.orderingKey ?? null), rows.map((d) => places.get(d.id)?.position ?? null), rows.map((d) => d.unorderedReason ?? null), rows.map((d) => d.alone ?? false));
     await client.query({
       ...insertDeliveriesStatement(await jobTable(boss, DELIVERY_QUEUE), ordered),
       values: [...columns, ...deliveryJobValues(deliveryJobsOf(changes))],
@@ -148,7 +153,7 @@ export class FanOutBatch {
  * on its delivery (or the reason it has none). Used when events are accepted and when one is
  * replayed.
  */
-export async function planFanOut(client: PoolClient, batch: FanOutBatch, event: StoredEvent): Promise<FannedOut[]> {
+export async function planFanOut(client: PoolClient, batch: FanOutBatch, event: StoredEvent, options: { alone?: boolean } = {}): Promise<FannedOut[]> {
   const candidates = await batch.candidates(client, event.sourceId);
   const doc = filterDocument(event);
   const matched = candidates.filter((s) => subscriptionMatches(s, event, doc));
@@ -157,7 +162,7 @@ export async function planFanOut(client: PoolClient, batch: FanOutBatch, event: 
   const keyed = { headers: event.headers, idempotencyKey: event.idempotencyKey ?? null, json: () => doc().body };
   return matched.map((s) => {
     const status = newDeliveryStatus(s.relay_enabled);
-    const delivery: PlannedDelivery = { id: newId(), eventId: event.id, relayId: s.relay_id, subscriptionId: s.id, status, maxConcurrency: s.max_concurrency, queue: status === 'PENDING' };
+    const delivery: PlannedDelivery = { id: newId(), eventId: event.id, relayId: s.relay_id, subscriptionId: s.id, status, maxConcurrency: s.max_concurrency, queue: status === 'PENDING', ...(options.alone ? { alone: true } : {}) };
     if (s.ordering_key_from) {
       const key = orderingKeyOf(s.ordering_key_from, keyed);
       if ('key' in key) delivery.orderingKey = key.key;
@@ -185,10 +190,10 @@ export function planDirect(batch: FanOutBatch, eventId: string, to: DirectRecipi
   return [delivery];
 }
 
-/** A fan-out that is its transaction's only one (replay). */
-export async function fanOut(client: PoolClient, boss: PgBoss, event: StoredEvent): Promise<FannedOut[]> {
+/** A fan-out that is its transaction's only one (replay: its deliveries go alone to a batching relay). */
+export async function fanOut(client: PoolClient, boss: PgBoss, event: StoredEvent, options: { alone?: boolean } = {}): Promise<FannedOut[]> {
   const batch = new FanOutBatch();
-  const deliveries = await planFanOut(client, batch, event);
+  const deliveries = await planFanOut(client, batch, event, options);
   await batch.commit(client, boss);
   return deliveries;
 }

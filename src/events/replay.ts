@@ -15,6 +15,6 @@ export function replayEvent(pool: Pool, boss: PgBoss, eventId: string): Promise<
     );
     const row = rows[0];
     if (!row) return undefined;
-    return fanOut(client, boss, { id: row.id, sourceId: row.source_id, type: row.type, headers: row.headers, contentType: row.content_type, body: row.body, idempotencyKey: row.idempotency_key });
+    return fanOut(client, boss, { id: row.id, sourceId: row.source_id, type: row.type, headers: row.headers, contentType: row.content_type, body: row.body, idempotencyKey: row.idempotency_key }, { alone: true });
   });
 }

@@ -18,7 +18,7 @@ type Row = Omit<LiveDelivery, 'seq' | 'id'> & { seq: string; id: string | null }
 // The status and count are the logged ones: the row may have moved on since.
 const READ = `
   select c.seq::text as seq, c.status, c.attempt_count, d.id, d.event_id, d.relay_id, d.subscription_id, d.next_attempt_at, d.last_attempt_at,
-         d.created_at, d.updated_at, d.ordering_key, d.unordered_reason, e.source_id, e.type as event_type
+         d.created_at, d.updated_at, d.ordering_key, d.unordered_reason, d.batch_id, e.source_id, e.type as event_type
   from delivery_change c left join delivery d on d.id = c.delivery_id left join event e on e.id = d.event_id
   where c.seq > $1 order by c.seq limit $2`;
 

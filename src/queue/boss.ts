@@ -19,6 +19,8 @@ export interface DeliveryJob {
   deliveryId: string;
   /** The attempt number this job performs; a job whose attempt was already recorded is a no-op. */
   attempt: number;
+  /** A failed batch's retry: the job sends every delivery of the batch again, as that batch. */
+  batchId?: string;
 }
 
 /**
@@ -40,9 +42,9 @@ export async function completeDeliveryJobs(boss: PgBoss, client: PoolClient, job
  * `maxConcurrency` of its jobs active at once, across every worker process (the tier carries
  * the limit, see delivery/lane-pump.ts).
  */
-export function deliveryJob(deliveryId: string, attempt: number, relayId: string, maxConcurrency: number, retryAt?: Date): JobInsert<DeliveryJob> {
+export function deliveryJob(deliveryId: string, attempt: number, relayId: string, maxConcurrency: number, retryAt?: Date, batchId?: string): JobInsert<DeliveryJob> {
   return {
-    data: { deliveryId, attempt },
+    data: batchId ? { deliveryId, attempt, batchId } : { deliveryId, attempt },
     group: { id: relayId, tier: String(maxConcurrency) },
     priority: retryAt ? RETRY_PRIORITY : FIRST_TRY_PRIORITY,
     ...(retryAt ? { startAfter: retryAt } : {}),

@@ -16,7 +16,7 @@ export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 @Index({ name: 'delivery_created_at_id_index', properties: ['createdAt', 'id'] })
 @Index({ name: 'delivery_relay_status_created_at_id_index', properties: ['relay', 'status', 'createdAt', 'id'] })
 export class Delivery {
-  [OptionalProps]?: 'id' | 'status' | 'attemptCount' | 'createdAt' | 'updatedAt';
+  [OptionalProps]?: 'id' | 'status' | 'attemptCount' | 'alone' | 'createdAt' | 'updatedAt';
 
   @PrimaryKey({ type: 'uuid' })
   id: string = newId();
@@ -65,6 +65,14 @@ export class Delivery {
   /** Why a delivery of an ordered relay went unordered (its event had no value at the key's path). */
   @Property({ type: 'text', nullable: true })
   unorderedReason?: string | null;
+
+  /** The batch it was last sent in: its `webhook-id`, kept across that batch's retries. */
+  @Property({ type: 'uuid', nullable: true })
+  batchId?: string | null;
+
+  /** Sent by itself even to a batching relay: an operator sent it again (retryDelivery, replayEvent). */
+  @Property({ type: 'boolean', default: false })
+  alone: boolean = false;
 
   @Property({ type: 'timestamptz', defaultRaw: 'now()' })
   createdAt: Date = new Date();

@@ -64,6 +64,16 @@ export class Relay {
   @Property({ type: 'text', default: 'CONTINUE' })
   orderingOnDead: OrderingOnDead = 'CONTINUE';
 
+  /** Batched delivery: events per request at most (null: one request per delivery), body bytes at most, and how long a batch waits for more. */
+  @Property({ type: 'integer', nullable: true })
+  batchMaxEvents?: number | null;
+
+  @Property({ type: 'integer', nullable: true })
+  batchMaxBytes?: number | null;
+
+  @Property({ type: 'integer', nullable: true })
+  batchMaxWaitMs?: number | null;
+
   @Property({ type: 'boolean', default: true })
   enabled: boolean = true;
 

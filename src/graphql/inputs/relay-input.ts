@@ -2,6 +2,7 @@ import { Field, InputType, Int } from 'type-graphql';
 import type { OrderingOnDead } from '../../db/entities/relay.js';
 import { parseOrderingSpec } from '../../delivery/ordering/ordering-key.js';
 import { OrderingOnDeadEnum } from '../types/enums.js';
+import { BATCH_DEFAULTS, BATCH_LIMITS, type BatchSettings } from '../../delivery/batching/batch-settings.js';
 import { parseWhsec } from '../../crypto/whsec.js';
 import { headerName, httpUrl, intIn, invalid, optional, text } from './validate.js';
 
@@ -12,6 +13,18 @@ export class HeaderInput {
 
   @Field()
   value!: string;
+}
+
+@InputType({ description: 'Batched delivery: one signed request carries up to maxEvents events as a JSON array' })
+export class BatchInput {
+  @Field(() => Int, { nullable: true, description: `Events per request, ${BATCH_LIMITS.maxEvents.min}–${BATCH_LIMITS.maxEvents.max} (default ${BATCH_DEFAULTS.maxEvents})` })
+  maxEvents?: number | null;
+
+  @Field(() => Int, { nullable: true, description: `Body bytes per request, ${BATCH_LIMITS.maxBytes.min}–${BATCH_LIMITS.maxBytes.max} (default ${BATCH_DEFAULTS.maxBytes})` })
+  maxBytes?: number | null;
+
+  @Field(() => Int, { nullable: true, description: `How long a batch waits for more after its first event, ${BATCH_LIMITS.maxWaitMs.min}–${BATCH_LIMITS.maxWaitMs.max} ms (default ${BATCH_DEFAULTS.maxWaitMs})` })
+  maxWaitMs?: number | null;
 }
 
 @InputType({ description: 'A new destination' })
@@ -54,6 +67,9 @@ export class CreateRelayInput {
 
   @Field(() => OrderingOnDeadEnum, { nullable: true, description: 'With orderingKeyFrom: CONTINUE (default) or HOLD the key when its head ends DEAD' })
   orderingOnDead?: OrderingOnDead | null;
+
+  @Field(() => BatchInput, { nullable: true, description: 'Send deliveries in batches (a JSON array per request); null: one request per delivery' })
+  batch?: BatchInput | null;
 }
 
 @InputType({ description: 'Changes to a relay; omitted fields stay as they are, null clears' })
@@ -93,6 +109,9 @@ export class UpdateRelayInput {
 
   @Field(() => OrderingOnDeadEnum, { nullable: true, description: 'With orderingKeyFrom: CONTINUE or HOLD (null: CONTINUE) the key when its head ends DEAD' })
   orderingOnDead?: OrderingOnDead | null;
+
+  @Field(() => BatchInput, { nullable: true, description: 'Send deliveries in batches (a JSON array per request); null: one request per delivery' })
+  batch?: BatchInput | null;
 }
 
 const METHODS = ['POST', 'PUT', 'PATCH'];
@@ -149,4 +168,11 @@ export function checkRelaySettings(r: {
     const spec = parseOrderingSpec(v);
     if (typeof spec === 'string') invalid('orderingKeyFrom', spec);
   });
+}
+
+/** A relay's batch settings from the input, defaults filled in and each checked. */
+export function checkBatch(input: BatchInput): BatchSettings {
+  const batch = { maxEvents: input.maxEvents ?? BATCH_DEFAULTS.maxEvents, maxBytes: input.maxBytes ?? BATCH_DEFAULTS.maxBytes, maxWaitMs: input.maxWaitMs ?? BATCH_DEFAULTS.maxWaitMs };
+  for (const key of ['maxEvents', 'maxBytes', 'maxWaitMs'] as const) intIn(`batch.${key}`, batch[key], BATCH_LIMITS[key].min, BATCH_LIMITS[key].max);
+  return batch;
 }

@@ -3,7 +3,7 @@ import { date } from '../rows.js';
 import type { DeliveryType } from '../types/delivery.js';
 
 /** The columns `toDeliveryType` reads, for a query over `delivery d`. */
-export const DELIVERY_COLUMNS = 'd.id, d.event_id, d.relay_id, d.subscription_id, d.status, d.attempt_count, d.next_attempt_at, d.last_attempt_at, d.created_at, d.updated_at, d.ordering_key, d.unordered_reason';
+export const DELIVERY_COLUMNS = 'd.id, d.event_id, d.relay_id, d.subscription_id, d.status, d.attempt_count, d.next_attempt_at, d.last_attempt_at, d.created_at, d.updated_at, d.ordering_key, d.unordered_reason, d.batch_id';
 
 export function toDeliveryType(row: DeliveryRow): DeliveryType {
   return {
@@ -19,5 +19,6 @@ export function toDeliveryType(row: DeliveryRow): DeliveryType {
     updatedAt: date(row.updated_at),
     orderingKey: row.ordering_key ?? null,
     unorderedReason: row.unordered_reason ?? null,
+    batchId: row.batch_id ?? null,
   };
 }

@@ -33,6 +33,7 @@ export function toRelayType(relay: Relay, keyring: Keyring): RelayType {
     headerNames: headerNames(relay, keyring),
     signingSecretHint: relay.signingSecretHint,
     previousSecretExpiresAt: relay.previousSigningSecretExpiresAt && relay.previousSigningSecretExpiresAt > new Date() ? relay.previousSigningSecretExpiresAt : null,
+    batch: relay.batchMaxEvents ? { maxEvents: relay.batchMaxEvents, maxBytes: relay.batchMaxBytes!, maxWaitMs: relay.batchMaxWaitMs! } : null,
     orderingKeyFrom: relay.orderingKeyFrom ?? null,
     orderingOnDead: relay.orderingOnDead,
     consecutiveDead: relay.consecutiveDead,

@@ -7,7 +7,7 @@ import { generateSigningSecret, secretHint } from '../../crypto/tokens.js';
 import { Relay } from '../../db/entities/relay.js';
 import type { GraphQLContext } from '../context.js';
 import { notFound } from '../errors.js';
-import { checkHeaders, checkRelaySettings, checkSigningSecret, CreateRelayInput, type HeaderInput, UpdateRelayInput } from '../inputs/relay-input.js';
+import { type BatchInput, checkBatch, checkHeaders, checkRelaySettings, checkSigningSecret, CreateRelayInput, type HeaderInput, UpdateRelayInput } from '../inputs/relay-input.js';
 import { CreateRelayPayload, RelayType, RotateRelaySecretPayload } from '../types/relay.js';
 import { RelayHealth } from '../types/relay-health.js';
 import { AttemptType } from '../types/attempt.js';
@@ -36,6 +36,14 @@ async function guardUrl(ctx: GraphQLContext, url: string, field: 'url' | 'proxyU
   if (verdict.ok) return;
   if (verdict.detail) ctx.log.warn({ tokenId: ctx.principal.tokenId, host: new URL(url).host, field, detail: verdict.detail }, 'relay URL refused by the SSRF guard');
   invalid(field, verdict.reason);
+}
+
+/** A relay's batch settings as given (null: no batching), checked. */
+function setBatch(relay: Relay, input: BatchInput | null | undefined): void {
+  const batch = input ? checkBatch(input) : null;
+  relay.batchMaxEvents = batch?.maxEvents ?? null;
+  relay.batchMaxBytes = batch?.maxBytes ?? null;
+  relay.batchMaxWaitMs = batch?.maxWaitMs ?? null;
 }
 
 const SETTINGS = ['timeoutMs', 'retrySchedule', 'maxAgeSeconds', 'maxConcurrency', 'rateLimitPerSecond'] as const;
@@ -99,6 +107,7 @@ export class RelayResolver {
     for (const key of SETTINGS) if (input[key] !== undefined && input[key] !== null) (relay[key] as unknown) = input[key];
     relay.orderingKeyFrom = input.orderingKeyFrom ?? null;
     relay.orderingOnDead = input.orderingOnDead ?? 'CONTINUE';
+    setBatch(relay, input.batch);
     checkRelaySettings({ ...relay, proxyUrl: input.proxyUrl });
     await guardUrl(ctx, relay.url);
     if (input.proxyUrl) {
@@ -121,6 +130,7 @@ export class RelayResolver {
     for (const key of ['retrySchedule', 'maxAgeSeconds', 'rateLimitPerSecond', 'orderingKeyFrom'] as const) {
       if (input[key] !== undefined) (relay[key] as unknown) = input[key];
     }
+    if (input.batch !== undefined) setBatch(relay, input.batch);
     const releasesHeldKeys = relay.orderingOnDead === 'HOLD' && input.orderingOnDead !== undefined && input.orderingOnDead !== 'HOLD';
     if (input.orderingOnDead !== undefined) relay.orderingOnDead = input.orderingOnDead ?? 'CONTINUE';
     checkRelaySettings({ ...relay, proxyUrl: input.proxyUrl });

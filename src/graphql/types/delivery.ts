@@ -35,6 +35,9 @@ export class DeliveryType {
   @Field(() => String, { nullable: true, description: 'Why a delivery of an ordered relay goes unordered: its event had no usable value at orderingKeyFrom' })
   unorderedReason!: string | null;
 
+  @Field(() => ID, { nullable: true, description: "The batch it was last sent in (a batching relay): the request's webhook-id, the same on every retry of that batch; null when it went alone" })
+  batchId!: string | null;
+
   @Field(() => String, { nullable: true, description: 'In deliveryUpdated items only: this status change\'s place in the feed; pass it as after to resume right after it' })
   feedCursor?: string | null;
 

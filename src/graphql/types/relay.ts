@@ -2,6 +2,18 @@ import { Field, ID, Int, ObjectType } from 'type-graphql';
 import type { OrderingOnDead } from '../../db/entities/relay.js';
 import { OrderingOnDeadEnum } from './enums.js';
 
+@ObjectType('RelayBatch', { description: 'How a batching relay groups deliveries into one request' })
+export class RelayBatchType {
+  @Field(() => Int, { description: 'Events per request at most' })
+  maxEvents!: number;
+
+  @Field(() => Int, { description: 'Request body bytes at most (an event larger than this goes in a batch of its own)' })
+  maxBytes!: number;
+
+  @Field(() => Int, { description: 'How long a batch waits for more events after its first, in milliseconds' })
+  maxWaitMs!: number;
+}
+
 @ObjectType('Relay', { description: 'A destination that subscribed events are delivered to' })
 export class RelayType {
   @Field(() => ID)
@@ -54,6 +66,9 @@ export class RelayType {
 
   @Field(() => OrderingOnDeadEnum, { description: 'With orderingKeyFrom: what a DEAD head does to its key' })
   orderingOnDead!: OrderingOnDead;
+
+  @Field(() => RelayBatchType, { nullable: true, description: 'Set: deliveries go as JSON arrays, one signed request per batch; null: one request per delivery' })
+  batch!: RelayBatchType | null;
 
   @Field(() => Int, { description: 'Deliveries in a row that ended DEAD (auto-disable counts these)' })
   consecutiveDead!: number;
