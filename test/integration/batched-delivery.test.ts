@@ -12,10 +12,12 @@ import { startSink, waitUntil, type ReceivedRequest, type Sink } from '../helper
 
 let app: App;
 let sink: Sink;
+let databaseUrl: string;
 const run = <T, V>(document: Parameters<typeof execute<T, V>>[1], variables: V) => execute(app.url, document, variables, TEST_ADMIN_TOKEN);
 
 beforeAll(async () => {
-  app = await startTestApp(await createTestDatabase(), { HOOKYARD_DISABLE_AFTER_DEAD: '1000' });
+  databaseUrl = await createTestDatabase();
+  app = await startTestApp(databaseUrl, { HOOKYARD_DISABLE_AFTER_DEAD: '1000' });
   sink = await startSink();
 });
 
@@ -179,5 +181,27 @@ describe('batched delivery', () => {
     await allSucceeded(relay.id, 1);
     // One event, as a plain Standard Webhooks request: its body is the event itself, not an array.
     expect(JSON.parse(requestsAt('/cleared')[0]!.body.toString())).toMatchObject({ type: 'cleared.event' });
+  });
+
+  it('releases a batch still filling when its worker stops, and another worker sends it', { timeout: 60_000 }, async () => {
+    sink.answer = () => ({ status: 200 });
+    // A worker of its own database, which stops before its batch's 30 s wait is over.
+    const ownDatabase = await createTestDatabase();
+    const stopping = await startTestApp(ownDatabase, { HOOKYARD_SHUTDOWN_SECONDS: '1' });
+    const gqlOn = <T, V>(target: App, document: Parameters<typeof execute<T, V>>[1], variables: V) => execute(target.url, document, variables, TEST_ADMIN_TOKEN);
+    const created = (await gqlOn(stopping, CreateBatchRelayDocument, { input: { name: 'filling', url: `${sink.url}/filling`, batch: { maxEvents: 10, maxWaitMs: 30_000 } } })).data!.createRelay;
+    await gqlOn(stopping, CreateSubscriptionDocument, { input: { relayId: created.relay.id, eventTypes: ['filling.*'] } });
+    await gqlOn(stopping, PublishEventDocument, { type: 'filling.event', payload: { n: 0 } });
+    const claimed = async (target: App) => (await target.pool.query<{ status: string; attempt_count: number }>('select status, attempt_count from delivery')).rows;
+    await waitUntil(async () => ((await claimed(stopping))[0]?.status === 'DELIVERING' ? true : undefined), 10_000, 'the delivery in an open batch');
+    await stopping.stop();
+    const next = await startTestApp(ownDatabase);
+    // Released, not lost and not attempted: back to PENDING, its job handed out again.
+    expect(await claimed(next)).toEqual([{ status: expect.stringMatching(/^(PENDING|DELIVERING)$/), attempt_count: 0 }]);
+    await gqlOn(next, UpdateRelayOrderingDocument, { id: created.relay.id, input: { batch: { maxEvents: 10, maxWaitMs: 0 } } });
+    await waitUntil(async () => ((await claimed(next))[0]?.status === 'SUCCEEDED' ? true : undefined), 30_000, 'the released delivery sent');
+    expect(requestsAt('/filling')).toHaveLength(1);
+    // Released, it was never DELIVERING when taken again: one attempt, none INTERRUPTED.
+    expect((await next.pool.query('select number, error_class from attempt')).rows).toEqual([{ number: 1, error_class: null }]);
   });
 });

@@ -48,11 +48,6 @@ export class Batcher {
     return sent;
   }
 
-  /** Batches not sent yet (a stopping worker sends them at its deadline). */
-  get pending(): number {
-    return this.open.size;
-  }
-
   private start(key: string, maxWaitMs: number): OpenBatch {
     let resolve!: () => void;
     let reject!: (error: unknown) => void;
