@@ -7,7 +7,7 @@ import { href } from '../route';
 import { useAction, useQuery, useSession } from '../session-context';
 
 const RETRYABLE = new Set(['DEAD', 'RETRYING']);
-const CANCELLABLE = new Set(['PENDING', 'RETRYING', 'HELD']);
+const CANCELLABLE = new Set(['PENDING', 'RETRYING', 'HELD', 'DEAD']);
 
 export function EventPanel({ event, actions }: { event: EventBodyFragment; actions?: ComponentChildren }) {
   return (
@@ -65,6 +65,10 @@ export function DeliveryView({ id }: { id: string }) {
               <dt>Created</dt><dd><Time at={delivery.createdAt} /></dd>
               <dt>Last attempt</dt><dd><Time at={delivery.lastAttemptAt} /></dd>
               <dt>Next attempt</dt><dd><Time at={delivery.nextAttemptAt} /></dd>
+              {delivery.orderingKey !== null ? (<><dt>Ordering key</dt><dd class="mono" data-testid="ordering-key">{delivery.orderingKey}</dd></>) : null}
+              {delivery.blockedBy ? (<><dt>Waiting behind</dt><dd class="mono" data-testid="blocked-by"><a href={href({ view: 'delivery', id: delivery.blockedBy })}>{delivery.blockedBy}</a> (the head of its key)</dd></>) : null}
+              {delivery.unorderedReason ? (<><dt>Unordered</dt><dd>{delivery.unorderedReason}</dd></>) : null}
+              {delivery.batchId ? (<><dt>Batch</dt><dd class="mono">{delivery.batchId}</dd></>) : null}
             </dl>
             <ErrorMessage error={action.error} />
             <Notice text={action.message} />
