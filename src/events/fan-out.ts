@@ -9,7 +9,7 @@ import { DELIVERY_QUEUE } from '../queue/boss.js';
 import { deliveryJobValues, insertDeliveryJobsSql, jobTable } from '../queue/insert-jobs.js';
 import { newId, NIL_UUID } from '../ids.js';
 import { filterDocument, subscriptionMatches, type RoutableEvent, type SubscriptionRow } from '../routing/route-event.js';
-import { orderingKeyOf } from '../delivery/ordering/ordering-key.js';
+import { orderingKeyOf, type KeyedEvent } from '../delivery/ordering/ordering-key.js';
 import { enterLines } from '../delivery/ordering/lines.js';
 
 export type CandidateRow = SubscriptionRow & { max_concurrency: number; ordering_key_from: string | null };
@@ -159,11 +159,12 @@ export async function planFanOut(client: PoolClient, batch: FanOutBatch, event: 
   const matched = candidates.filter((s) => subscriptionMatches(s, event, doc));
   if (matched.length === 0) return [];
 
-  const keyed = { headers: event.headers, idempotencyKey: event.idempotencyKey ?? null, json: () => doc().body };
+  let keyed: KeyedEvent | undefined;
   return matched.map((s) => {
     const status = newDeliveryStatus(s.relay_enabled);
     const delivery: PlannedDelivery = { id: newId(), eventId: event.id, relayId: s.relay_id, subscriptionId: s.id, status, maxConcurrency: s.max_concurrency, queue: status === 'PENDING', ...(options.alone ? { alone: true } : {}) };
     if (s.ordering_key_from) {
+      keyed ??= { headers: event.headers, idempotencyKey: event.idempotencyKey ?? null, json: () => doc().body };
       const key = orderingKeyOf(s.ordering_key_from, keyed);
       if ('key' in key) delivery.orderingKey = key.key;
       else delivery.unorderedReason = key.unordered;

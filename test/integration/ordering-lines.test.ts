@@ -101,6 +101,15 @@ describe('sweepLines', () => {
     expect((await line('busy'))!.head_id).toBe(held);
   });
 
+  it('gives a head to a line left without one while its deliveries wait', async () => {
+    const first = await delivery('stranded', 'PENDING', 1);
+    await delivery('stranded', 'PENDING', 2);
+    await pool.query(`insert into ordering_line (relay_id, key, last_position, head_id, head_position) values ($1, 'stranded', 2, null, 5)`, [relayId]);
+    await sweepLines(pool, boss);
+    expect((await line('stranded'))!.head_id).toBe(first);
+    expect(await jobsFor(first)).toBe(1);
+  });
+
   it('leaves a DEAD head holding its key under HOLD, and moves past it under CONTINUE', async () => {
     const dead = await delivery('dead', 'DEAD', 1);
     const waiting = await delivery('dead', 'PENDING', 2);

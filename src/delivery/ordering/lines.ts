@@ -235,6 +235,13 @@ const STALE_LINES = `
     and (h.id is null or h.status in ('SUCCEEDED', 'CANCELLED') or (h.status = 'DEAD' and r.ordering_on_dead <> 'HOLD'))
   limit 500`;
 
+/** Lines without a head whose deliveries still wait (only a bug leaves one): settled from their start. */
+const STRANDED_LINES = `
+  update ordering_line l set head_position = 0
+  where l.head_id is null and exists (
+    select 1 from delivery d where d.relay_id = l.relay_id and d.ordering_key = l.key and d.status in ${sqlList(WAITING)})
+  returning l.relay_id, l.key`;
+
 const EMPTY_LINES = `
   delete from ordering_line where ctid in (
     select l.ctid from ordering_line l
@@ -244,8 +251,8 @@ const EMPTY_LINES = `
 
 /**
  * The backstop of `settleLines`, run with retention: moves on any line whose head left without
- * its line being settled (a writer this module does not know of, a row deleted by hand), and
- * deletes lines left empty (one per key ever seen would otherwise pile up). A line deleted
+ * its line being settled (a writer this module does not know of, a row deleted by hand), gives
+ * a head to any line left without one while its deliveries wait, and deletes lines left empty (one per key ever seen would otherwise pile up). A line deleted
  * while a delivery enters it is simply inserted again by `enterLines`.
  */
 export async function sweepLines(pool: Pool, boss: PgBoss): Promise<{ linesSettled: number; linesDeleted: number }> {
@@ -256,6 +263,11 @@ export async function sweepLines(pool: Pool, boss: PgBoss): Promise<{ linesSettl
     await inTransaction(pool, (client) => settleLines(client, boss, rows.map((r) => ({ relayId: r.relay_id, key: r.key }))));
     settled += rows.length;
   }
+  settled += await inTransaction(pool, async (client) => {
+    const { rows } = await client.query<{ relay_id: string; key: string }>(STRANDED_LINES);
+    await settleLines(client, boss, rows.map((r) => ({ relayId: r.relay_id, key: r.key })));
+    return rows.length;
+  });
   let deleted = 0;
   for (;;) {
     const { rowCount } = await pool.query(EMPTY_LINES);
