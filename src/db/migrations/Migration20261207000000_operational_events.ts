@@ -19,9 +19,13 @@ export class Migration20261207000000_operational_events extends Migration {
     this.addSql(`insert into "source" ("id", "name", "slug", "preset", "enabled", "secrets", "builtin")
       values ('00000000-0000-7000-8000-686f6f6b7961', 'Hookyard operations', '_hookyard', 'HMAC', true, '[]', true) on conflict do nothing;`);
     this.addSql(`alter table "relay" add column "failing_alerted_at" timestamptz null;`);
+    // The outcome statement looks every succeeding relay up in it (relay-health.ts
+    // recordRecoveriesSql): an empty index to probe while no relay is in a reported streak.
+    this.addSql(`create index "relay_failing_alerted_index" on "relay" ("id") where "failing_alerted_at" is not null;`);
   }
 
   override down(): void | Promise<void> {
+    this.addSql(`drop index if exists "relay_failing_alerted_index";`);
     this.addSql(`alter table "relay" drop column if exists "failing_alerted_at";`);
     this.addSql(`delete from "source" where "builtin";`);
     this.addSql(`drop index if exists "source_builtin_unique";`);
