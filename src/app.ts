@@ -189,7 +189,10 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
 
     let feeds: Feeds | undefined;
     if (serveApi) {
-      const rejected = new RejectedLog(pool, log, { rowsPerSecond: config.rejectedLogRowsPerSecond, maxBuckets: config.rejectedLogQueue, flushEveryMs: options.rejectedLogFlushMs });
+      const rejected = new RejectedLog(pool, log, {
+        rowsPerSecond: config.rejectedLogRowsPerSecond, maxBuckets: config.rejectedLogQueue, flushEveryMs: options.rejectedLogFlushMs,
+        rejecting: { boss, threshold: config.sourceRejectingThreshold, windowMinutes: config.sourceRejectingWindowMinutes },
+      });
       rejected.start();
       cleanups.push(['rejected-request log', () => rejected.stop()]);
       const rateLimits = new RateLimits(config.ingestFailuresPerAddress);

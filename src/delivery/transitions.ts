@@ -10,7 +10,8 @@ import { completeDeliveryJobs, type DeliveryJob, type JobAck } from '../queue/bo
 import type { ClaimedRow } from './build-request.js';
 import { queueJobs } from './enqueue.js';
 import type { SendOutcome } from './http-sender.js';
-import { recordAttempt, recordSuccessesSql, type AttemptResult, type HealthPolicy } from './relay-health.js';
+import { recordAttempt, recordRecoveriesSql, recordSuccessesSql, type AttemptResult, type FailingRelay, type HealthPolicy } from './relay-health.js';
+import { reportOutcomes, type RecoveredRelay } from './operational-events.js';
 import { disableRelayAndAlert } from './relay-state.js';
 import { settleLines } from './ordering/lines.js';
 
@@ -65,7 +66,8 @@ export function recordOutcomesNow(deps: OutcomeDeps, items: TransitionItem[]): P
 /**
  * A batch's outcomes in one statement: the deliveries' new states (the attempt-number guard
  * skips any already recorded), the attempts of those it updated, the successes' relays reset
- * (`recordSuccessesSql`), and one NOTIFY of every change. Returns the deliveries it updated.
+ * (`recordSuccessesSql`; those reported failing, `recordRecoveriesSql`), and one NOTIFY of every
+ * change. Returns the deliveries it updated, each with the recovered relays (null mostly).
  */
 const RECORD_OUTCOMES = `
   with u as (
@@ -86,11 +88,12 @@ const RECORD_OUTCOMES = `
     where a.delivery_id in (select id from updated)
   ),
   healthy as (${recordSuccessesSql('select relay_id from updated where succeeded')}),
+  recovered as (${recordRecoveriesSql('select relay_id from updated where succeeded')}),
   notified as (
     select ${notifySql(channels.delivery, `array_agg(${deliveryEntrySql('id', 'status', 'attempt_count')})`)} as sent
     from updated having count(*) > 0
   )
-  select updated.id from updated cross join notified`;
+  select updated.id, (select jsonb_agg(recovered) from recovered) as recovered from updated cross join notified`;
 
 /**
  * A batch of outcomes in a fixed number of statements: their pg-boss jobs completed at once
@@ -102,7 +105,7 @@ const RECORD_OUTCOMES = `
 export async function recordOutcomes(deps: OutcomeDeps, client: PoolClient, items: TransitionItem[]): Promise<void> {
   // Every job, even one whose attempt was already recorded: its work is done either way.
   await completeDeliveryJobs(deps.boss, client, items.flatMap((i) => (i.ack ? [i.ack] : [])));
-  const updated = await client.query<{ id: string }>({ name: 'hookyard-outcomes', text: RECORD_OUTCOMES, values: [
+  const updated = await client.query<{ id: string; recovered: RecoveredRelay[] | null }>({ name: 'hookyard-outcomes', text: RECORD_OUTCOMES, values: [
     items.map((i) => i.job.deliveryId), items.map((i) => i.next.status), items.map((i) => i.next.attemptCount),
     items.map((i) => i.next.nextAttemptAt ?? null), items.map((i) => i.attempt.startedAt), items.map((i) => i.job.attempt),
     items.map((i) => i.row.relay_id), items.map((i) => i.result === 'succeeded'),
@@ -133,13 +136,17 @@ export async function recordOutcomes(deps: OutcomeDeps, client: PoolClient, item
 
   // Failures lock their relay rows in id order: the two lanes record at once, and rows locked
   // in different orders would deadlock them.
+  const failing: FailingRelay[] = [];
   for (const item of applied.toSorted((a, b) => (a.row.relay_id < b.row.relay_id ? -1 : a.row.relay_id > b.row.relay_id ? 1 : 0))) {
     if (item.result === 'test' || item.result === 'succeeded' || item.result === 'interrupted') continue;
-    const disableReason = await recordAttempt(client, item.row.relay_id, item.result, deps.health);
+    const { disableReason, failing: warning } = await recordAttempt(client, item.row.relay_id, item.result, deps.health);
+    if (warning) failing.push(warning);
     if (disableReason && (await disableRelayAndAlert(client, deps.boss, deps.alertRelayId, item.row.relay_id, disableReason))) {
       deps.log.warn({ relayId: item.row.relay_id, reason: disableReason, deliveryId: item.job.deliveryId, correlationId: item.row.correlation_id ?? undefined }, 'relay disabled');
     }
   }
+  // delivery.dead, relay.failing, relay.recovered: one insert for the batch, in its transaction.
+  await reportOutcomes(client, deps.boss, deps.health, { applied, failing, recovered: updated.rows[0]!.recovered ?? [] });
 
   // A head that left its key's line hands it to the next delivery, queued in this transaction
   // (so the lane's fetch that follows may start it at once). Last: lines lock after every row.

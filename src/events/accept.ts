@@ -18,6 +18,8 @@ export interface NewEvent {
   dedupe?: ContentDedupe;
   /** Hookyard's own events (system-event.ts): one relay only, instead of the subscriptions. */
   to?: DirectRecipient;
+  /** One relay more besides the subscriptions, unless one of them already took the event (the legacy alert relay, operational-event.ts). */
+  alsoTo?: DirectRecipient;
   /** The ingest request's correlation id, logged with every attempt (tracing/ingest-trace.ts). */
   correlationId?: string | null;
   /** The ingest span's W3C `traceparent`, the parent of every attempt's span; none when tracing was off. */
@@ -140,8 +142,10 @@ export async function insertAll(client: PoolClient, boss: PgBoss, requests: read
       flat.push({ id: duplicates.get(i)!, duplicate: true });
       continue;
     }
-    const to = events[i]!.to;
-    flat.push({ id: ids[i]!, duplicate: false, deliveries: to ? planDirect(batch, ids[i]!, to) : await planFanOut(client, batch, { id: ids[i]!, ...events[i]! }) });
+    const { to, alsoTo } = events[i]!;
+    const deliveries = to ? planDirect(batch, ids[i]!, to) : await planFanOut(client, batch, { id: ids[i]!, ...events[i]! });
+    if (alsoTo && !deliveries.some((d) => d.relayId === alsoTo.relayId)) deliveries.push(...planDirect(batch, ids[i]!, alsoTo));
+    flat.push({ id: ids[i]!, duplicate: false, deliveries });
   }
   await batch.commit(client, boss);
   let offset = 0;

@@ -5,7 +5,7 @@ import { eventEnvelope } from './envelope.js';
 import type { DirectRecipient } from './fan-out.js';
 
 /**
- * One of Hookyard's own events (`relay.disabled`, `hookyard.test`), stored on the caller's
+ * One of Hookyard's own direct sends (`hookyard.test`), stored on the caller's
  * transaction by the path every event takes (events/accept), and delivered to one relay only,
  * whatever the subscriptions say. Returns the event's and its delivery's ids.
  */

@@ -1,8 +1,11 @@
 import type { Pool } from 'pg';
+import type { PgBoss } from 'pg-boss';
 import { addressKey } from '../auth/remote-address.js';
+import { inTransaction } from '../db/transaction.js';
 import { newId } from '../ids.js';
 import type { Logger } from '../log.js';
 import { rejectedLogDropped } from '../metrics.js';
+import { reportRejectingSources, type RejectingPolicy } from '../sources/rejecting-alert.js';
 
 export interface Rejection {
   /** Null for an unknown or malformed slug: those share one bucket per reason, address and minute. */
@@ -34,6 +37,8 @@ export interface RejectedLogLimits {
   maxBuckets: number;
   /** Pause between writes (default 1 s); each write takes its share of `rowsPerSecond`. */
   flushEveryMs?: number;
+  /** `source.rejecting` when a source's refusals jump, checked by the write that counted them (sources/rejecting-alert.ts). */
+  rejecting?: RejectingPolicy & { boss: PgBoss };
 }
 
 const FLUSH_EVERY_MS = 1000;
@@ -120,11 +125,20 @@ export class RejectedLog {
     if (batch.length === 0) return;
     const rows = batch.map(([b]) => b);
     try {
-      await this.pool.query(UPSERT, [
+      const values = [
         rows.map((b) => b.id), rows.map((b) => b.rejection.sourceId), rows.map((b) => printable(b.rejection.slug)),
         rows.map((b) => b.rejection.reason), rows.map((b) => printable(b.rejection.message)), rows.map((b) => b.rejection.status),
         rows.map((b) => b.bodyBytes), rows.map((b) => b.address), rows.map((b) => b.firstAt), batch.map(([, n]) => n),
-      ]);
+      ];
+      const sourceIds = rows.flatMap((b) => (b.rejection.sourceId ? [b.rejection.sourceId] : []));
+      const rejecting = this.limits.rejecting;
+      // Once per write, not per refusal: the check and its event commit with the counts they saw.
+      if (rejecting && rejecting.threshold > 0 && sourceIds.length > 0) {
+        await inTransaction(this.pool, async (client) => {
+          await client.query(UPSERT, values);
+          await reportRejectingSources(client, rejecting.boss, sourceIds, rejecting);
+        });
+      } else await this.pool.query(UPSERT, values);
       for (const [bucket, n] of batch) bucket.pending -= n;
     } catch (error) {
       // Kept pending: the next flush tries again (the database may be down for a moment).

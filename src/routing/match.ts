@@ -1,3 +1,5 @@
+import { OPERATIONS_SOURCE_ID } from './operations-source.js';
+
 /**
  * Event-type patterns of a subscription: `*` matches anything; `a.*` matches one or more
  * segments after `a` (never `a` itself); `.` and `/` both separate segments (Shopify topics
@@ -23,8 +25,12 @@ export function matchesAny(patterns: readonly string[], type: string): boolean {
   return patterns.some((pattern) => matchesEventType(pattern, type));
 }
 
-/** A subscription without sources matches every source, published events included. */
+/**
+ * A subscription without sources matches every source, published events included, except the
+ * built-in source of Hookyard's operational events: those reach only subscriptions that name
+ * it, so a catch-all rule made before they existed is not sent alerts it never asked for.
+ */
 export function matchesSource(sourceIds: readonly string[] | null | undefined, sourceId: string | null): boolean {
-  if (!sourceIds || sourceIds.length === 0) return true;
+  if (!sourceIds || sourceIds.length === 0) return sourceId !== OPERATIONS_SOURCE_ID;
   return sourceId !== null && sourceIds.includes(sourceId);
 }

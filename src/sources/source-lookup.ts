@@ -49,7 +49,7 @@ export async function findIngestSource(pool: Pool, keyring: Keyring, slug: strin
             signature_header, signature_algorithm, signature_encoding, signature_prefix, timestamp_header,
             event_type_from, idempotency_key_from, keep_headers, public_url, basic_auth_username, basic_auth_password_sealed,
             rate_limit_per_second, allowed_cidrs, dedupe_window_seconds
-     from source where slug = $1`,
+     from source where slug = $1 and not builtin`,
     [slug],
   );
   const row = rows[0];

@@ -57,6 +57,8 @@ describe('sources and relays through codegen-typed documents', () => {
     expect(sources.status).toBe(200);
     expect(sources.data!.sources).toEqual([
       expect.objectContaining({ slug: 'listed', preset: 'GITHUB', enabled: true, hasSecret: true, ingestUrl: 'https://hooks.example.test/ingest/listed' }),
+      // The built-in source of operational events, made by a migration: the oldest.
+      expect.objectContaining({ slug: '_hookyard', hasSecret: false }),
     ]);
     const relays = await execute(app.url, RelaysDocument, {}, TEST_ADMIN_TOKEN);
     expect(relays.data!.relays).toEqual([expect.objectContaining({ retrySchedule: [1, 2], timeoutMs: 15000, signingSecretHint: `whsec_…${signingSecret.slice(-4)}` })]);

@@ -3,6 +3,7 @@ import { chmod, cp, mkdtemp, readFile, rm, stat, symlink } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { OPERATIONS_SOURCE_ID } from '../../src/routing/operations-source.js';
 import { freePort, REPO_ROOT } from '../helpers/process.js';
 import { waitUntil } from '../helpers/sink.js';
 
@@ -69,7 +70,8 @@ describe('npm start from a fresh copy', () => {
       headers: { 'content-type': 'application/json', authorization: `Bearer ${token.trim()}` },
       body: JSON.stringify({ query: '{ sources { id } }' }),
     });
-    expect(await graphql.json()).toEqual({ data: { sources: [] } });
+    // A fresh database holds one source: the built-in one of operational events, made by a migration.
+    expect(await graphql.json()).toEqual({ data: { sources: [{ id: OPERATIONS_SOURCE_ID }] } });
     // The console, built by prestart, served at / with its policy.
     const page = await fetch(`http://127.0.0.1:${port}/`);
     expect(page.status).toBe(200);

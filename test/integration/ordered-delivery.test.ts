@@ -58,17 +58,21 @@ async function waitForStatuses(relayId: string, expected: Record<number, string>
   }, 30_000, what);
 }
 
-/** Per key: the successful receipts in the order the events were accepted, and no two requests of the key at once. */
+/**
+ * Per key: the successful receipts in the order the events were accepted, and no two requests
+ * of the key at once. At least once: a receiver that answered 200 after the relay's timeout gets
+ * that event again, right after itself (`repeats`), never after a later one.
+ */
 function checkOrder(receipts: Receipt[], keys: string[], perKey: number): void {
   const findings = orderFindings(receipts, keys, perKey);
-  expect(findings).toEqual({ outOfOrder: [], overlaps: [], repeats: 0 });
+  expect({ outOfOrder: findings.outOfOrder, overlaps: findings.overlaps }).toEqual({ outOfOrder: [], overlaps: [] });
 }
 
 describe('ordered delivery per key', () => {
   it('sends each key one at a time in acceptance order while a receiver fails 20 % of requests and hangs on some', { timeout: 120_000 }, async () => {
     const keys = Array.from({ length: 10 }, (_, i) => `cus_${i}`);
     const perKey = 20;
-    const relay = await orderedRelay('/mixed', { retrySchedule: Array(20).fill(1), timeoutMs: 400 });
+    const relay = await orderedRelay('/mixed', { retrySchedule: Array(20).fill(1), timeoutMs: 1500 });
     const random = seeded(42);
     let hangs = 0;
     sink.answer = (r) => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { matchesEventType, matchesSource } from '../../src/routing/match.js';
+import { OPERATIONS_SOURCE_ID } from '../../src/routing/operations-source.js';
 
 describe('event-type patterns', () => {
   it.each<[string, string, boolean]>([
@@ -32,5 +33,11 @@ describe('source scoping', () => {
     expect(matchesSource(['s1'], 's1')).toBe(true);
     expect(matchesSource(['s1'], 's2')).toBe(false);
     expect(matchesSource(['s1'], null)).toBe(false);
+  });
+  it('sends operational events only to subscriptions that name the built-in source', () => {
+    expect(matchesSource(null, OPERATIONS_SOURCE_ID)).toBe(false);
+    expect(matchesSource([], OPERATIONS_SOURCE_ID)).toBe(false);
+    expect(matchesSource(['s1'], OPERATIONS_SOURCE_ID)).toBe(false);
+    expect(matchesSource(['s1', OPERATIONS_SOURCE_ID], OPERATIONS_SOURCE_ID)).toBe(true);
   });
 });

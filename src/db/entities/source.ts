@@ -17,7 +17,7 @@ export type SourcePreset = (typeof SOURCE_PRESETS)[number];
 /** An inbound endpoint, `POST /ingest/:slug`. */
 @Entity({ tableName: 'source' })
 export class Source {
-  [OptionalProps]?: 'id' | 'enabled' | 'secrets' | 'requireIdempotencyKey' | 'createdAt' | 'updatedAt';
+  [OptionalProps]?: 'id' | 'enabled' | 'secrets' | 'requireIdempotencyKey' | 'builtin' | 'createdAt' | 'updatedAt';
 
   @PrimaryKey({ type: 'uuid' })
   id: string = newId();
@@ -90,6 +90,10 @@ export class Source {
   /** Lower-case names of further headers to store on events, besides the preset's allow-list. */
   @Property({ type: 'json', nullable: true })
   keepHeaders?: string[] | null;
+
+  /** The source of Hookyard's own operational events (routing/operations-source.ts): never edited, never posted to. */
+  @Property({ type: 'boolean', default: false })
+  builtin: boolean = false;
 
   @Property({ type: 'timestamptz', defaultRaw: 'now()' })
   createdAt: Date = new Date();

@@ -11,6 +11,7 @@ export function toSourceType(source: Source, publicUrl: string, now = new Date()
     slug: source.slug,
     preset: source.preset,
     enabled: source.enabled,
+    builtIn: source.builtin,
     ingestUrl: `${publicUrl}/ingest/${source.slug}`,
     hasSecret: live > 0,
     liveSecretCount: live,

@@ -29,6 +29,12 @@ async function announce(ctx: GraphQLContext, ...slugs: string[]): Promise<void> 
   await notify(ctx.pool, channels.source, [...new Set(slugs)]);
 }
 
+/** The built-in source of operational events stays as the migration made it: Hookyard writes its events, nobody posts to it. */
+function editable(source: Source): Source {
+  if (source.builtin) invalid('id', 'is the built-in source of Hookyard\'s operational events: it cannot be changed or deleted (subscribe to it instead)');
+  return source;
+}
+
 function check(source: Source): void {
   checkSourceSettings({ ...source, hasBasicAuthPassword: Boolean(source.basicAuthPasswordSealed) });
 }
@@ -45,6 +51,13 @@ export class SourceResolver {
   async source(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<SourceType | null> {
     const row = await ctx.em.findOne(Source, { id: ctx.uuid(id) });
     return row ? toSourceType(row, ctx.publicUrl) : null;
+  }
+
+  @Query(() => SourceType, { description: 'The built-in source of Hookyard\'s operational events: name its id in a subscription\'s sourceIds to receive them' })
+  async operationsSource(@Ctx() ctx: GraphQLContext): Promise<SourceType> {
+    // Made by a migration: every migrated database has it.
+    const row = await ctx.em.findOneOrFail(Source, { builtin: true });
+    return toSourceType(row, ctx.publicUrl);
   }
 
   @Mutation(() => SourceType)
@@ -72,7 +85,7 @@ export class SourceResolver {
 
   @Mutation(() => SourceType)
   async updateSource(@Arg('id', () => ID) id: string, @Arg('input', () => UpdateSourceInput) input: UpdateSourceInput, @Ctx() ctx: GraphQLContext): Promise<SourceType> {
-    const source = (await ctx.em.findOne(Source, { id: ctx.uuid(id) })) ?? notFound('source', id);
+    const source = editable((await ctx.em.findOne(Source, { id: ctx.uuid(id) })) ?? notFound('source', id));
     const previousSlug = source.slug;
     if (input.name !== undefined && input.name !== null) source.name = input.name.trim();
     if (input.slug !== undefined && input.slug !== null) source.slug = input.slug;
@@ -98,7 +111,7 @@ export class SourceResolver {
     @Ctx() ctx: GraphQLContext,
     @Arg('expireOldAfterSeconds', () => Int, { defaultValue: 86_400 }) expireOldAfterSeconds: number,
   ): Promise<SourceType> {
-    const source = (await ctx.em.findOne(Source, { id: ctx.uuid(id) })) ?? notFound('source', id);
+    const source = editable((await ctx.em.findOne(Source, { id: ctx.uuid(id) })) ?? notFound('source', id));
     checkSecret(source.preset, secret);
     intIn('expireOldAfterSeconds', expireOldAfterSeconds, 0, 30 * 86_400);
     const now = new Date();
@@ -112,7 +125,7 @@ export class SourceResolver {
 
   @Mutation(() => ID, { description: 'Deletes the source; its stored events stay, without a source' })
   async deleteSource(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<string> {
-    const source = (await ctx.em.findOne(Source, { id: ctx.uuid(id) })) ?? notFound('source', id);
+    const source = editable((await ctx.em.findOne(Source, { id: ctx.uuid(id) })) ?? notFound('source', id));
     await ctx.em.remove(source).flush();
     await announce(ctx, source.slug);
     return id;

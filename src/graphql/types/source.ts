@@ -19,6 +19,9 @@ export class SourceType {
   @Field()
   enabled!: boolean;
 
+  @Field({ description: 'The built-in source of Hookyard\'s operational events (delivery.dead, relay.failing, relay.disabled, relay.recovered, source.rejecting): subscribe a relay to it by naming its id in sourceIds; it cannot be changed, deleted or posted to' })
+  builtIn!: boolean;
+
   @Field({ description: 'The URL providers post to' })
   ingestUrl!: string;
 
