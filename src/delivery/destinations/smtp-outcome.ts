@@ -3,7 +3,7 @@ import { classifyError, RESPONSE_EXCERPT_BYTES, type SendOutcome } from '../http
 import { SsrfBlockedError } from '../ssrf-guard.js';
 
 /** Codes of nodemailer's own, before any SMTP reply: the message or settings, not the server. */
-const LOCAL_CODES = new Set(['ECONFIG', 'ENOAUTH', 'EENVELOPE', 'EMAXRECIPIENTS', 'ESTREAM', 'EFILEACCESS', 'EURLACCESS']);
+const LOCAL_CODES = new Set(['ECONFIG', 'ENOAUTH', 'EAUTH', 'EENVELOPE', 'EMAXRECIPIENTS', 'ESTREAM', 'EFILEACCESS', 'EURLACCESS']);
 
 /** The reply code at the start of an SMTP answer (`250 2.0.0 Ok: queued`). */
 export function replyCode(response: string | undefined): number | null {
