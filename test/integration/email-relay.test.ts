@@ -160,6 +160,36 @@ describe('an EMAIL relay', () => {
   });
 });
 
+describe('an EMAIL relay\'s kind and settings on update', () => {
+  const update = (id: string, input: Record<string, unknown>) => gql(`mutation($id: ID!, $input: UpdateRelayInput!) { updateRelay(id: $id, input: $input) { ${RELAY_FIELDS} } }`, { id, input });
+
+  it('turns an HTTP relay into an EMAIL one (email needed) and back (url needed, email settings dropped)', async () => {
+    const http = await gql('mutation { createRelay(input: { name: "switch", url: "http://127.0.0.1:9/hook" }) { relay { id } } }');
+    const id = http.data!.createRelay.relay.id as string;
+    expect((await update(id, { kind: 'EMAIL' })).errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'email' });
+    expect((await update(id, { email: { host: smtp.host, from: 'a@example.com', to: ['b@example.com'] } })).errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'email' });
+
+    const mail = await update(id, { kind: 'EMAIL', email: { host: smtp.host, port: smtp.port, tls: 'NONE', from: 'a@example.com', to: ['b@example.com'] } });
+    expect(mail.errors).toBeUndefined();
+    expect(mail.data!.updateRelay).toMatchObject({ kind: 'EMAIL', url: `smtp://127.0.0.1:${smtp.port}`, email: { to: ['b@example.com'] } });
+    expect((await update(id, { url: 'http://127.0.0.1:9/other' })).errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'url' });
+
+    expect((await update(id, { kind: 'HTTP' })).errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'url' });
+    const back = await update(id, { kind: 'HTTP', url: 'http://127.0.0.1:9/back' });
+    expect(back.data!.updateRelay).toMatchObject({ kind: 'HTTP', url: 'http://127.0.0.1:9/back', email: null });
+    const { rows } = await app.pool.query('select smtp_host, email_to from relay where id = $1', [id]);
+    expect(rows[0]).toEqual({ smtp_host: null, email_to: null });
+  });
+
+  it('shows a READ token the server and recipients, not the user name', async () => {
+    const created = await createEmailRelay('readable', { tls: 'TLS', username: 'mailer', password: 'pw-for-read-test' });
+    const token = await gql('mutation { createApiToken(input: { name: "reader", scope: READ }) { token } }');
+    const read = await postGraphQL(app.url, `query($id: ID!) { relay(id: $id) { ${RELAY_FIELDS} } }`, { id: created.data!.createRelay.relay.id }, token.data!.createApiToken.token as string);
+    expect(read.data!.relay).toMatchObject({ url: `smtps://127.0.0.1:${smtp.port}/`, email: { host: '127.0.0.1', tls: 'TLS', username: '***', passwordSet: true, to: ['readable@example.com'] } });
+    expect(read.text).not.toContain('pw-for-read-test');
+  });
+});
+
 describe('an EMAIL relay\'s SMTP password', () => {
   it('is sealed at rest, never returned, kept when omitted on update, removed by null', async () => {
     const secret = 'smtp-s3cret-pa55word';
