@@ -14,9 +14,11 @@ import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.js';
 
 let app: App;
 let smtp: SmtpSink;
+let databaseUrl: string;
 
 beforeAll(async () => {
-  app = await startTestApp(await createTestDatabase());
+  databaseUrl = await createTestDatabase();
+  app = await startTestApp(databaseUrl);
   smtp = await startSmtpSink();
 });
 
@@ -261,5 +263,18 @@ describe('invalid email relay settings', () => {
     const created = await createEmailRelay('later-batch');
     const updated = await gql('mutation($id: ID!) { updateRelay(id: $id, input: { batch: { maxEvents: 5 } }) { id } }', { id: created.data!.createRelay.relay.id });
     expect(updated.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'batch' });
+  });
+});
+
+describe('the SSRF guard on an EMAIL relay\'s SMTP host', () => {
+  it.each([['10.0.0.5', 'private'], ['127.0.0.1', 'loopback'], ['localhost', 'loopback'], ['169.254.169.254', 'cloud metadata']])('refuses %s at save time, naming email.host', async (host, kind) => {
+    // An API replica with the guard on (the default outside tests), on the same database.
+    const guarded = await startTestApp(databaseUrl, { HOOKYARD_ROLE: 'api', HOOKYARD_ALLOW_PRIVATE_TARGETS: 'false' });
+    const created = await postGraphQL(guarded.url, 'mutation($input: CreateRelayInput!) { createRelay(input: $input) { relay { id } } }', {
+      input: { name: 'internal', kind: 'EMAIL', email: { host, port: 25, tls: 'NONE', from: 'a@example.com', to: ['b@example.com'] } },
+    }, TEST_ADMIN_TOKEN);
+    expect(created.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'email.host' });
+    expect(created.errors![0]!.message).toContain(kind);
+    await guarded.stop();
   });
 });
