@@ -20,6 +20,7 @@ import { readBacklog } from './delivery/backlog.js';
 import { BacklogGauges } from './delivery/backlog-gauges.js';
 import type { DispatchDeps } from './delivery/dispatch.js';
 import { HttpSender, type HttpSenderOptions } from './delivery/http-sender.js';
+import { createDestinations } from './delivery/destinations/index.js';
 import { sendTestEvent } from './delivery/test-event.js';
 import { OpenedSecrets } from './delivery/opened-secrets.js';
 import { RelayRates } from './delivery/relay-rates.js';
@@ -182,8 +183,12 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
       allowedPrivateProxies: allowedProxies, dnsTimeoutMs: config.dnsTimeoutMs, ...options.sender,
     });
     cleanups.push(['http sender', () => sender.close()]);
+    const secrets = new OpenedSecrets(keyring);
+    const userAgent = `Hookyard/${VERSION}`;
+    const destinations = createDestinations({ sender, secrets, userAgent, allowPrivate: config.allowPrivateTargets, dnsTimeoutMs: config.dnsTimeoutMs });
+    cleanups.push(['email transporters', () => destinations.EMAIL.close()]);
     const deps: DispatchDeps = {
-      pool, boss, keyring, secrets: new OpenedSecrets(keyring), sender, log, userAgent: `Hookyard/${VERSION}`, rates: new RelayRates(pool), alertRelayId: config.alertRelayId,
+      pool, boss, keyring, secrets, sender, destinations, log, userAgent, rates: new RelayRates(pool), alertRelayId: config.alertRelayId,
       health: { deadThreshold: config.disableAfterDead, failingHours: config.disableAfterFailingHours }, tracer,
     };
 

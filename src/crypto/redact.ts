@@ -23,7 +23,8 @@ export function maskUrl(url: string): string {
   } catch {
     return MASK;
   }
-  const hidden = parsed.username || parsed.password || parsed.pathname !== '/' || parsed.search || parsed.hash;
+  // An EMAIL relay's `smtp://host:port` has an empty path (not a special scheme): nothing to hide.
+  const hidden = parsed.username || parsed.password || (parsed.pathname !== '/' && parsed.pathname !== '') || parsed.search || parsed.hash;
   return `${parsed.protocol}//${parsed.host}/${hidden ? MASK : ''}`;
 }
 

@@ -12,4 +12,5 @@ export const sealedAt = {
   relaySigningSecret: (relayId: string): SealContext => ({ table: 'relay', column: 'signing_secret_sealed', id: relayId }),
   relayPreviousSigningSecret: (relayId: string): SealContext => ({ table: 'relay', column: 'previous_signing_secret_sealed', id: relayId }),
   relayProxyUrl: (relayId: string): SealContext => ({ table: 'relay', column: 'proxy_url_sealed', id: relayId }),
+  relaySmtpPassword: (relayId: string): SealContext => ({ table: 'relay', column: 'smtp_password_sealed', id: relayId }),
 };

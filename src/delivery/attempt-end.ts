@@ -34,9 +34,10 @@ export const SHUTDOWN_MESSAGE = 'the worker shut down while this request was in 
 
 /**
  * What follows an attempt's outcome: the delivery's next state, and how the attempt counts for
- * its relay's health. Any 2xx succeeds; 410 Gone holds it (the receiver says the endpoint is
- * gone); anything else is retried on the relay's schedule (a Retry-After on 429 and 503
- * stretches the wait) until the schedule or `maxAgeSeconds` runs out: DEAD.
+ * its relay's health. Any 2xx succeeds; an HTTP 410 Gone holds it (the receiver says the
+ * endpoint is gone); a permanent refusal (an SMTP 5xx) is DEAD at once, since the same message
+ * would be refused again; anything else is retried on the relay's schedule (a Retry-After on
+ * 429 and 503 stretches the wait) until the schedule or `maxAgeSeconds` runs out: DEAD.
  */
 export function nextAfter(
   deps: { random?: () => number },
@@ -46,7 +47,8 @@ export function nextAfter(
   options: DispatchOptions,
 ): Pick<TransitionItem, 'next' | 'result'> {
   if (outcome.ok) return { next: { status: 'SUCCEEDED', attemptCount: attempt }, result: options.oneShot ? 'test' : 'succeeded' };
-  if (outcome.status === 410 && !options.oneShot) return { next: { status: 'HELD', attemptCount: attempt }, result: 'gone' };
+  if (outcome.status === 410 && outcome.errorClass === 'HTTP_STATUS' && !options.oneShot) return { next: { status: 'HELD', attemptCount: attempt }, result: 'gone' };
+  if (outcome.permanent) return { next: { status: 'DEAD', attemptCount: attempt }, result: options.oneShot ? 'test' : 'dead' };
   const nowMs = Date.now();
   const hinted = outcome.status === 429 || outcome.status === 503 ? parseRetryAfter(outcome.retryAfter, nowMs) : null;
   const decision = nextAttempt({

@@ -4,6 +4,7 @@ import { eventTypeHeader } from './event-type-header.js';
 import type { OpenedSecrets } from './opened-secrets.js';
 import { signStandardWebhook } from './sign.js';
 import { parseJsonOrUndefined } from '../lenient-json.js';
+import type { RelayKind, SmtpTls } from '../db/entities/relay.js';
 
 /** The columns the claim loads for one delivery (see dispatch.ts). */
 export interface ClaimedRow {
@@ -46,6 +47,17 @@ export interface ClaimedRow {
   batch_max_events?: number | null;
   batch_max_bytes?: number | null;
   batch_max_wait_ms?: number | null;
+  /** Where the delivery goes (destinations/); absent in rows built by hand: HTTP. */
+  kind?: RelayKind;
+  /** EMAIL relays' settings (destinations/email.ts); null for HTTP relays. */
+  smtp_host?: string | null;
+  smtp_port?: number | null;
+  smtp_tls?: SmtpTls | null;
+  smtp_user?: string | null;
+  smtp_password_sealed?: string | null;
+  email_from?: string | null;
+  email_to?: string[] | null;
+  email_subject?: string | null;
 }
 
 const REDACTED = '[redacted]';

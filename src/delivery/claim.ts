@@ -79,7 +79,8 @@ const CLAIM = `
          e.correlation_id, e.traceparent, e.received_at, r.batch_max_events, r.batch_max_bytes, r.batch_max_wait_ms,
          src.slug as source_slug, r.url, r.method, r.headers_sealed, r.signing_secret_sealed, r.previous_signing_secret_sealed,
          r.previous_signing_secret_expires_at, r.timeout_ms, r.retry_schedule, r.max_age_seconds, r.max_concurrency,
-         r.rate_limit_per_second, r.proxy_url, r.proxy_url_sealed, s.forward_headers
+         r.rate_limit_per_second, r.proxy_url, r.proxy_url_sealed, s.forward_headers, r.kind,
+         r.smtp_host, r.smtp_port, r.smtp_tls, r.smtp_user, r.smtp_password_sealed, r.email_from, r.email_to, r.email_subject
   from claimed c
   cross join notified
   join event e on e.id = c.event_id

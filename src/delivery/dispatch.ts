@@ -3,10 +3,10 @@ import type { PoolClient } from 'pg';
 import type { PgBoss } from 'pg-boss';
 import type { Keyring } from '../crypto/keyring.js';
 import { UnsealError } from '../crypto/seal.js';
-import { sealedAt } from '../crypto/sealed-at.js';
 import { newId } from '../ids.js';
 import type { DeliveryJob, JobAck } from '../queue/boss.js';
-import { batchItem, buildRequest } from './build-request.js';
+import { batchItem } from './build-request.js';
+import { NOTHING_LOGGED, type AttemptContext, type Destinations } from './destinations/destination.js';
 import type { OpenedSecrets } from './opened-secrets.js';
 import { claimDeliveries, type ClaimInput, type Claimed } from './claim.js';
 import type { Batcher } from './batching/batcher.js';
@@ -26,7 +26,10 @@ export interface DispatchDeps extends OutcomeDeps {
   keyring: Keyring;
   /** Relay secrets opened once per process (one instance, built by the composition root). */
   secrets: OpenedSecrets;
+  /** Batched sends go through it directly (HTTP only). */
   sender: HttpSender;
+  /** Where a single delivery goes, by its relay's kind. */
+  destinations: Destinations;
   userAgent: string;
   rates: RelayRates;
   random?: () => number;
@@ -143,19 +146,19 @@ async function attemptOnce(deps: DispatchDeps, recordOutcome: RecordOutcome, row
   // log shows the spacing the limit holds).
   let startedAt = new Date();
   let outcome: SendOutcome;
-  let logged: Record<string, string> = {};
   // From here on the receiver may get the request: an abort can no longer take it back.
   let mayHaveLeft = false;
-  const onSending = () => {
-    mayHaveLeft = true;
+  const sent: AttemptContext = {
+    deliveryId: job.deliveryId, signal, traceparent: span?.traceparent, logged: NOTHING_LOGGED,
+    onSending: () => {
+      mayHaveLeft = true;
+    },
   };
   try {
     const turnUs = await deps.rates.wait(row.relay_id, row.rate_limit_per_second, signal);
     if (turnUs !== undefined) startedAt = new Date(Math.floor(turnUs / 1000));
-    const request = buildRequest(row, deps.secrets, deps.userAgent, job.deliveryId, new Date(), span?.traceparent);
-    logged = request.logged;
-    const proxyUrl = row.proxy_url_sealed ? deps.secrets.text(row.proxy_url_sealed, sealedAt.relayProxyUrl(row.relay_id)) : row.proxy_url;
-    outcome = await deps.sender.send({ url: row.url, method: row.method, headers: request.headers, body: row.body, timeoutMs: row.timeout_ms, proxyUrl, relayId: row.relay_id, signal, onSending });
+    // The relay's kind picks its destination (destinations/): an HTTP request, an email.
+    outcome = await deps.destinations[row.kind ?? 'HTTP'].send(row, sent);
   } catch (error) {
     if (signal.aborted) {
       await release(deps, job);
@@ -174,14 +177,14 @@ async function attemptOnce(deps: DispatchDeps, recordOutcome: RecordOutcome, row
     // Cut short at shutdown after it left: an attempt like any other in the log, and the next
     // one is due at once (the receiver did not fail; see retry policy in README "Interrupted attempts").
     const interrupted: SendOutcome = { ...outcome, errorClass: 'INTERRUPTED', message: SHUTDOWN_MESSAGE };
-    const attempt = { id: newId(), startedAt, outcome: interrupted, logged };
+    const attempt = { id: newId(), startedAt, outcome: interrupted, logged: sent.logged };
     const next = options.oneShot ? { status: 'DEAD' as const, attemptCount: job.attempt } : { status: 'RETRYING' as const, attemptCount: job.attempt, nextAttemptAt: new Date() };
     await record({ row, job, ack, next, attempt, result: options.oneShot ? 'test' : 'interrupted' });
     return;
   }
 
   if (!outcome.ok && outcome.detail) log.lines.warn({ errorClass: outcome.errorClass, detail: outcome.detail }, 'delivery refused');
-  const attempt = { id: newId(), startedAt, outcome, logged };
+  const attempt = { id: newId(), startedAt, outcome, logged: sent.logged };
   await record({ row, job, ack, attempt, ...nextAfter(deps, row, job.attempt, outcome, options) });
 }
 

@@ -40,6 +40,8 @@ export type SendOutcome =
       durationMs: number;
       /** For the log only (an SSRF refusal's resolved address); `message` is what callers see. */
       detail?: string;
+      /** The receiver refused for good (an SMTP 5xx): DEAD at once, not retried. */
+      permanent?: boolean;
     };
 
 export interface HttpSenderOptions {
@@ -312,7 +314,7 @@ export class HttpSender {
  * `AbortSignal.any` ties the pair to the caller's signal: at 1,000 deliveries/s with 15 s
  * timeouts a worker held 15,000 of them after their answers (issue 13, memory).
  */
-function attemptDeadline(timeoutMs: number, outer: AbortSignal | undefined): { signal: AbortSignal; clear(): void } {
+export function attemptDeadline(timeoutMs: number, outer: AbortSignal | undefined): { signal: AbortSignal; clear(): void } {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')), timeoutMs);
   timer.unref();
@@ -329,7 +331,7 @@ function attemptDeadline(timeoutMs: number, outer: AbortSignal | undefined): { s
 }
 
 /** Stops waiting when the attempt's deadline passes (a DNS query keeps running, on the event loop, until its own timeout). */
-function abortable<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+export function abortable<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) return Promise.reject(signal.reason as Error);
   return new Promise<T>((resolve, reject) => {
     const abort = () => reject(signal.reason as Error);

@@ -128,6 +128,19 @@ export function guardedLookup(options: GuardOptions): LookupFunction {
   };
 }
 
+/**
+ * The address to connect to for a host, checked: resolved once, here, so that the connection
+ * goes to the address that was checked (nothing resolves the name again: DNS rebinding). For
+ * connections the HTTP sender does not make (an email relay's SMTP server).
+ */
+export async function checkedAddress(host: string, options: GuardOptions): Promise<ResolvedAddress> {
+  if (!options.allowPrivate && isLocalhost(host)) throw new SsrfBlockedError(host, host, 'loopback');
+  const addresses = await resolveWithin(host, options.resolve ?? systemResolve, options.timeoutMs ?? DEFAULT_RESOLVE_TIMEOUT_MS);
+  const blocked = options.allowPrivate ? null : firstBlocked(host, addresses);
+  if (blocked) throw blocked;
+  return addresses[0]!;
+}
+
 export function isLocalhost(host: string): boolean {
   const name = host.replace(/\.$/, '');
   return name === 'localhost' || name.endsWith('.localhost');

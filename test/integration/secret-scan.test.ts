@@ -186,6 +186,13 @@ describe('what a READ token and the logs show of a full scenario', () => {
     const brokenId = broken.data.createRelay.relay.id as string;
     await gql('mutation($relay: ID!) { createSubscription(input: { relayId: $relay, eventTypes: ["*"], forwardHeaders: ["x-github-event", "x-acme-id"] }) { id } }', { relay: vaultId });
     await gql('mutation($relay: ID!) { createSubscription(input: { relayId: $relay, eventTypes: ["fail.*"] }) { id } }', { relay: brokenId });
+    // An email relay's SMTP password: opened for its attempt (which fails: nothing listens on port 9).
+    const mailbox = await gql('mutation($input: CreateRelayInput!) { createRelay(input: $input) { relay { id } signingSecret } }', { input: {
+      name: 'mailbox', kind: 'EMAIL', retrySchedule: [],
+      email: { host: '127.0.0.1', port: 9, tls: 'STARTTLS', username: 'mailer', password: secret('SMTP password', `smtp-${random()}`), from: 'hookyard@example.com', to: ['ops@example.com'] },
+    } });
+    secret('email relay signing secret', mailbox.data.createRelay.signingSecret as string);
+    await gql('mutation($relay: ID!) { createSubscription(input: { relayId: $relay, eventTypes: ["fail.*"] }) { id } }', { relay: mailbox.data.createRelay.relay.id });
 
     // A READ token watching everything live, before anything happens.
     const subscriptionType = schema.getSubscriptionType()!;
@@ -258,7 +265,7 @@ describe('what a READ token and the logs show of a full scenario', () => {
     await waitUntil(async () => {
       const { data } = await gql('{ deliveries(first: 100) { edges { node { status } } } }');
       const statuses = (data.deliveries.edges as { node: { status: string } }[]).map((edge) => edge.node.status);
-      return statuses.length === 10 && statuses.every((status) => status === 'SUCCEEDED' || status === 'DEAD') ? true : undefined;
+      return statuses.length === 11 && statuses.every((status) => status === 'SUCCEEDED' || status === 'DEAD') ? true : undefined;
     }, 20_000, 'every delivery to settle');
     for (const received of sink.received) {
       for (const entry of String(received.headers['webhook-signature']).split(' ')) signature(entry.slice('v1,'.length));

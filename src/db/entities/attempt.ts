@@ -7,6 +7,8 @@ export const ATTEMPT_ERROR_CLASSES = [
   'REDIRECT', 'RESPONSE_TOO_LARGE', 'SSRF_BLOCKED', 'PROXY', 'LOCAL',
   // The worker stopped (crash, kill, shutdown) while the request was in flight: the receiver may have it.
   'INTERRUPTED',
+  // An email relay's SMTP server answered with an error reply (4xx: retried; 5xx: DEAD at once).
+  'SMTP',
 ] as const;
 export type AttemptErrorClass = (typeof ATTEMPT_ERROR_CLASSES)[number];
 

@@ -5,10 +5,16 @@ import { newId } from '../../ids.js';
 /** A destination that subscribed events are delivered to. */
 export const ORDERING_ON_DEAD = ['CONTINUE', 'HOLD'] as const;
 export type OrderingOnDead = (typeof ORDERING_ON_DEAD)[number];
+/** Where a relay's deliveries go: an HTTP request, or an email (delivery/destinations/). */
+export const RELAY_KINDS = ['HTTP', 'EMAIL'] as const;
+export type RelayKind = (typeof RELAY_KINDS)[number];
+/** How an email relay's SMTP connection is secured: STARTTLS required, TLS from the first byte (port 465), or none (a local relay, no credentials). */
+export const SMTP_TLS_MODES = ['STARTTLS', 'TLS', 'NONE'] as const;
+export type SmtpTls = (typeof SMTP_TLS_MODES)[number];
 
 @Entity({ tableName: 'relay' })
 export class Relay {
-  [OptionalProps]?: 'id' | 'method' | 'enabled' | 'timeoutMs' | 'maxConcurrency' | 'consecutiveDead' | 'orderingOnDead' | 'createdAt' | 'updatedAt';
+  [OptionalProps]?: 'id' | 'kind' | 'method' | 'enabled' | 'timeoutMs' | 'maxConcurrency' | 'consecutiveDead' | 'orderingOnDead' | 'createdAt' | 'updatedAt';
 
   @PrimaryKey({ type: 'uuid' })
   id: string = newId();
@@ -16,6 +22,10 @@ export class Relay {
   @Property({ type: 'text' })
   name!: string;
 
+  @Property({ type: 'text', default: 'HTTP' })
+  kind: RelayKind = 'HTTP';
+
+  /** HTTP: the receiver's URL. EMAIL: `smtp://host:port` (`smtps://` with implicit TLS), derived from the SMTP settings. */
   @Property({ type: 'text' })
   url!: string;
 
@@ -55,6 +65,32 @@ export class Relay {
   /** The whole proxy URL, sealed: it carries the proxy's password. */
   @Property({ type: 'text', nullable: true })
   proxyUrlSealed?: string | null;
+
+  /** EMAIL relays: the SMTP server, how the connection is secured, and the credentials (the password sealed). */
+  @Property({ type: 'text', nullable: true })
+  smtpHost?: string | null;
+
+  @Property({ type: 'integer', nullable: true })
+  smtpPort?: number | null;
+
+  @Property({ type: 'text', nullable: true })
+  smtpTls?: SmtpTls | null;
+
+  @Property({ type: 'text', nullable: true })
+  smtpUser?: string | null;
+
+  @Property({ type: 'text', nullable: true })
+  smtpPasswordSealed?: string | null;
+
+  /** EMAIL relays: the sender, the recipients (at most 20 addresses) and the subject template (`{{type}}`, `{{data.a.b}}`). */
+  @Property({ type: 'text', nullable: true })
+  emailFrom?: string | null;
+
+  @Property({ type: 'json', nullable: true })
+  emailTo?: string[] | null;
+
+  @Property({ type: 'text', nullable: true })
+  emailSubject?: string | null;
 
   /** Where a delivery's ordering key comes from: `json:$.a.b`, `header:Name` or `idempotencyKey`; null: unordered. */
   @Property({ type: 'text', nullable: true })

@@ -17,6 +17,7 @@ import { Migration20261205000000_ordering } from './Migration20261205000000_orde
 import { Migration20261206000000_delivery_subscription_index } from './Migration20261206000000_delivery_subscription_index.js';
 import { Migration20261206500000_batching } from './Migration20261206500000_batching.js';
 import { Migration20261207000000_operational_events } from './Migration20261207000000_operational_events.js';
+import { Migration20261208000000_email_relays } from './Migration20261208000000_email_relays.js';
 
 /** Listed explicitly (no glob) so the compiled app and the TypeScript tests find the same set. */
 export const migrations: MigrationObject[] = [
@@ -38,4 +39,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261206000000_delivery_subscription_index', class: Migration20261206000000_delivery_subscription_index },
   { name: 'Migration20261206500000_batching', class: Migration20261206500000_batching },
   { name: 'Migration20261207000000_operational_events', class: Migration20261207000000_operational_events },
+  { name: 'Migration20261208000000_email_relays', class: Migration20261208000000_email_relays },
 ];

@@ -1,7 +1,8 @@
 import { Field, InputType, Int } from 'type-graphql';
-import type { OrderingOnDead } from '../../db/entities/relay.js';
+import type { OrderingOnDead, RelayKind } from '../../db/entities/relay.js';
 import { parseOrderingSpec } from '../../delivery/ordering/ordering-key.js';
-import { OrderingOnDeadEnum } from '../types/enums.js';
+import { OrderingOnDeadEnum, RelayKindEnum } from '../types/enums.js';
+import { EmailSettingsInput } from './email-input.js';
 import { BATCH_DEFAULTS, BATCH_LIMITS, type BatchSettings } from '../../delivery/batching/batch-settings.js';
 import { parseWhsec } from '../../crypto/whsec.js';
 import { headerName, httpUrl, intIn, invalid, optional, text } from './validate.js';
@@ -32,8 +33,14 @@ export class CreateRelayInput {
   @Field()
   name!: string;
 
-  @Field()
-  url!: string;
+  @Field(() => RelayKindEnum, { nullable: true, description: 'HTTP (default) or EMAIL' })
+  kind?: RelayKind | null;
+
+  @Field(() => String, { nullable: true, description: 'The receiver (required for HTTP relays); an EMAIL relay has none: its url is smtp://host:port, derived from email' })
+  url?: string | null;
+
+  @Field(() => EmailSettingsInput, { nullable: true, description: 'The SMTP server, sender, recipients and subject (required for EMAIL relays)' })
+  email?: EmailSettingsInput | null;
 
   @Field(() => String, { nullable: true, description: 'POST (default), PUT or PATCH' })
   method?: string | null;
@@ -77,8 +84,14 @@ export class UpdateRelayInput {
   @Field(() => String, { nullable: true })
   name?: string | null;
 
+  @Field(() => RelayKindEnum, { nullable: true, description: 'HTTP → EMAIL needs email; EMAIL → HTTP needs url (the email settings are dropped)' })
+  kind?: RelayKind | null;
+
   @Field(() => String, { nullable: true })
   url?: string | null;
+
+  @Field(() => EmailSettingsInput, { nullable: true, description: 'Replaces the email settings of an EMAIL relay (an omitted password keeps the stored one)' })
+  email?: EmailSettingsInput | null;
 
   @Field(() => String, { nullable: true })
   method?: string | null;
@@ -148,11 +161,12 @@ export function checkHeaders(headers: HeaderInput[]): HeaderInput[] {
 }
 
 export function checkRelaySettings(r: {
-  name: string; url: string; method: string; timeoutMs: number; retrySchedule?: number[] | null; maxAgeSeconds?: number | null;
+  name: string; kind: RelayKind; url: string; method: string; timeoutMs: number; retrySchedule?: number[] | null; maxAgeSeconds?: number | null;
   maxConcurrency: number; rateLimitPerSecond?: number | null; proxyUrl?: string | null; orderingKeyFrom?: string | null;
 }): void {
   text('name', r.name);
-  httpUrl('url', r.url, { allowQuery: true });
+  // An EMAIL relay's url is derived from its settings (checked by checkEmailSettings).
+  if (r.kind === 'HTTP') httpUrl('url', r.url, { allowQuery: true });
   if (!METHODS.includes(r.method)) invalid('method', `must be one of ${METHODS.join(', ')}`);
   intIn('timeoutMs', r.timeoutMs, 100, 120_000);
   optional(r.retrySchedule, (steps) => {
@@ -175,4 +189,15 @@ export function checkBatch(input: BatchInput): BatchSettings {
   const batch = { maxEvents: input.maxEvents ?? BATCH_DEFAULTS.maxEvents, maxBytes: input.maxBytes ?? BATCH_DEFAULTS.maxBytes, maxWaitMs: input.maxWaitMs ?? BATCH_DEFAULTS.maxWaitMs };
   for (const key of ['maxEvents', 'maxBytes', 'maxWaitMs'] as const) intIn(`batch.${key}`, batch[key], BATCH_LIMITS[key].min, BATCH_LIMITS[key].max);
   return batch;
+}
+
+/**
+ * What an EMAIL relay cannot have: an HTTP url, extra HTTP headers, a proxy (it connects to its
+ * SMTP server directly), batches (one email per delivery). The relay as it will be saved.
+ */
+export function checkEmailRelay(r: { headersSealed?: string | null; proxyUrl?: string | null; batchMaxEvents?: number | null }, input: { url?: string | null }): void {
+  if (input.url) invalid('url', 'an EMAIL relay has no url of its own: it is smtp://host:port, derived from email');
+  if (r.headersSealed) invalid('headers', 'EMAIL relays send no HTTP headers');
+  if (r.proxyUrl) invalid('proxyUrl', 'EMAIL relays connect to their SMTP server directly');
+  if (r.batchMaxEvents) invalid('batch', 'EMAIL relays send one email per delivery and do not batch');
 }

@@ -3,6 +3,7 @@ import { unseal } from '../../crypto/seal.js';
 import { sealedAt } from '../../crypto/sealed-at.js';
 import type { Relay } from '../../db/entities/relay.js';
 import { DEFAULT_SCHEDULE_SECONDS } from '../../delivery/retry-policy.js';
+import { DEFAULT_SUBJECT } from '../../delivery/destinations/subject-template.js';
 import type { RelayType } from '../types/relay.js';
 
 function headerNames(relay: Relay, keyring: Keyring): string[] {
@@ -20,6 +21,13 @@ export function toRelayType(relay: Relay, keyring: Keyring): RelayType {
   return {
     id: relay.id,
     name: relay.name,
+    kind: relay.kind,
+    email: relay.kind === 'EMAIL' && relay.smtpHost
+      ? {
+          host: relay.smtpHost, port: relay.smtpPort!, tls: relay.smtpTls ?? 'STARTTLS', username: relay.smtpUser ?? null, passwordSet: Boolean(relay.smtpPasswordSealed),
+          from: relay.emailFrom!, to: relay.emailTo ?? [], subject: relay.emailSubject ?? DEFAULT_SUBJECT,
+        }
+      : null,
     url: relay.url,
     method: relay.method,
     enabled: relay.enabled,

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { Keyring } from '../../crypto/keyring.js';
 import { maskUrl, withoutPassword } from '../../crypto/redact.js';
@@ -7,8 +8,9 @@ import { generateSigningSecret, secretHint } from '../../crypto/tokens.js';
 import { Relay } from '../../db/entities/relay.js';
 import type { GraphQLContext } from '../context.js';
 import { notFound } from '../errors.js';
-import { type BatchInput, checkBatch, checkHeaders, checkRelaySettings, checkSigningSecret, CreateRelayInput, type HeaderInput, UpdateRelayInput } from '../inputs/relay-input.js';
-import { CreateRelayPayload, RelayType, RotateRelaySecretPayload } from '../types/relay.js';
+import { checkEmailSettings, emailRelayUrl, type EmailSettings } from '../inputs/email-input.js';
+import { type BatchInput, checkBatch, checkEmailRelay, checkHeaders, checkRelaySettings, checkSigningSecret, CreateRelayInput, type HeaderInput, UpdateRelayInput } from '../inputs/relay-input.js';
+import { CreateRelayPayload, EmailSettingsType, RelayType, RotateRelaySecretPayload } from '../types/relay.js';
 import { RelayHealth } from '../types/relay-health.js';
 import { AttemptType } from '../types/attempt.js';
 import { toRelayType } from '../mappers/relay.js';
@@ -31,11 +33,37 @@ function openOrNull(keyring: Keyring, sealed: string, where: SealContext): strin
  * SSRF: a URL (or proxy URL) resolving to a private, loopback or metadata address is refused
  * naming its field; the address it resolved to goes to the log, not to the caller.
  */
-async function guardUrl(ctx: GraphQLContext, url: string, field: 'url' | 'proxyUrl' = 'url'): Promise<void> {
+async function guardUrl(ctx: GraphQLContext, url: string, field: 'url' | 'proxyUrl' | 'email.host' = 'url'): Promise<void> {
   const verdict = await ctx.checkRelayUrl(url, field === 'proxyUrl' ? 'proxy' : 'target');
   if (verdict.ok) return;
   if (verdict.detail) ctx.log.warn({ tokenId: ctx.principal.tokenId, host: new URL(url).host, field, detail: verdict.detail }, 'relay URL refused by the SSRF guard');
   invalid(field, verdict.reason);
+}
+
+/** An EMAIL relay's settings, its SMTP password sealed (an omitted password keeps the stored one), and its url derived from them. */
+function setEmail(relay: Relay, keyring: Keyring, email: EmailSettings): void {
+  relay.url = emailRelayUrl(email);
+  relay.smtpHost = email.host;
+  relay.smtpPort = email.port;
+  relay.smtpTls = email.tls;
+  relay.smtpUser = email.username;
+  if (email.username === null || email.password === null) relay.smtpPasswordSealed = null;
+  else if (email.password !== undefined) relay.smtpPasswordSealed = seal(keyring, email.password, sealedAt.relaySmtpPassword(relay.id));
+  relay.emailFrom = email.from;
+  relay.emailTo = email.to;
+  relay.emailSubject = email.subject;
+}
+
+/** An EMAIL relay turned into an HTTP one keeps none of its email settings. */
+function clearEmail(relay: Relay): void {
+  relay.smtpHost = relay.smtpTls = relay.smtpUser = relay.smtpPasswordSealed = relay.emailFrom = relay.emailSubject = null;
+  relay.smtpPort = null;
+  relay.emailTo = null;
+}
+
+/** The SSRF guard on an SMTP server, as on a URL: a private host is refused naming email.host. */
+function guardSmtpHost(ctx: GraphQLContext, email: EmailSettings): Promise<void> {
+  return guardUrl(ctx, `http://${isIP(email.host) === 6 ? `[${email.host}]` : email.host}:${email.port}`, 'email.host');
 }
 
 /** A relay's batch settings as given (null: no batching), checked. */
@@ -68,6 +96,13 @@ export class RelayResolver {
     return ctx.principal.scope === 'ADMIN' ? relay.url : maskUrl(relay.url);
   }
 
+  @FieldResolver(() => EmailSettingsType, { nullable: true })
+  email(@Root() relay: RelayType, @Ctx() ctx: GraphQLContext): EmailSettingsType | null {
+    if (!relay.email) return null;
+    // The user name is half a credential: READ tokens see that there is one, as for the password.
+    return ctx.principal.scope === 'ADMIN' || relay.email.username === null ? relay.email : { ...relay.email, username: '***' };
+  }
+
   @FieldResolver(() => String, { nullable: true })
   proxyUrl(@Root() relay: RelayType, @Ctx() ctx: GraphQLContext): string | null {
     if (!relay.proxyUrl) return null;
@@ -93,10 +128,16 @@ export class RelayResolver {
 
   @Mutation(() => CreateRelayPayload, { description: 'The signing secret is in the payload, this once' })
   async createRelay(@Arg('input', () => CreateRelayInput) input: CreateRelayInput, @Ctx() ctx: GraphQLContext): Promise<CreateRelayPayload> {
+    const kind = input.kind ?? 'HTTP';
+    if (kind === 'HTTP' && !input.url) invalid('url', 'is required for HTTP relays');
+    if (kind === 'HTTP' && input.email) invalid('email', 'is only for EMAIL relays');
+    if (kind === 'EMAIL' && !input.email) invalid('email', 'is required for EMAIL relays');
+    const email = input.email ? checkEmailSettings(input.email) : null;
     const signingSecret = input.signingSecret ? checkSigningSecret(input.signingSecret) : generateSigningSecret();
     const relay = ctx.em.create(Relay, {
       name: input.name.trim(),
-      url: input.url,
+      kind,
+      url: email ? emailRelayUrl(email) : input.url!,
       method: (input.method ?? 'POST').toUpperCase(),
       signingSecretSealed: '',
       signingSecretHint: secretHint(signingSecret),
@@ -108,8 +149,12 @@ export class RelayResolver {
     relay.orderingKeyFrom = input.orderingKeyFrom ?? null;
     relay.orderingOnDead = input.orderingOnDead ?? 'CONTINUE';
     setBatch(relay, input.batch);
+    if (email) checkEmailRelay({ ...relay, proxyUrl: input.proxyUrl }, input);
     checkRelaySettings({ ...relay, proxyUrl: input.proxyUrl });
-    await guardUrl(ctx, relay.url);
+    if (email) {
+      await guardSmtpHost(ctx, email);
+      setEmail(relay, ctx.keyring, email);
+    } else await guardUrl(ctx, relay.url);
     if (input.proxyUrl) {
       await guardUrl(ctx, input.proxyUrl, 'proxyUrl');
       setProxyUrl(relay, ctx.keyring, input.proxyUrl);
@@ -133,7 +178,20 @@ export class RelayResolver {
     if (input.batch !== undefined) setBatch(relay, input.batch);
     const releasesHeldKeys = relay.orderingOnDead === 'HOLD' && input.orderingOnDead !== undefined && input.orderingOnDead !== 'HOLD';
     if (input.orderingOnDead !== undefined) relay.orderingOnDead = input.orderingOnDead ?? 'CONTINUE';
+    if (input.kind !== undefined && input.kind !== null) relay.kind = input.kind;
+    const email = input.email && relay.kind === 'EMAIL' ? checkEmailSettings(input.email) : null;
+    if (relay.kind === 'EMAIL') {
+      if (!email && !relay.smtpHost) invalid('email', 'is required for EMAIL relays');
+      checkEmailRelay({ ...relay, proxyUrl: input.proxyUrl === undefined ? relay.proxyUrl : input.proxyUrl }, input);
+    } else {
+      if (input.email) invalid('email', 'is only for EMAIL relays');
+      if (relay.smtpHost) clearEmail(relay);
+    }
     checkRelaySettings({ ...relay, proxyUrl: input.proxyUrl });
+    if (email) {
+      await guardSmtpHost(ctx, email);
+      setEmail(relay, ctx.keyring, email);
+    }
     if (input.url !== undefined && input.url !== null) await guardUrl(ctx, relay.url);
     if (input.proxyUrl) await guardUrl(ctx, input.proxyUrl, 'proxyUrl');
     if (input.proxyUrl !== undefined) setProxyUrl(relay, ctx.keyring, input.proxyUrl);

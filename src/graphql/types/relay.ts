@@ -1,6 +1,33 @@
 import { Field, ID, Int, ObjectType } from 'type-graphql';
-import type { OrderingOnDead } from '../../db/entities/relay.js';
-import { OrderingOnDeadEnum } from './enums.js';
+import type { OrderingOnDead, RelayKind, SmtpTls } from '../../db/entities/relay.js';
+import { OrderingOnDeadEnum, RelayKindEnum, SmtpTlsEnum } from './enums.js';
+
+@ObjectType('EmailSettings', { description: 'Where an EMAIL relay sends its mail (the password is never shown)' })
+export class EmailSettingsType {
+  @Field({ description: 'The SMTP server' })
+  host!: string;
+
+  @Field(() => Int)
+  port!: number;
+
+  @Field(() => SmtpTlsEnum)
+  tls!: SmtpTls;
+
+  @Field(() => String, { nullable: true })
+  username!: string | null;
+
+  @Field({ description: 'Whether a password is stored (sealed); the password itself is never returned' })
+  passwordSet!: boolean;
+
+  @Field({ description: 'The sender address' })
+  from!: string;
+
+  @Field(() => [String], { description: 'Recipient addresses' })
+  to!: string[];
+
+  @Field({ description: 'The subject template: {{type}}, {{id}}, {{source}} or a dotted path into the JSON body such as {{data.customer.email}}' })
+  subject!: string;
+}
 
 @ObjectType('RelayBatch', { description: 'How a batching relay groups deliveries into one request' })
 export class RelayBatchType {
@@ -22,7 +49,13 @@ export class RelayType {
   @Field()
   name!: string;
 
-  @Field({ description: 'The whole URL for ADMIN tokens; for READ tokens scheme, host and port only, with credentials, path and query masked (https://hooks.slack.com/***)' })
+  @Field(() => RelayKindEnum, { description: 'HTTP: a signed request to url; EMAIL: an email through the SMTP server of email' })
+  kind!: RelayKind;
+
+  @Field(() => EmailSettingsType, { nullable: true, description: 'EMAIL relays only' })
+  email!: EmailSettingsType | null;
+
+  @Field({ description: 'HTTP: the receiver. EMAIL: smtp://host:port (smtps:// with implicit TLS), derived from email. The whole URL for ADMIN tokens; for READ tokens scheme, host and port only, with credentials, path and query masked (https://hooks.slack.com/***)' })
   url!: string;
 
   @Field()
