@@ -25,7 +25,7 @@ export const PLANS = {
     apiCrashes: { events: 450, rate: 150, kills: 2 },
     postgresRestart: { events: 450, rate: 100, downMs: 3_000 },
     rollingRestart: { events: 600, rate: 150, restarts: 2 },
-    orderedDelivery: { events: 400, keys: 20, kills: 1 },
+    orderedDelivery: { events: 200, keys: 10, kills: 1 },
   },
   full: {
     workerCrashes: { events: 10_000, rate: 300, kills: 20 },
