@@ -19,7 +19,11 @@ export interface KeyedEvent {
 
 export type OrderingKey = { key: string } | { unordered: string };
 
-/** Keys longer than this are stored as their SHA-256: the key is in an index, and its text comes from the network. */
+/**
+ * Keys longer than this are stored as their SHA-256: the key is in an index, and its text comes
+ * from the network. So is one holding NUL, which PostgreSQL's `text` refuses: stored as it is,
+ * it would fail the whole group commit it shares with other requests.
+ */
 export const MAX_KEY_LENGTH = 200;
 
 const IDEMPOTENCY_KEY = 'idempotencyKey';
@@ -58,7 +62,7 @@ export function orderingKeyOf(from: string, event: KeyedEvent): OrderingKey {
   const value = read(spec, event);
   if (value === undefined || value === '') return { unordered: `the event has no value at ${from}${spec.from === 'header' ? ' (a source keeps only the headers it names in keepHeaders)' : ''}` };
   if (value === null) return { unordered: `the value at ${from} is not a string, number or boolean` };
-  return { key: value.length > MAX_KEY_LENGTH ? `sha256:${createHash('sha256').update(value).digest('hex')}` : value };
+  return { key: value.length > MAX_KEY_LENGTH || value.includes('\0') ? `sha256:${createHash('sha256').update(value).digest('hex')}` : value };
 }
 
 /** The value at the spec: undefined when absent, null when present but not a scalar. */

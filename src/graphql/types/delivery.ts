@@ -29,7 +29,7 @@ export class DeliveryType {
   @Field()
   updatedAt!: Date;
 
-  @Field(() => String, { nullable: true, description: "Its relay orders deliveries by key (orderingKeyFrom): this delivery's key (a key longer than 200 characters as sha256:<hex>); null: unordered" })
+  @Field(() => String, { nullable: true, description: "Its relay orders deliveries by key (orderingKeyFrom): this delivery's key (a key longer than 200 characters, or holding NUL, as sha256:<hex>); null: unordered" })
   orderingKey!: string | null;
 
   @Field(() => String, { nullable: true, description: 'Why a delivery of an ordered relay goes unordered: its event had no usable value at orderingKeyFrom' })
