@@ -43,6 +43,16 @@ async function publish(path: string, data: Record<string, unknown>): Promise<str
   return result.data!.publishEvent.id;
 }
 
+/** The sink answers 500 to the first request at `path`, 200 to everything else. */
+function failFirstRequestAt(path: string): void {
+  let failed = false;
+  sink.answer = (_i, r) => {
+    if (r.url !== path || failed) return { status: 200 };
+    failed = true;
+    return { status: 500 };
+  };
+}
+
 const requestsAt = (path: string) => sink.received.filter((r) => r.url === path);
 const headersOf = (r: ReceivedRequest) => Object.fromEntries(Object.entries(r.headers).map(([k, v]) => [k, String(v)]));
 /** Verifies the request with the official Standard Webhooks library and returns its items. */
@@ -108,14 +118,7 @@ describe('batched delivery', () => {
   });
 
   it('retries a failed batch whole, under the same webhook-id, each delivery recording the attempt', async () => {
-    let failed = false;
-    sink.answer = (_i, r) => {
-      if (r.url === '/retry' && !failed) {
-        failed = true;
-        return { status: 500 };
-      }
-      return { status: 200 };
-    };
+    failFirstRequestAt('/retry');
     const { relay, secret } = await batchRelay('/retry', { maxEvents: 4, maxWaitMs: 10_000 }, { retrySchedule: [1, 1, 1] });
     await Promise.all([0, 1, 2, 3].map((n) => publish('/retry', { n })));
     const deliveries = await allSucceeded(relay.id, 4);
@@ -127,14 +130,7 @@ describe('batched delivery', () => {
   });
 
   it('sends a retried delivery and a replay alone, under their event id', async () => {
-    let failed = false;
-    sink.answer = (_i, r) => {
-      if (r.url === '/alone' && !failed) {
-        failed = true;
-        return { status: 500 };
-      }
-      return { status: 200 };
-    };
+    failFirstRequestAt('/alone');
     const { relay, secret } = await batchRelay('/alone', { maxEvents: 2, maxWaitMs: 5000 }, { retrySchedule: [] });
     const [a] = await Promise.all([publish('/alone', { n: 0 }), publish('/alone', { n: 1 })]);
     const dead = await waitUntil(async () => {

@@ -167,7 +167,12 @@ export async function settleLines(client: PoolClient, boss: PgBoss, lines: reado
 /** The job of a line's head, when its relay is enabled and it waits for an attempt. */
 function headJob(head: LineHead): DeliveryTransition[] {
   if (!head.enabled || !QUEUEABLE.includes(head.status)) return [];
-  return [{ id: head.id, status: head.status, attemptCount: head.attempt_count, job: { relayId: head.relay_id, maxConcurrency: head.max_concurrency } }];
+  return [queued({ deliveryId: head.id, relayId: head.relay_id, status: head.status, attemptCount: head.attempt_count, maxConcurrency: head.max_concurrency })];
+}
+
+/** A delivery's attempt queued now (the first-try lane). */
+function queued(d: Omit<Requeued, 'key'>): DeliveryTransition {
+  return { id: d.deliveryId, status: d.status, attemptCount: d.attemptCount, job: { relayId: d.relayId, maxConcurrency: d.maxConcurrency } };
 }
 
 /** A delivery an operator queued again (`retryDelivery`), of an ordered relay. */
@@ -195,8 +200,6 @@ export async function requeueInLines(client: PoolClient, boss: PgBoss, requeued:
     name: 'hookyard-line-heads', text: HEADS, values: [ordered.map((l) => l.relayId), ordered.map((l) => l.key)],
   });
   const heads = new Set(rows.flatMap((r) => (r.head_id ? [r.head_id] : [])));
-  const now = requeued.filter((d) => heads.has(d.deliveryId));
-  await queueDeliveries(client, boss, now.map((d) => ({ id: d.deliveryId, status: d.status, attemptCount: d.attemptCount, job: { relayId: d.relayId, maxConcurrency: d.maxConcurrency } })));
   const back = requeued.filter((d) => !heads.has(d.deliveryId));
   const places = await enterLines(client, back);
   if (back.length > 0) {
@@ -204,8 +207,9 @@ export async function requeueInLines(client: PoolClient, boss: PgBoss, requeued:
       back.map((d) => d.deliveryId), back.map((d) => places.get(d.deliveryId)!.position),
     ]);
   }
-  // Entered as head (an empty line) or behind a head that left: settled like any other change.
-  await queueDeliveries(client, boss, back.filter((d) => places.get(d.deliveryId)!.head).map((d) => ({ id: d.deliveryId, status: d.status, attemptCount: d.attemptCount, job: { relayId: d.relayId, maxConcurrency: d.maxConcurrency } })));
+  // Heads go now: those that were (a RETRYING head, a DEAD one holding its key) and those that
+  // entered an empty line; the rest wait behind theirs, and a head that left is settled as ever.
+  await queueDeliveries(client, boss, requeued.filter((d) => heads.has(d.deliveryId) || places.get(d.deliveryId)?.head).map(queued));
   await settleLines(client, boss, back);
 }
 
