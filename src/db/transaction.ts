@@ -29,6 +29,11 @@ export interface TransactionOptions {
    * trip (a hot path's transaction pays per statement sent).
    */
   statementTimeoutMs?: number;
+  /**
+   * Read only, every statement from the snapshot of the first (REPEATABLE READ): for reads of
+   * several statements that must agree with each other.
+   */
+  oneSnapshot?: boolean;
 }
 
 /** Runs `work` in one transaction on one pooled connection; rolls back on any throw. */
@@ -36,7 +41,8 @@ export function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promi
   const timeout = options.statementTimeoutMs;
   // Two statements in one simple query: no parameters, so the number is checked here.
   if (timeout !== undefined && !(Number.isInteger(timeout) && timeout > 0)) throw new RangeError(`statement timeout must be a positive integer of ms, not ${timeout}`);
-  const begin = timeout === undefined ? 'begin' : `begin; set local statement_timeout = ${timeout}`;
+  const start = options.oneSnapshot ? 'begin isolation level repeatable read read only' : 'begin';
+  const begin = timeout === undefined ? start : `${start}; set local statement_timeout = ${timeout}`;
   return withClient(pool, async (client) => {
     try {
       await client.query(begin);

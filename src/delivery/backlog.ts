@@ -38,7 +38,8 @@ const READ_TIMEOUT_MS = 2000;
 
 /**
  * Reads the backlog in one transaction of three statements, so the timeout covers them all on
- * one connection. SUCCEEDED deliveries are left out: they are most rows of the table until
+ * one connection, and from one snapshot, so a commit landing between them (a delivery moved to
+ * RETRYING with its retry job) is in every figure or in none. SUCCEEDED deliveries are left out: they are most rows of the table until
  * retention prunes them, so counting them would read the whole table per scrape (successes are
  * counted by `hookyard_delivery_attempts_total{status="SUCCEEDED"}`); the rest are few unless
  * something is wrong, and read through the partial index of unsettled statuses. The jobs are counted on
@@ -67,7 +68,7 @@ export async function readBacklog(pool: Pool, boss: PgBoss): Promise<Backlog> {
       retriesScheduled: jobs.rows.reduce((sum, row) => sum + Number(row.scheduled), 0),
       relaysDisabled: Number(relays.rows[0]?.disabled ?? 0),
     };
-  }, { statementTimeoutMs: READ_TIMEOUT_MS });
+  }, { statementTimeoutMs: READ_TIMEOUT_MS, oneSnapshot: true });
 }
 
 /**
