@@ -2,17 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll } from 'vitest';
 import { startApp, type App, type AppOptions } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger, type LogDestination } from '../../src/log.js';
 
 const started: App[] = [];
 
-// Registered while the test file is collected (hooks registered inside beforeAll never run):
-// every app a file started is stopped, and its data dir removed, when the file ends.
-afterAll(() => stopStartedApps());
-
+/** Every app the file started, stopped and its data dir removed: per-file.ts calls it when a file ends. */
 export async function stopStartedApps(): Promise<void> {
   await Promise.all(started.splice(0).map((app) => app.stop()));
 }

@@ -1,15 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { afterAll, inject } from 'vitest';
+import { inject } from 'vitest';
 import { stopStartedApps } from './app.js';
 import { withDatabase } from '../../src/db/database-url.js';
 
 
 const created: string[] = [];
 
-// Registered while the test file is collected (a hook registered inside beforeAll never
-// runs): the file's databases are dropped when it ends, after the apps using them stopped.
-afterAll(async () => {
+/** The file's databases dropped, after the apps using them stopped: per-file.ts calls it when a file ends. */
+export async function dropCreatedDatabases(): Promise<void> {
   if (created.length === 0) return;
   await stopStartedApps();
   const client = new pg.Client({ connectionString: inject('adminUrl') });
@@ -19,7 +18,7 @@ afterAll(async () => {
     await client.query(`drop database if exists ${name} with (force)`).catch(() => {});
   }
   await client.end();
-});
+}
 
 /**
  * `pool.end()` resolves before its sockets have closed: a forced drop then sends those
