@@ -3,6 +3,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { costPerEvent } from './cost.js';
 import { drainBacklog } from './delivery.js';
 import { httpFloor, pgFloor, sendFloor } from './floors.js';
 import { ingestAndE2e } from './ingest.js';
@@ -30,11 +31,11 @@ const resultsDir = fileURLToPath(new URL('../../bench/results/', import.meta.url
 const outIndex = args.indexOf('--out');
 const onlyIndex = args.indexOf('--only');
 /**
- * `--only live` or `--only e2e`: that section alone (its own database, the same plan), written
+ * `--only live`, `--only e2e` or `--only cost`: that section alone (its own database, the same plan), written
  * to its own file. e2e comes with its ingest figures: its worker starts on their backlog.
  */
 const only = onlyIndex >= 0 ? args[onlyIndex + 1] : undefined;
-if (only !== undefined && only !== 'live' && only !== 'e2e') throw new Error(`--only takes: live, e2e (got ${only})`);
+if (only !== undefined && only !== 'live' && only !== 'e2e' && only !== 'cost') throw new Error(`--only takes: live, e2e, cost (got ${only})`);
 const out = outIndex >= 0 ? args[outIndex + 1]! : only ? path.join(resultsDir, `only-${only}.json`) : mode === 'full' ? path.join(resultsDir, 'latest.json') : mode === 'quick' ? path.join(resultsDir, 'quick.json') : path.join(tmpdir(), 'hookyard-bench-smoke.json');
 
 const log = (message: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
@@ -57,6 +58,14 @@ async function main(): Promise<void> {
       await mkdir(path.dirname(out), { recursive: true });
       await writeFile(out, `${JSON.stringify({ mode, only, at: new Date().toISOString(), seconds: Math.round((Date.now() - started) / 1000), live }, null, 2)}\n`);
       log(`live: ${JSON.stringify(live)}; wrote ${out}`);
+      return;
+    }
+    if (only === 'cost') {
+      log('cost');
+      const cost = await costPerEvent(plan, await db.create('cost'));
+      await mkdir(path.dirname(out), { recursive: true });
+      await writeFile(out, `${JSON.stringify({ mode, only, at: new Date().toISOString(), seconds: Math.round((Date.now() - started) / 1000), cost }, null, 2)}\n`);
+      log(`cost: ${JSON.stringify(cost)}; wrote ${out}`);
       return;
     }
     if (only === 'e2e') {
@@ -91,6 +100,8 @@ async function main(): Promise<void> {
     const live = await liveLag(plan, await db.create('live'));
     log('scale');
     const scale = await listAtScale(plan, await db.create('scale'));
+    log('cost');
+    const cost = await costPerEvent(plan, await db.create('cost'));
     // Scale-out (issue 13, item 6): 1, 2 and 4 workers, 1 and 2 api processes, on one PostgreSQL.
     const scaleOutFigures = await scaleOut(plan, db, log);
 
@@ -122,6 +133,7 @@ async function main(): Promise<void> {
       live,
       scale,
       scale_out: scaleOutFigures,
+      cost,
       limits_raised: LIMITS_RAISED,
     };
     await mkdir(path.dirname(out), { recursive: true });

@@ -25,6 +25,7 @@ const FIGURES: Record<string, string[]> = {
   delivery: ['ratio_send_floor', 'ratio_peer_graphile', 'ratio_peer_pgboss', 'heap_growth', 'rss_max_mib'],
   live: ['subscribers', 'updates', 'p50_ms', 'p99_ms'],
   scale: ['rows', 'events_p50_ms', 'deliveries_p50_ms', 'p50_ms'],
+  cost: ['events', 'rate', 'wal_bytes_per_event', 'wal_syncs_per_event', 'rows_written_per_event', 'storage_bytes_per_event', 'job_bytes_per_event'],
   scale_out: ['backlog', 'workers_1', 'workers_2', 'workers_4', 'ingest_api_1', 'ingest_api_2'],
   // A smoke drain is over in a few clock ticks: its CPU share may round to nothing (and is then left out).
   ...Object.fromEntries(['workers_1', 'workers_2', 'workers_4'].map((c) => [`scale_out.configurations.${c}`, ['per_s', 'wait_sample.samples']])),
@@ -34,8 +35,11 @@ const FIGURES: Record<string, string[]> = {
 /** Counts of failures: present, and zero on a working relay. */
 const FAILURES = new Set(['errors', 'lost']);
 
-/** CPU per delivery of a smoke drain, over in a few clock ticks: present, but it may round to nothing. */
-const mayRoundToZero = (name: string) => name.endsWith('.cpu_us_per_delivery.total');
+/**
+ * CPU per delivery of a smoke drain, over in a few clock ticks, and WAL flushes on the test
+ * cluster (fsync off): present, but they may be nothing.
+ */
+const mayRoundToZero = (name: string) => name.endsWith('.cpu_us_per_delivery.total') || name === 'cost.wal_syncs_per_event';
 
 /** Every number in the results with its dotted path. */
 function numbers(value: unknown, at = ''): [string, number][] {
