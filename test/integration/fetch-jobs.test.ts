@@ -41,4 +41,25 @@ describe('fetchDeliveryJobs: pg-boss fetch with the tier limit computed in SQL',
     expect(rows[0]!.job_data).toHaveProperty('deliveryId');
     expect((await fetchJobs(200, [], RETRY_PRIORITY)).map((r) => r.job_group_id)).toEqual([retry, retry]);
   });
+
+  it('is planned once per connection, whatever the batch size: a prepared statement with the size a parameter', async () => {
+    const client = await queue.pool().connect();
+    try {
+      const prepared = async () => (await client.query<{ n: number }>(`select count(*)::int as n from pg_prepared_statements where statement like '%fetched_jobs%'`)).rows[0]!.n;
+      // Another test may have prepared this connection's other form (relays left out) already.
+      const before = await prepared();
+      const relayId = await insert(5, '5');
+      const sizes = [1, 2, 50];
+      const taken = [];
+      for (const batchSize of sizes) taken.push(...(await fetchDeliveryJobs(queue.boss(), client, { batchSize, priority: FIRST_TRY_PRIORITY, ignoreGroups: [] })).filter((r) => r.job_group_id === relayId));
+      // The sizes were honoured (1 + 2, then the 2 left of the relay's 5).
+      expect(taken).toHaveLength(5);
+      const after = await prepared();
+      expect(after).toBeGreaterThanOrEqual(1);
+      expect(after - before).toBeLessThanOrEqual(1);
+      await queue.boss().complete(DELIVERY_QUEUE, taken.map((r) => r.job_id));
+    } finally {
+      client.release();
+    }
+  });
 });
