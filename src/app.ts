@@ -188,7 +188,7 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
     const destinations = createDestinations({ sender, secrets, userAgent, allowPrivate: config.allowPrivateTargets, dnsTimeoutMs: config.dnsTimeoutMs });
     cleanups.push(['email transporters', () => destinations.EMAIL.close()]);
     const deps: DispatchDeps = {
-      pool, boss, keyring, secrets, sender, destinations, log, userAgent, rates: new RelayRates(pool), alertRelayId: config.alertRelayId,
+      pool, boss, keyring, destinations, log, rates: new RelayRates(pool), alertRelayId: config.alertRelayId,
       health: { deadThreshold: config.disableAfterDead, failingHours: config.disableAfterFailingHours }, tracer,
     };
 

@@ -7,7 +7,6 @@ import { newId } from '../ids.js';
 import type { DeliveryJob, JobAck } from '../queue/boss.js';
 import { batchItem } from './build-request.js';
 import { NOTHING_LOGGED, type AttemptContext, type Destinations } from './destinations/destination.js';
-import type { OpenedSecrets } from './opened-secrets.js';
 import { claimDeliveries, type ClaimInput, type Claimed } from './claim.js';
 import type { Batcher } from './batching/batcher.js';
 import { sendBatch } from './batching/send-batch.js';
@@ -16,7 +15,7 @@ import { fetchDeliveryJobs, type FetchRequest } from '../queue/fetch-jobs.js';
 import { deliveryAttempts } from '../metrics.js';
 import { nextAfter, release, ReleasedError, SHUTDOWN_MESSAGE, type DispatchOptions } from './attempt-end.js';
 export { ReleasedError, type DispatchOptions } from './attempt-end.js';
-import type { HttpSender, SendOutcome } from './http-sender.js';
+import type { SendOutcome } from './http-sender.js';
 import type { RelayRates } from './relay-rates.js';
 import type { OutcomeDeps, RecordOutcome, TransitionItem } from './transitions.js';
 import { AttemptSpan } from '../tracing/attempt-span.js';
@@ -24,13 +23,8 @@ import { AttemptLog } from './attempt-log.js';
 
 export interface DispatchDeps extends OutcomeDeps {
   keyring: Keyring;
-  /** Relay secrets opened once per process (one instance, built by the composition root). */
-  secrets: OpenedSecrets;
-  /** Batched sends go through it directly (HTTP only). */
-  sender: HttpSender;
-  /** Where a single delivery goes, by its relay's kind. */
+  /** Where a delivery goes, by its relay's kind (a batch: HTTP's). */
   destinations: Destinations;
-  userAgent: string;
   rates: RelayRates;
   random?: () => number;
   /** Set when tracing is on: a span per attempt and a `traceparent` to the receiver. */

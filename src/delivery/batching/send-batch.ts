@@ -1,14 +1,12 @@
 import { UnsealError } from '../../crypto/seal.js';
-import { sealedAt } from '../../crypto/sealed-at.js';
 import { newId } from '../../ids.js';
 import type { Logger } from '../../log.js';
 import type { JobAck } from '../../queue/boss.js';
 import { nextAfter, release, ReleasedError, SHUTDOWN_MESSAGE } from '../attempt-end.js';
 import { AttemptLog } from '../attempt-log.js';
-import { batchBody, buildBatchRequest } from '../build-request.js';
 import type { Claimed } from '../claim.js';
-import type { HttpSender, SendOutcome } from '../http-sender.js';
-import type { OpenedSecrets } from '../opened-secrets.js';
+import { NOTHING_LOGGED, type AttemptContext, type Destinations } from '../destinations/destination.js';
+import type { SendOutcome } from '../http-sender.js';
 import type { RelayRates } from '../relay-rates.js';
 import type { RecordOutcome } from '../transitions.js';
 
@@ -16,9 +14,8 @@ import type { RecordOutcome } from '../transitions.js';
 export interface BatchSendDeps {
   pool: import('pg').Pool;
   log: Logger;
-  secrets: OpenedSecrets;
-  sender: HttpSender;
-  userAgent: string;
+  /** HTTP's builds and sends the batch's request. */
+  destinations: Destinations;
   rates: RelayRates;
   random?: () => number;
 }
@@ -60,16 +57,17 @@ export async function sendBatch(deps: BatchSendDeps, record: RecordOutcome, unor
   try {
     const turnUs = await deps.rates.wait(relay.relay_id, relay.rate_limit_per_second, signal);
     if (turnUs !== undefined) startedAt = new Date(Math.floor(turnUs / 1000));
-    const body = batchBody(entries.map((e) => e.item));
-    const request = buildBatchRequest(relay, body, entries.length, webhookId, deps.secrets, deps.userAgent, new Date());
-    logged = request.logged;
-    const proxyUrl = relay.proxy_url_sealed ? deps.secrets.text(relay.proxy_url_sealed, sealedAt.relayProxyUrl(relay.relay_id)) : relay.proxy_url;
-    outcome = await deps.sender.send({
-      url: relay.url, method: relay.method, headers: request.headers, body, timeoutMs: relay.timeout_ms, proxyUrl, relayId: relay.relay_id, signal,
+    const attempt: AttemptContext = {
+      deliveryId: relay.id, signal, logged: NOTHING_LOGGED,
       onSending: () => {
         mayHaveLeft = true;
       },
-    });
+    };
+    try {
+      outcome = await deps.destinations.HTTP.sendBatch(relay, entries.map((e) => e.item), webhookId, attempt);
+    } finally {
+      logged = attempt.logged;
+    }
   } catch (error) {
     if (signal.aborted) return releaseAll();
     const message = error instanceof UnsealError ? `cannot open the relay's secrets: ${error.message}` : (error as Error).message;

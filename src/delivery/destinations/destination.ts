@@ -32,7 +32,16 @@ export interface Destination {
   close(): Promise<void>;
 }
 
-export type Destinations = Readonly<Record<RelayKind, Destination>>;
+/**
+ * A destination that can also send several deliveries as one message (delivery/batching/):
+ * HTTP only, whose batch is one signed JSON array. `items` are the serialised deliveries
+ * (build-request.ts `batchItem`), oldest first; `relay` is the oldest one's row.
+ */
+export interface BatchingDestination extends Destination {
+  sendBatch(relay: ClaimedRow, items: readonly string[], webhookId: string, attempt: AttemptContext): Promise<SendOutcome>;
+}
+
+export type Destinations = Readonly<Record<RelayKind, Destination> & { HTTP: BatchingDestination }>;
 
 /** The `logged` an attempt starts with: nothing was built yet (shared, never written to). */
 export const NOTHING_LOGGED: Record<string, string> = Object.freeze({}) as Record<string, string>;
