@@ -1,5 +1,4 @@
 import type { CostFigures } from './cost.js';
-import { significant } from './lib/stats.js';
 
 /** What the README's cost section is computed from: a full run's results file. */
 export interface CostInputs {
@@ -7,7 +6,9 @@ export interface CostInputs {
   at: string;
   machine: { cpus: number; postgres: string };
   ingest: { rps: number };
-  delivery: { fanout_1: { per_s: number; cpu_us_per_delivery: Record<string, number> } };
+  http_floor: { rps: number };
+  pg_floor: { commits_per_s: number };
+  delivery: { fanout_1: { per_s: number } };
   cost: CostFigures;
 }
 
@@ -32,7 +33,8 @@ export function costSection(r: CostInputs): string {
   const c = r.cost;
   const perCoreIngest = Math.round(r.ingest.rps / r.machine.cpus);
   const perCoreDelivery = Math.round(r.delivery.fanout_1.per_s / r.machine.cpus);
-  const pgCpuUs = r.delivery.fanout_1.cpu_us_per_delivery.postgres ?? 0;
+  const cpu = c.cpu_us_per_event;
+  const perCore = (us: number | undefined) => (us ? Math.round(1_000_000 / us) : 0);
   const keptPerDay = 1_000_000 * (DEFAULT_RETENTION_HOURS / 24);
   const perMillionGib = (c.storage_bytes_per_event * 1_000_000) / GIB;
   const fitsMillions = (SMALL_STORAGE_GIB * GIB) / c.storage_bytes_per_event / 1_000_000;
@@ -47,8 +49,9 @@ export function costSection(r: CostInputs): string {
     '',
     '| what | per event or per core |',
     '| --- | --- |',
-    `| events taken per second per core (api role) | ${perCoreIngest} |`,
-    `| deliveries per second per core (one worker) | ${perCoreDelivery} |`,
+    `| events taken and delivered per second per core (Hookyard and PostgreSQL: ${cpu.total} µs of CPU per event at ${c.rate}/s) | ${perCore(cpu.total)} |`,
+    `| at the most, events taken per second per core (api role alone, both cores busy) | ${perCoreIngest} |`,
+    `| at the most, deliveries per second per core (one worker, both cores busy) | ${perCoreDelivery} |`,
     `| WAL written per event | ${oneDecimal(c.wal_bytes_per_event / KIB)} KiB |`,
     `| WAL flushes to disk per event (group commit) | ${c.wal_syncs_per_event} |`,
     `| rows written per event (inserted, updated, deleted) | ${c.rows_written_per_event} |`,
@@ -56,14 +59,15 @@ export function costSection(r: CostInputs): string {
     `| storage per million events kept | ${oneDecimal(perMillionGib)} GiB |`,
     `| storage at the default retention (${DEFAULT_RETENTION_HOURS} h) and 1 million events a day | ${oneDecimal((perMillionGib * keptPerDay) / 1_000_000)} GiB |`,
     '',
-    `On a small managed PostgreSQL (2 vCPU, ${SMALL_STORAGE_GIB} GiB of storage): ${SMALL_STORAGE_GIB} GiB keeps about`,
-    `${oneDecimal(fitsMillions)} million events, which at the default retention is an average of about ${fitsPerSecond}`,
-    `events/s (${oneDecimal((fitsPerSecond * 86_400) / 1_000_000)} million a day); PostgreSQL's share of a delivery was ${pgCpuUs} µs of CPU, so`,
-    `one vCPU does the database work of at most about ${pgCpuUs > 0 ? significant(1_000_000 / pgCpuUs, 2) : 'n/a'} deliveries/s, before ingest's share;`,
-    `and a million events a day write about ${oneDecimal(walPerDayGib)} GiB of WAL, which backups and replicas`,
-    `carry too. Completed pg-boss jobs add ${oneDecimal(c.job_bytes_per_event / KIB)} KiB per event until pg-boss deletes them,`,
-    'an hour after completion. Storage is as written, before vacuum reclaims the row versions',
-    'each delivery\'s updates leave; payloads larger than 1 KiB add their size.',
+    `On a small managed PostgreSQL (2 vCPU, ${SMALL_STORAGE_GIB} GiB of storage): PostgreSQL's share of an event was`,
+    `${cpu.postgres} µs of CPU, so one vCPU does the database work of at most about ${perCore(cpu.postgres)} events/s; ${SMALL_STORAGE_GIB} GiB`,
+    `keeps about ${oneDecimal(fitsMillions)} million events, which at the default retention is an average of about`,
+    `${fitsPerSecond} events/s (${oneDecimal((fitsPerSecond * 86_400) / 1_000_000)} million a day); and a million events a day write about`,
+    `${oneDecimal(walPerDayGib)} GiB of WAL, which backups and replicas carry too. Completed pg-boss jobs add`,
+    `${oneDecimal(c.job_bytes_per_event / KIB)} KiB per event until pg-boss deletes them, an hour after completion. Storage is`,
+    'as written, before vacuum reclaims the row versions each delivery\'s updates leave; payloads',
+    'larger than 1 KiB add their size. The rates depend on the machine: the same run measured',
+    `a bare HTTP server at ${r.http_floor.rps} req/s and single-row commits at ${r.pg_floor.commits_per_s}/s.`,
     COST_END,
   ].join('\n');
 }

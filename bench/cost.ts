@@ -4,6 +4,7 @@ import { createRelay, createSource, GITHUB_SECRET, githubRequest, hookyardEnv, s
 import { openLoop } from './lib/load.js';
 import { forkServer, startHookyard, type Child } from './lib/processes.js';
 import { significant } from './lib/stats.js';
+import { cpuPerUnit, startWaitSample } from './lib/wait-sample.js';
 import type { Plan } from './plan.js';
 
 export interface CostFigures {
@@ -23,6 +24,12 @@ export interface CostFigures {
   storage_bytes_per_event: number;
   /** What its pg-boss job takes, until pg-boss deletes completed jobs (an hour after completion). */
   job_bytes_per_event: number;
+  /**
+   * CPU per event (µs) from the first request to the last recorded delivery: `hookyard` (the api
+   * and the worker), `postgres` (the cluster), `total`. A core's worth of events per second is
+   * 1,000,000 / total.
+   */
+  cpu_us_per_event: Record<string, number>;
 }
 
 interface Counters {
@@ -55,6 +62,8 @@ export async function costPerEvent(plan: Plan, databaseUrl: string): Promise<Cos
     const api = await startHookyard(hookyardEnv(databaseUrl, 'api'));
     started.push(api);
     started.push(await startHookyard(hookyardEnv(databaseUrl, 'worker')));
+    const sample = await startWaitSample(databaseUrl, { hookyard: started.map((child) => child.process.pid) });
+    const sampleStart = performance.now();
     const load = await openLoop(api.url, {
       rate: plan.costRate,
       durationMs: plan.costMs,
@@ -63,6 +72,8 @@ export async function costPerEvent(plan: Plan, databaseUrl: string): Promise<Cos
     });
     if (load.errors > 0) throw new Error(`cost: ${load.errors} of ${load.requests} requests were not accepted`);
     await waitFor(async () => (await succeeded(databaseUrl)) >= load.ok, 120_000, 'every cost delivery to be recorded');
+    const cpu = (await sample.stop()).cpu_cores;
+    const perSecond = load.ok / ((performance.now() - sampleStart) / 1000);
     await Promise.all(started.splice(0).map((child) => child.stop()));
     await untilNoSessions(databaseUrl);
     const after = await readCounters(databaseUrl, before.lsn);
@@ -76,6 +87,7 @@ export async function costPerEvent(plan: Plan, databaseUrl: string): Promise<Cos
       rows_written_per_event: per(after.rows - before.rows),
       storage_bytes_per_event: per(after.hookyardBytes - before.hookyardBytes),
       job_bytes_per_event: per(after.jobBytes - before.jobBytes),
+      cpu_us_per_event: cpuPerUnit({ hookyard: cpu.hookyard ?? 0, postgres: cpu.postgres ?? 0 }, perSecond),
     };
   } finally {
     await Promise.all(started.map((child) => child.stop()));
