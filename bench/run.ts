@@ -52,28 +52,15 @@ async function main(): Promise<void> {
     await client.end();
     const version = rows[0]!;
     log(`mode ${mode}; PostgreSQL ${version.server_version}, fsync=${version.fsync}, synchronous_commit=${version.synchronous_commit}`);
-    if (only === 'live') {
-      log('live');
-      const live = await liveLag(plan, await db.create('live'));
+    if (only) {
+      // One section alone: its figures in a file of their own, beside the run's mode and time.
+      log(only === 'e2e' ? 'ingest and e2e' : only);
+      const figures = only === 'live' ? { live: await liveLag(plan, await db.create('live')) }
+        : only === 'cost' ? { cost: await costPerEvent(plan, await db.create('cost')) }
+        : await ingestAndE2e(plan, await db.create('ingest'));
       await mkdir(path.dirname(out), { recursive: true });
-      await writeFile(out, `${JSON.stringify({ mode, only, at: new Date().toISOString(), seconds: Math.round((Date.now() - started) / 1000), live }, null, 2)}\n`);
-      log(`live: ${JSON.stringify(live)}; wrote ${out}`);
-      return;
-    }
-    if (only === 'cost') {
-      log('cost');
-      const cost = await costPerEvent(plan, await db.create('cost'));
-      await mkdir(path.dirname(out), { recursive: true });
-      await writeFile(out, `${JSON.stringify({ mode, only, at: new Date().toISOString(), seconds: Math.round((Date.now() - started) / 1000), cost }, null, 2)}\n`);
-      log(`cost: ${JSON.stringify(cost)}; wrote ${out}`);
-      return;
-    }
-    if (only === 'e2e') {
-      log('ingest and e2e');
-      const { ingest, e2e } = await ingestAndE2e(plan, await db.create('ingest'));
-      await mkdir(path.dirname(out), { recursive: true });
-      await writeFile(out, `${JSON.stringify({ mode, only, at: new Date().toISOString(), seconds: Math.round((Date.now() - started) / 1000), ingest, e2e }, null, 2)}\n`);
-      log(`e2e: ${JSON.stringify(e2e)}; wrote ${out}`);
+      await writeFile(out, `${JSON.stringify({ mode, only, at: new Date().toISOString(), seconds: Math.round((Date.now() - started) / 1000), ...figures }, null, 2)}\n`);
+      log(`${only}: ${JSON.stringify(figures)}; wrote ${out}`);
       return;
     }
 

@@ -39,8 +39,8 @@ const READ_TIMEOUT_MS = 2000;
 /**
  * Reads the backlog in one transaction of three statements, so the timeout covers them all on
  * one connection, and from one snapshot, so a commit landing between them (a delivery moved to
- * RETRYING with its retry job) is in every figure or in none. SUCCEEDED deliveries are left out: they are most rows of the table until
- * retention prunes them, so counting them would read the whole table per scrape (successes are
+ * RETRYING with its retry job) is in every figure or in none. SUCCEEDED deliveries are left
+ * out: they are most rows of the table until retention prunes them, so counting them would read the whole table per scrape (successes are
  * counted by `hookyard_delivery_attempts_total{status="SUCCEEDED"}`); the rest are few unless
  * something is wrong, and read through the partial index of unsettled statuses. The jobs are counted on
  * pg-boss's index of waiting jobs (name, priority, created_on, start_after).

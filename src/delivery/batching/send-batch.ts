@@ -48,8 +48,14 @@ export async function sendBatch(deps: BatchSendDeps, record: RecordOutcome, unor
   const signal = entries.length === 1 ? entries[0]!.signal : AbortSignal.any(entries.map((e) => e.signal));
   let startedAt = new Date();
   let outcome: SendOutcome;
-  let logged: Record<string, string> = {};
   let mayHaveLeft = false;
+  // What was sent, as the attempt log keeps it: set by the destination once it built the request.
+  const attempt: AttemptContext = {
+    deliveryId: relay.id, signal, logged: NOTHING_LOGGED,
+    onSending: () => {
+      mayHaveLeft = true;
+    },
+  };
   const releaseAll = async (): Promise<never> => {
     await Promise.all(entries.map((e) => release(deps, { deliveryId: e.row.id, attempt: attemptNumber })));
     throw new ReleasedError(entries.map((e) => e.row.id).join(', '));
@@ -57,17 +63,7 @@ export async function sendBatch(deps: BatchSendDeps, record: RecordOutcome, unor
   try {
     const turnUs = await deps.rates.wait(relay.relay_id, relay.rate_limit_per_second, signal);
     if (turnUs !== undefined) startedAt = new Date(Math.floor(turnUs / 1000));
-    const attempt: AttemptContext = {
-      deliveryId: relay.id, signal, logged: NOTHING_LOGGED,
-      onSending: () => {
-        mayHaveLeft = true;
-      },
-    };
-    try {
-      outcome = await deps.destinations.HTTP.sendBatch(relay, entries.map((e) => e.item), webhookId, attempt);
-    } finally {
-      logged = attempt.logged;
-    }
+    outcome = await deps.destinations.HTTP.sendBatch(relay, entries.map((e) => e.item), webhookId, attempt);
   } catch (error) {
     if (signal.aborted) return releaseAll();
     const message = error instanceof UnsealError ? `cannot open the relay's secrets: ${error.message}` : (error as Error).message;
@@ -85,7 +81,7 @@ export async function sendBatch(deps: BatchSendDeps, record: RecordOutcome, unor
   }
   if (!outcome.ok && outcome.detail) deps.log.warn({ relayId: relay.relay_id, batchId, errorClass: outcome.errorClass, detail: outcome.detail }, 'delivery refused');
   await Promise.all(entries.map((e) => {
-    const item = { row: e.row, job: { deliveryId: e.row.id, attempt: attemptNumber }, ack: e.ack, attempt: { id: newId(), startedAt, outcome, logged }, batchId, ...decided };
+    const item = { row: e.row, job: { deliveryId: e.row.id, attempt: attemptNumber }, ack: e.ack, attempt: { id: newId(), startedAt, outcome, logged: attempt.logged }, batchId, ...decided };
     new AttemptLog(deps.log, e.row, e.row.id, attemptNumber).recorded(item);
     return record(item);
   }));
