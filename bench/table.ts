@@ -63,7 +63,9 @@ function scaleOutRows(r: Parameters<typeof printTable>[0]): [string, string, str
   const s = r.scale_out;
   return [
     ['delivery memory, fan-out 1', `heap after GC ${fan1.heap_start_mib}→${fan1.heap_end_mib} MiB (× ${fan1.heap_growth}), RSS max ${fan1.rss_max_mib} MiB`, '', 'heap ≤ 1.2 × start, RSS < 300 MiB'],
-    ['scale-out, drain (1/2/4 workers)', `${s.workers_1} / ${s.workers_2} / ${s.workers_4} per s`, `2: ${significant(s.workers_2 / s.workers_1)} ×, 4: ${significant(s.workers_4 / s.workers_1)} × one worker`, '2 ≥ 1 worker'],
+    s.workers_4 === undefined
+      ? ['scale-out, drain (1/2 workers)', `${s.workers_1} / ${s.workers_2} per s`, `2: ${significant(s.workers_2 / s.workers_1)} × one worker`, '2 ≥ 1 worker']
+      : ['scale-out, drain (1/2/4 workers)', `${s.workers_1} / ${s.workers_2} / ${s.workers_4} per s`, `2: ${significant(s.workers_2 / s.workers_1)} ×, 4: ${significant(s.workers_4 / s.workers_1)} × one worker`, '2 ≥ 1 worker'],
     ['scale-out, ingest (1/2 api)', `${s.ingest_api_1} / ${s.ingest_api_2} req/s`, `2: ${significant(s.ingest_api_2 / s.ingest_api_1)} × one api`, '2 ≥ 1 api'],
   ];
 }
