@@ -1,5 +1,5 @@
-import pg from 'pg';
 import { BODY } from './floors.js';
+import { withClient } from './lib/database.js';
 import { createRelay, createSource, GITHUB_SECRET, githubRequest, hookyardEnv, subscribeRelay, waitFor } from './lib/configure.js';
 import { openLoop } from './lib/load.js';
 import { forkServer, startHookyard, type Child } from './lib/processes.js';
@@ -92,16 +92,6 @@ export async function costPerEvent(plan: Plan, databaseUrl: string): Promise<Cos
   } finally {
     await Promise.all(started.map((child) => child.stop()));
     await sink.stop();
-  }
-}
-
-async function withClient<T>(databaseUrl: string, read: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
-    return await read(client);
-  } finally {
-    await client.end();
   }
 }
 

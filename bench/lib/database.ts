@@ -29,13 +29,7 @@ export async function benchDatabase(extraSettings: Record<string, string> = {}):
   }
   const created: string[] = [];
   const admin = async (sql: string) => {
-    const client = new pg.Client({ connectionString: adminUrl });
-    await client.connect();
-    try {
-      await client.query(sql);
-    } finally {
-      await client.end();
-    }
+    await withClient(adminUrl!, (client) => client.query(sql));
   };
   return {
     adminUrl,
@@ -53,4 +47,15 @@ export async function benchDatabase(extraSettings: Record<string, string> = {}):
       if (stateDir) await rm(stateDir, { recursive: true, force: true });
     },
   };
+}
+
+/** `use` on a connection of its own to `databaseUrl`, closed after it whatever happens. */
+export async function withClient<T>(databaseUrl: string, use: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    return await use(client);
+  } finally {
+    await client.end();
+  }
 }

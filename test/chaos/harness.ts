@@ -2,13 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import { expect } from 'vitest';
 import { ADMIN_TOKEN, createRelay, createSource, GITHUB_SECRET, githubRequest, subscribeRelay } from '../../bench/lib/configure.js';
+import { withClient } from '../../bench/lib/database.js';
 import { openLoop } from '../../bench/lib/load.js';
 import { forkServer, type Child } from '../../bench/lib/processes.js';
 import { spawnHookyard, type HookyardProcess } from '../helpers/process.js';
 import { waitUntil } from '../helpers/sink.js';
+
+// The scenarios read the database through the bench's one-connection helper.
+export { withClient };
 
 /**
  * The chaos suite's one harness: real Hookyard processes (`node dist/src/main.js`, each in a
@@ -190,15 +193,6 @@ export async function deliveries(databaseUrl: string, relayId: string): Promise<
   });
 }
 
-export async function withClient<T>(databaseUrl: string, use: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
-    return await use(client);
-  } finally {
-    await client.end();
-  }
-}
 
 /**
  * Waits until every acknowledged event reached the receiver (or the drain deadline passed:
