@@ -14,7 +14,7 @@ import { sealPlaintextProxyUrls } from './crypto/reencrypt.js';
 import { migrate } from './db/migrate.js';
 import { ormConfig } from './db/orm-config.js';
 import { countsOf, setPoolGauges } from './db/pool-gauges.js';
-import { createCorePool, poolSizes } from './db/pools.js';
+import { createCorePool, createIngestPool, poolSizes } from './db/pools.js';
 import { parseAllowedProxies } from './delivery/allowed-proxies.js';
 import { readBacklog } from './delivery/backlog.js';
 import { BacklogGauges } from './delivery/backlog-gauges.js';
@@ -193,6 +193,7 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
     };
 
     let feeds: Feeds | undefined;
+    let ingestPool: Pool | undefined;
     if (serveApi) {
       const rejected = new RejectedLog(pool, log, {
         rowsPerSecond: config.rejectedLogRowsPerSecond, maxBuckets: config.rejectedLogQueue, flushEveryMs: options.rejectedLogFlushMs,
@@ -202,7 +203,10 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
       cleanups.push(['rejected-request log', () => rejected.stop()]);
       const rateLimits = new RateLimits(config.ingestFailuresPerAddress);
       const bodyBudget = new BodyBudget(config.ingestInflightBytes);
-      const acceptor = new AcceptBatcher(pool, boss, { maxQueue: config.ingestAcceptQueue, timeoutMs: config.ingestCommitTimeoutMs });
+      const commits = createIngestPool(database.url, log);
+      ingestPool = commits;
+      cleanups.push(['ingest pool', () => commits.end()]);
+      const acceptor = new AcceptBatcher(commits, boss, { maxQueue: config.ingestAcceptQueue, timeoutMs: config.ingestCommitTimeoutMs });
       const sources = new SourceCache(pool, keyring, log);
       sources.listen(bus);
       cleanups.push(['source cache', async () => sources.stop()]);
@@ -262,7 +266,7 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
     // same on every process) and this process's pools.
     const backlog = new BacklogGauges({ read: () => readBacklog(pool, boss), topRelays: config.metricsTopRelays, refreshMs: config.metricsRefreshSeconds * 1000, log });
     collectMetrics = () => {
-      setPoolGauges({ core: () => countsOf(pool), api: () => countsOf(apiPool), queue: () => boss.getDb().poolCounts?.() });
+      setPoolGauges({ core: () => countsOf(pool), api: () => countsOf(apiPool), ingest: () => ingestPool && countsOf(ingestPool), queue: () => boss.getDb().poolCounts?.() });
       return backlog.update();
     };
     ready = true;

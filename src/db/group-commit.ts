@@ -1,9 +1,15 @@
 import type { Pool, PoolClient } from 'pg';
-import { inTransaction } from './transaction.js';
+import { inTransaction, type TransactionOptions } from './transaction.js';
 
 export interface GroupCommitOptions<T, R> {
   /** The work of a batch in its one transaction: one result per item, in order. */
-  work: (client: PoolClient, items: T[]) => Promise<R[]>;
+  work?: (client: PoolClient, items: T[]) => Promise<R[]>;
+  /**
+   * Instead of `work`: commits a batch itself (one result per item, in order), for work that
+   * chooses its own transactions; `deadline` (ms since the epoch, Infinity for none) is the
+   * earliest of its items', which it must not commit after.
+   */
+  commitBatch?: (items: T[], deadline: number) => Promise<R[]>;
   /** Items one transaction takes at most. */
   maxBatch: number;
   /** Transactions under way at once (default 1): while one waits for its WAL flush, the next is written. */
@@ -23,6 +29,11 @@ export interface GroupCommitOptions<T, R> {
   explain?: (error: unknown) => unknown;
   full?: () => Error;
   late?: () => Error;
+}
+
+/** `statement_timeout` for a transaction that must end by `deadline` (ms since the epoch; Infinity: none). */
+export function transactionBound(deadline: number): TransactionOptions {
+  return deadline === Infinity ? {} : { statementTimeoutMs: Math.ceil(Math.max(1, deadline - Date.now())) };
 }
 
 interface Pending<T, R> {
@@ -46,7 +57,9 @@ export class GroupCommit<T, R> {
   constructor(
     private readonly pool: Pool,
     private readonly options: GroupCommitOptions<T, R>,
-  ) {}
+  ) {
+    if (!options.work === !options.commitBatch) throw new Error('a group commit takes either work or commitBatch');
+  }
 
   add(item: T): Promise<R> {
     const { maxQueue = Infinity, timeoutMs } = this.options;
@@ -94,8 +107,9 @@ export class GroupCommit<T, R> {
     });
     if (live.length === 0) return;
     const deadline = this.options.timeoutMs === undefined ? Infinity : Math.min(...live.map((p) => p.deadline));
-    const budget = Math.ceil(Math.max(1, deadline - Date.now()));
-    const results = await inTransaction(this.pool, (client) => this.options.work(client, live.map((p) => p.item)), deadline === Infinity ? {} : { statementTimeoutMs: budget });
+    const items = live.map((p) => p.item);
+    const { work, commitBatch } = this.options;
+    const results = commitBatch ? await commitBatch(items, deadline) : await inTransaction(this.pool, (client) => work!(client, items), transactionBound(deadline));
     live.forEach((p, i) => p.resolve(results[i]!));
   }
 

@@ -22,3 +22,14 @@ export function createCorePool(databaseUrl: string, size: number, log: Logger): 
   pool.on('error', (error) => log.warn({ err: error }, 'an idle database connection failed'));
   return pool;
 }
+
+/**
+ * Ingest's commits (events/accept-batcher.ts): one connection, as one group commit is in flight
+ * at a time, of its own because a batch written in one statement bounds it with a session-level
+ * `statement_timeout` that must reach no one else's statements.
+ */
+export function createIngestPool(databaseUrl: string, log: Logger): Pool {
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 1, connectionTimeoutMillis: 3000, application_name: 'hookyard-ingest' });
+  pool.on('error', (error) => log.warn({ err: error }, 'an idle ingest database connection failed'));
+  return pool;
+}

@@ -1,9 +1,13 @@
 import type { Pool } from 'pg';
 import type { PgBoss } from 'pg-boss';
-import { GroupCommit } from '../db/group-commit.js';
+import { GroupCommit, transactionBound } from '../db/group-commit.js';
+import { boundSession } from '../db/session-timeout.js';
+import { inTransaction, withClient } from '../db/transaction.js';
 import { isStatementTimeout } from '../db/unavailable.js';
 import { AppError } from '../errors.js';
 import { insertAll, type AcceptResult, type NewEvent } from './accept.js';
+import { planOneStatement, ROUTING_CHANGED } from './accept-in-one-statement.js';
+import { CandidateCache } from './candidate-cache.js';
 
 export interface AcceptLimits {
   /** Requests waiting for a transaction; one more is refused at once. */
@@ -43,10 +47,20 @@ const busy = (message: string) => new AppError('INGEST_BUSY', message, { retryAf
  */
 export class AcceptBatcher {
   private readonly group: GroupCommit<readonly NewEvent[], AcceptResult[]>;
+  private readonly candidates = new CandidateCache();
 
-  constructor(pool: Pool, boss: PgBoss, limits: AcceptLimits = { maxQueue: 2048, timeoutMs: 4500 }) {
+  /**
+   * `pool`: connections for ingest commits alone (`createIngestPool`): the one-statement batch
+   * bounds its statement with a session-level `statement_timeout`, which must not reach anyone
+   * else's statements.
+   */
+  constructor(
+    private readonly pool: Pool,
+    private readonly boss: PgBoss,
+    limits: AcceptLimits = { maxQueue: 2048, timeoutMs: 4500 },
+  ) {
     this.group = new GroupCommit(pool, {
-      work: (client, requests) => insertAll(client, boss, requests),
+      commitBatch: (requests, deadline) => this.commit(requests, deadline),
       maxBatch: MAX_BATCH,
       maxFlushes: MAX_FLUSHES,
       maxQueue: limits.maxQueue,
@@ -60,5 +74,25 @@ export class AcceptBatcher {
 
   accept(events: readonly NewEvent[]): Promise<AcceptResult[]> {
     return this.group.add(events);
+  }
+
+  /**
+   * In one statement when the batch can be (accept-in-one-statement.ts), else (or when the
+   * routing changed under the cached candidates) in the transaction of `insertAll`, which reads
+   * the candidates again and caches them.
+   */
+  private async commit(requests: (readonly NewEvent[])[], deadline: number): Promise<AcceptResult[][]> {
+    const oneStatement = planOneStatement(this.boss, this.candidates, requests);
+    if (oneStatement) {
+      const done = await withClient(this.pool, async (client) => {
+        if (deadline !== Infinity) await boundSession(client, deadline - Date.now());
+        return oneStatement.run(client).catch((error: unknown) => {
+          if ((error as { code?: unknown }).code === ROUTING_CHANGED) return undefined;
+          throw error;
+        });
+      });
+      if (done) return done;
+    }
+    return inTransaction(this.pool, (client) => insertAll(client, this.boss, requests, this.candidates), transactionBound(deadline));
   }
 }

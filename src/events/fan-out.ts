@@ -77,7 +77,7 @@ function insertDeliveriesStatement(table: string, ordered: boolean): { name: str
   return statement;
 }
 
-interface PlannedDelivery {
+export interface PlannedDelivery {
   id: string;
   eventId: string;
   relayId: string;
@@ -129,20 +129,35 @@ export class FanOutBatch {
     if (rows.length === 0) return;
     const keyed = rows.filter((d) => d.orderingKey !== undefined);
     const places = await enterLines(client, keyed.map((d) => ({ deliveryId: d.id, relayId: d.relayId, key: d.orderingKey! })));
-    const changes: DeliveryTransition[] = rows.map((d) => {
-      const place = places.get(d.id);
-      const job = d.queue && (!place || place.head) ? { relayId: d.relayId, maxConcurrency: d.maxConcurrency } : undefined;
-      return { id: d.id, status: d.status, attemptCount: 0, job };
-    });
+    const changes = transitionsOf(rows, places);
     // The wider statement only for a batch that writes what only it carries.
-    const ordered = rows.some((d) => d.orderingKey !== undefined || d.unorderedReason !== undefined || d.alone);
-    const columns: unknown[] = [rows.map((d) => d.id), rows.map((d) => d.eventId), rows.map((d) => d.relayId), rows.map((d) => d.subscriptionId), rows.map((d) => d.status), encodeEntries(channels.delivery, changes)];
+    const ordered = !plainRows(rows);
+    const columns: unknown[] = [...deliveryColumns(rows), encodeEntries(channels.delivery, changes)];
     if (ordered) columns.push(rows.map((d) => d.orderingKey ?? null), rows.map((d) => places.get(d.id)?.position ?? null), rows.map((d) => d.unorderedReason ?? null), rows.map((d) => d.alone ?? false));
     await client.query({
       ...insertDeliveriesStatement(await jobTable(boss, DELIVERY_QUEUE), ordered),
       values: [...columns, ...deliveryJobValues(deliveryJobsOf(changes))],
     });
   }
+}
+
+/** Rows that carry nothing but the columns every delivery has (no ordering, not sent alone). */
+export function plainRows(rows: readonly PlannedDelivery[]): boolean {
+  return !rows.some((d) => d.orderingKey !== undefined || d.unorderedReason !== undefined || d.alone);
+}
+
+/** The columns every delivery insert writes, as array parameters: id, event, relay, subscription, status. */
+export function deliveryColumns(rows: readonly PlannedDelivery[]): unknown[] {
+  return [rows.map((d) => d.id), rows.map((d) => d.eventId), rows.map((d) => d.relayId), rows.map((d) => d.subscriptionId), rows.map((d) => d.status)];
+}
+
+/** What each new delivery announces, with the job of those that go now (a keyed one only as its line's head). */
+export function transitionsOf(rows: readonly PlannedDelivery[], places: ReadonlyMap<string, { head: boolean }> = new Map()): DeliveryTransition[] {
+  return rows.map((d) => {
+    const place = places.get(d.id);
+    const job = d.queue && (!place || place.head) ? { relayId: d.relayId, maxConcurrency: d.maxConcurrency } : undefined;
+    return { id: d.id, status: d.status, attemptCount: 0, job };
+  });
 }
 
 /**
@@ -154,7 +169,11 @@ export class FanOutBatch {
  * replayed.
  */
 export async function planFanOut(client: PoolClient, batch: FanOutBatch, event: StoredEvent, options: { alone?: boolean } = {}): Promise<FannedOut[]> {
-  const candidates = await batch.candidates(client, event.sourceId);
+  return planAmong(batch, await batch.candidates(client, event.sourceId), event, options);
+}
+
+/** `planFanOut` with the candidate subscriptions of the event's source already at hand. */
+export function planAmong(batch: FanOutBatch, candidates: readonly CandidateRow[], event: StoredEvent, options: { alone?: boolean } = {}): FannedOut[] {
   const doc = filterDocument(event);
   const matched = candidates.filter((s) => subscriptionMatches(s, event, doc));
   if (matched.length === 0) return [];

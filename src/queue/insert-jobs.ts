@@ -27,9 +27,11 @@ export async function jobTable(boss: PgBoss, queue: string): Promise<string> {
  * NOTHING` as there. What it leaves out is what Hookyard never uses: singleton keys and slots,
  * per-job retry, expiry and retention options, dead letters per job, flows, and the trace
  * context (no propagator is registered, so pg-boss stores null too). test/integration/
- * insert-jobs.test.ts holds every column equal to pg-boss's own insert.
+ * insert-jobs.test.ts holds every column equal to pg-boss's own insert. `onlyWhere`, a SQL
+ * condition on `x.delivery_id`, leaves out the jobs of deliveries the carrying statement did
+ * not write (events/accept-in-one-statement.ts).
  */
-export function insertDeliveryJobsSql(table: string, queue: string, first: number): string {
+export function insertDeliveryJobsSql(table: string, queue: string, first: number, onlyWhere?: string): string {
   if (!/^[a-z_][a-z0-9_.]*$/.test(table) || !/^[a-z_][a-z0-9_-]*$/.test(queue)) throw new Error('unexpected pg-boss table or queue name');
   const p = (i: number) => `$${first + i}`;
   const d = QUEUE_DEFAULTS;
@@ -48,7 +50,7 @@ export function insertDeliveryJobsSql(table: string, queue: string, first: numbe
     from (
       select x.delivery_id, x.attempt, x.priority, x.group_id, x.group_tier, coalesce(x.start_after, ${SCHEMA}.job_now()) as start_after
       from unnest(${p(0)}::uuid[], ${p(1)}::int4[], ${p(2)}::int4[], ${p(3)}::timestamptz[], ${p(4)}::text[], ${p(5)}::text[])
-        as x(delivery_id, attempt, priority, start_after, group_id, group_tier)) j
+        as x(delivery_id, attempt, priority, start_after, group_id, group_tier)${onlyWhere ? ` where ${onlyWhere}` : ''}) j
     left join ${SCHEMA}.queue q on q.name = '${queue}'
     on conflict do nothing`;
 }

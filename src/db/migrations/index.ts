@@ -18,6 +18,7 @@ import { Migration20261206000000_delivery_subscription_index } from './Migration
 import { Migration20261206500000_batching } from './Migration20261206500000_batching.js';
 import { Migration20261207000000_operational_events } from './Migration20261207000000_operational_events.js';
 import { Migration20261208000000_email_relays } from './Migration20261208000000_email_relays.js';
+import { Migration20261209000000_routing_version } from './Migration20261209000000_routing_version.js';
 
 /** Listed explicitly (no glob) so the compiled app and the TypeScript tests find the same set. */
 export const migrations: MigrationObject[] = [
@@ -40,4 +41,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261206500000_batching', class: Migration20261206500000_batching },
   { name: 'Migration20261207000000_operational_events', class: Migration20261207000000_operational_events },
   { name: 'Migration20261208000000_email_relays', class: Migration20261208000000_email_relays },
+  { name: 'Migration20261209000000_routing_version', class: Migration20261209000000_routing_version },
 ];
