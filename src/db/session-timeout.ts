@@ -13,7 +13,9 @@ const current = new WeakMap<ClientBase, number>();
  * step. Never longer than the budget, so a statement never outlives its caller's deadline.
  */
 export async function boundSession(client: ClientBase, budgetMs: number): Promise<void> {
-  const bound = budgetMs >= STEP_MS ? Math.floor(budgetMs / STEP_MS) * STEP_MS : Math.max(1, Math.floor(budgetMs));
+  // (budget − 1): a batch that waited nothing has the whole timeout as its budget, one that
+  // waited a millisecond a little less; both fall in one step, where they would flip between two.
+  const bound = budgetMs > STEP_MS ? Math.floor((budgetMs - 1) / STEP_MS) * STEP_MS : Math.max(1, Math.floor(budgetMs));
   if (current.get(client) === bound) return;
   current.delete(client);
   await client.query(`set statement_timeout = ${bound}`);
