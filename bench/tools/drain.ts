@@ -1,12 +1,13 @@
 /**
  * The delivery drain alone, for A/B work on the worker (not part of `npm run bench`):
- *   node dist/bench/tools/drain.js [--backlog 20000] [--fanout 1] [--runs 1] [--statements] [--prof DIR] [--drop-change-log] [--memory] [--worker-node-flags=FLAGS]
+ *   node dist/bench/tools/drain.js [--backlog 20000] [--fanout 1] [--runs 1] [--statements] [--prof DIR] [--drop-change-log] [--setup-sql SQL] [--memory] [--worker-node-flags=FLAGS]
  * `--statements` loads pg_stat_statements (planning tracked) and prints, per delivery, the calls,
  * planning and execution time and WAL bytes of the statements of the drain; `--prof` writes CPU profiles of
  * every process it starts (the worker's is the largest) into DIR. Every run prints the CPU time
  * the worker process, the PostgreSQL cluster and the sink spent per delivery from the worker's
  * start to its exit (start-up included): on a shared machine that moves far less than the rate.
- * `--drop-change-log` drops the live change log's triggers from the drain's scratch database as
+ * `--setup-sql 'SQL'` runs SQL on the scratch database once the migrations are done (an A/B of a schema
+ * change before writing its migration). `--drop-change-log` drops the live change log's triggers from the drain's scratch database as
  * soon as the migrations create them: what they cost, not a way to run (the live feeds need them).
  * `--memory` reads the worker's memory every 200 ms (process.memoryUsage and V8's heap spaces,
  * through its inspector) and prints the largest of each: what its RSS is made of.
@@ -31,6 +32,7 @@ const { values } = parseArgs({
     prof: { type: 'string' },
     explain: { type: 'boolean', default: false },
     'drop-change-log': { type: 'boolean', default: false },
+    'setup-sql': { type: 'string' },
     memory: { type: 'boolean', default: false },
     'worker-node-flags': { type: 'string' },
   },
@@ -59,11 +61,15 @@ try {
         await db.query('create extension if not exists pg_stat_statements');
         await db.end();
       }
-      const dropping = values['drop-change-log'] ? dropChangeLog(url) : undefined;
+      const setupSql = [
+        ...(values['drop-change-log'] ? ['drop trigger delivery_change_on_insert on delivery; drop trigger delivery_change_on_update on delivery; drop trigger event_arrival_on_insert on event'] : []),
+        ...(values['setup-sql'] ? [values['setup-sql']] : []),
+      ];
+      const dropping = setupSql.length > 0 ? onceMigrated(url, setupSql.join('; ')) : undefined;
       const cpu = cpuWatch(Number((await readFile(path.join(embedded.clusterDir, 'postmaster.pid'), 'utf8')).split('\n')[0]));
       const figures = await drainBacklog({ ...PLANS.quick, backlog }, url, fanout, 1, { ...(values.memory ? { memoryEveryMs: 200 } : {}), workerNodeFlags: values['worker-node-flags']?.split(' ').filter(Boolean) });
       const used = await cpu.stop();
-      if (dropping && !(await dropping.stop())) throw new Error('the change-log triggers were never dropped');
+      if (dropping && !(await dropping.stop())) throw new Error('the set-up SQL never ran (the migrations did not finish)');
       const perDelivery = (ms: number) => Math.round((ms * 1000) / figures.deliveries);
       console.log(JSON.stringify({ run, fanout, per_s: figures.per_s, seconds: figures.seconds, rss_start_mib: figures.rss_start_mib, rss_max_mib: figures.rss_max_mib,
         heap_start_mib: figures.heap_start_mib, heap_end_mib: figures.heap_end_mib, heap_growth: figures.heap_growth,
@@ -103,19 +109,19 @@ async function statementTable(url: string, deliveries: number): Promise<string> 
   ].join('\n');
 }
 
-/** Drops the change-log triggers once the migrations have created them; `stop()` says whether it did. */
-function dropChangeLog(url: string): { stop(): Promise<boolean> } {
+/** Runs `sql` on the scratch database once the migrations are done (before the backlog); `stop()` says whether it ran. */
+function onceMigrated(url: string, sql: string): { stop(): Promise<boolean> } {
   let done = false;
-  let dropped = false;
+  let ran = false;
   const loop = (async () => {
     const db = new pg.Client({ connectionString: url });
     await db.connect();
     try {
-      while (!done && !dropped) {
-        const { rows } = await db.query(`select 1 from pg_trigger where tgname = 'delivery_change_on_update'`);
+      while (!done && !ran) {
+        const { rows } = await db.query(`select 1 from pg_proc where proname = 'hookyard_routing_is'`);
         if (rows.length > 0) {
-          await db.query('drop trigger delivery_change_on_insert on delivery; drop trigger delivery_change_on_update on delivery; drop trigger event_arrival_on_insert on event');
-          dropped = true;
+          await db.query(sql);
+          ran = true;
         } else await new Promise((resolve) => setTimeout(resolve, 20));
       }
     } finally {
@@ -126,7 +132,7 @@ function dropChangeLog(url: string): { stop(): Promise<boolean> } {
     async stop() {
       done = true;
       await loop;
-      return dropped;
+      return ran;
     },
   };
 }
