@@ -2,8 +2,12 @@ import { LRUCache } from 'lru-cache';
 import { NIL_UUID } from '../ids.js';
 import type { CandidateRow } from './fan-out.js';
 
-/** Sources whose candidates are kept at once; one pushed out is read again by its next batch. */
-const MAX_SOURCES = 10_000;
+/**
+ * Candidate rows kept at once, over all sources (a source counts one more): a subscription to
+ * every source is a row in each source's entry, so the bound is on rows, not sources. One
+ * pushed out is read again by its source's next batch.
+ */
+const MAX_ROWS = 100_000;
 
 interface Entry {
   /** `routing_version` when the rows were read (bigint, as pg returns it). */
@@ -16,10 +20,10 @@ interface Entry {
  * they were read at (migration Migration20261209000000_routing_version). Never trusted on its
  * own: the one-statement accept (accept-in-one-statement.ts) sends the version and the
  * database refuses the batch when it moved, so a stale entry costs one round trip, never a
- * misrouted event. Bounded, so a flood of sources cannot grow it.
+ * misrouted event. Bounded by rows, so many sources with many subscriptions cannot grow it.
  */
 export class CandidateCache {
-  private readonly entries = new LRUCache<string, Entry>({ max: MAX_SOURCES });
+  private readonly entries = new LRUCache<string, Entry>({ maxSize: MAX_ROWS, sizeCalculation: (entry) => entry.rows.length + 1 });
 
   remember(sourceId: string | null, version: string, rows: CandidateRow[]): void {
     this.entries.set(sourceId ?? NIL_UUID, { version, rows });
