@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
-import { inTransaction, type TransactionOptions } from './transaction.js';
+import { inTransaction, transactionBound } from './transaction.js';
 
 export interface GroupCommitOptions<T, R> {
   /** The work of a batch in its one transaction: one result per item, in order. */
@@ -29,11 +29,6 @@ export interface GroupCommitOptions<T, R> {
   explain?: (error: unknown) => unknown;
   full?: () => Error;
   late?: () => Error;
-}
-
-/** `statement_timeout` for a transaction that must end by `deadline` (ms since the epoch; Infinity: none). */
-export function transactionBound(deadline: number): TransactionOptions {
-  return deadline === Infinity ? {} : { statementTimeoutMs: Math.ceil(Math.max(1, deadline - Date.now())) };
 }
 
 interface Pending<T, R> {

@@ -36,6 +36,11 @@ export interface TransactionOptions {
   oneSnapshot?: boolean;
 }
 
+/** `statement_timeout` for a transaction that must end by `deadline` (ms since the epoch; Infinity: none). */
+export function transactionBound(deadline: number): TransactionOptions {
+  return deadline === Infinity ? {} : { statementTimeoutMs: Math.ceil(Math.max(1, deadline - Date.now())) };
+}
+
 /** Runs `work` in one transaction on one pooled connection; rolls back on any throw. */
 export function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
   const timeout = options.statementTimeoutMs;

@@ -1,8 +1,8 @@
 import type { Pool } from 'pg';
 import type { PgBoss } from 'pg-boss';
-import { GroupCommit, transactionBound } from '../db/group-commit.js';
+import { GroupCommit } from '../db/group-commit.js';
 import { boundSession } from '../db/session-timeout.js';
-import { inTransaction, withClient } from '../db/transaction.js';
+import { inTransaction, transactionBound, withClient } from '../db/transaction.js';
 import { isStatementTimeout } from '../db/unavailable.js';
 import { AppError } from '../errors.js';
 import { insertAll, type AcceptResult, type NewEvent } from './accept.js';

@@ -6,9 +6,9 @@ import { deliveryJobsOf } from '../delivery/enqueue.js';
 import { newId } from '../ids.js';
 import { DELIVERY_QUEUE } from '../queue/boss.js';
 import { deliveryJobValues, insertDeliveryJobsSql, jobTable } from '../queue/insert-jobs.js';
-import { eventValues, findDuplicates, INSERT_EVENTS_CTES, type AcceptResult, type NewEvent } from './accept.js';
+import { byRequest, eventValues, findDuplicates, INSERT_EVENTS_CTES, type AcceptResult, type NewEvent } from './accept.js';
 import type { CandidateCache } from './candidate-cache.js';
-import { deliveryColumns, FanOutBatch, planAmong, plainRows, transitionsOf, type FannedOut } from './fan-out.js';
+import { deliveryColumns, FanOutBatch, planAmong, plainRows, transitionsOf } from './fan-out.js';
 
 /** SQLSTATE of `hookyard_routing_is`: the routing version moved since the candidates were read. */
 export const ROUTING_CHANGED = 'HKR01';
@@ -19,7 +19,8 @@ export const ROUTING_CHANGED = 'HKR01';
  * candidates, deliveries with their jobs, commit). The deliveries were planned here against the
  * cached candidates, so the statement writes only those of events it actually inserted (a
  * repeated idempotency key writes nothing), and `hookyard_routing_is` ($13) rolls the whole
- * statement back when the routing changed since they were read.
+ * statement back when the routing changed since they were read. The last select names both
+ * NOTIFY CTEs: a CTE that only reads runs only when something reads it.
  */
 const statements = new Map<string, { name: string; text: string }>();
 function oneStatement(table: string): { name: string; text: string } {
@@ -73,11 +74,9 @@ export function planOneStatement(boss: PgBoss, cache: CandidateCache, requests: 
       const fresh = new Set(rows[0]!.ids);
       // A repeated key: its first event is committed (ours, or one this insert waited for).
       const duplicates = await findDuplicates(client, events, events.flatMap((_, i) => (fresh.has(ids[i]!) ? [] : [i])));
-      const flat: AcceptResult[] = events.map((_, i) => (fresh.has(ids[i]!)
-        ? { id: ids[i]!, duplicate: false, deliveries: planned[i]! as FannedOut[] }
-        : { id: duplicates.get(i)!, duplicate: true }));
-      let offset = 0;
-      return requests.map((r) => flat.slice(offset, (offset += r.length)));
+      return byRequest(requests, events.map((_, i): AcceptResult => (fresh.has(ids[i]!)
+        ? { id: ids[i]!, duplicate: false, deliveries: planned[i]! }
+        : { id: duplicates.get(i)!, duplicate: true })));
     },
   };
 }

@@ -172,6 +172,11 @@ export async function insertAll(client: PoolClient, boss: PgBoss, requests: read
     flat.push({ id: ids[i]!, duplicate: false, deliveries });
   }
   await batch.commit(client, boss);
+  return byRequest(requests, flat);
+}
+
+/** The answers of a batch's events, flat in request order, cut back into one list per request. */
+export function byRequest<T>(requests: readonly (readonly unknown[])[], flat: readonly T[]): T[][] {
   let offset = 0;
   return requests.map((r) => flat.slice(offset, (offset += r.length)));
 }
