@@ -22,6 +22,7 @@ import { startEmbeddedPostgres } from '../../src/db/embedded-postgres.js';
 import { withDatabase } from '../../src/db/database-url.js';
 import { drainBacklog } from '../delivery.js';
 import { PLANS } from '../plan.js';
+import { migrations } from '../../src/db/migrations/index.js';
 
 const { values } = parseArgs({
   options: {
@@ -109,7 +110,7 @@ async function statementTable(url: string, deliveries: number): Promise<string> 
   ].join('\n');
 }
 
-/** Runs `sql` on the scratch database once the migrations are done (before the backlog); `stop()` says whether it ran. */
+/** Runs `sql` on the scratch database once the last migration is recorded (before the backlog); `stop()` says whether it ran. */
 function onceMigrated(url: string, sql: string): { stop(): Promise<boolean> } {
   let done = false;
   let ran = false;
@@ -118,7 +119,8 @@ function onceMigrated(url: string, sql: string): { stop(): Promise<boolean> } {
     await db.connect();
     try {
       while (!done && !ran) {
-        const { rows } = await db.query(`select 1 from pg_proc where proname = 'hookyard_routing_is'`);
+        const { rows } = await db.query(`select 1 from pg_tables where tablename = 'hookyard_migrations'`).then(async (table) => (table.rows.length === 0 ? table
+          : db.query('select 1 from hookyard_migrations where name = $1', [migrations.at(-1)!.name])));
         if (rows.length > 0) {
           await db.query(sql);
           ran = true;
