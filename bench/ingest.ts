@@ -4,6 +4,7 @@ import { closedLoop, openLoop } from './lib/load.js';
 import { forkServer, startHookyard, type Child } from './lib/processes.js';
 import { summarize } from './lib/stats.js';
 import type { Plan } from './plan.js';
+import { analyze } from './lib/database.js';
 
 export interface IngestFigures {
   /** The Hookyard role that took the load: `api` alone (no worker in the process or beside it). */
@@ -47,6 +48,8 @@ export async function ingestAndE2e(plan: Plan, databaseUrl: string): Promise<{ i
     // The worker starts after the ingest figures, so it never shares the cores with them.
     worker = await startHookyard(hookyardEnv(databaseUrl, 'worker'));
     await waitFor(async () => (await sinkStats(sink.port)).count >= max.ok + half.ok, 300_000, 'the ingest backlog to drain');
+    // The tables now hold the ingest loops' events: statistics before the timed e2e (lib/database.ts `analyze`).
+    await analyze(databaseUrl);
 
     const e2e: E2eFigures = {};
     for (const rate of plan.e2eRates) {

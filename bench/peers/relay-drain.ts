@@ -7,6 +7,7 @@ import { significant } from '../lib/stats.js';
 import { cpuPerUnit, startWaitSample, type WaitFigures } from '../lib/wait-sample.js';
 import type { Plan } from '../plan.js';
 import { GRAPHILE_TASK, PGBOSS_QUEUE, PGBOSS_WORK, type RelayJob } from './relay-job.js';
+import { analyze } from '../lib/database.js';
 
 export interface PeerDrainFigures {
   deliveries: number;
@@ -65,6 +66,8 @@ async function drainPeer(plan: Plan, databaseUrl: string, script: string, queueB
   try {
     const job: RelayJob = { url: `http://127.0.0.1:${sink.port}/peer`, body: BODY.toString() };
     await queueBacklog(Array.from({ length: plan.backlog }, () => job));
+    // As Hookyard's backlog: statistics before the drain (lib/database.ts `analyze`).
+    await analyze(databaseUrl);
     const relay = await forkServer(script, { DATABASE_URL: databaseUrl, CONCURRENCY: String(RELAY_MAX_CONCURRENCY) });
     let waits: WaitFigures;
     try {
