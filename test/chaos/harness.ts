@@ -302,7 +302,8 @@ export class Scenario {
   async finish(): Promise<void> {
     const entry = { mode: MODE, seconds: Math.round((Date.now() - this.started) / 1000), figures: this.figures, checks: this.checks };
     if (MODE === 'full') await recordResult(this.name, entry);
-    if (MODE === 'full' || process.env.HOOKYARD_CHAOS_VERBOSE) process.stdout.write(`${this.name}: ${JSON.stringify(this.figures)}\n`);
+    // A failed check prints the figures too, whatever the mode: a run that failed once must say why.
+    if (MODE === 'full' || process.env.HOOKYARD_CHAOS_VERBOSE || this.checks.some((c) => !c.pass)) process.stdout.write(`${this.name}: ${JSON.stringify(this.figures)}\n`);
     for (const check of this.checks) expect.soft(check.pass, `${this.name}: ${check.name} was ${check.actual}, expected ${check.expected}`).toBe(true);
   }
 }

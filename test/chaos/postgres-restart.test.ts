@@ -77,10 +77,13 @@ describe('chaos: PostgreSQL restart', () => {
     await waitUntil(() => {
       const last = new Map(feed.results.map((r) => [r.deliveryUpdated.id, r.deliveryUpdated.status]));
       return [...acknowledged].every((e) => last.get(byEvent.get(e)?.id ?? '') === 'SUCCEEDED') ? true : undefined;
-    }, 10_000, 'the feed to show every delivery SUCCEEDED').catch(() => undefined);
+    }, 30_000, 'the feed to show every delivery SUCCEEDED').catch(() => undefined);
     const seen = new Map<string, string[]>();
     for (const { deliveryUpdated: u } of feed.results) seen.set(u.id, [...(seen.get(u.id) ?? []), u.status]);
     let missedStatus = 0;
+    // What the feed showed of a few of them, against where the database says each ended: a
+    // failure says whether the feed skipped a status or only had not caught up yet.
+    const missedExamples: { seen: string[]; stored: string | undefined }[] = [];
     for (const eventId of acknowledged) {
       const delivery = byEvent.get(eventId);
       const statuses = (delivery && seen.get(delivery.id)) ?? [];
@@ -88,7 +91,10 @@ describe('chaos: PostgreSQL restart', () => {
       // DELIVERING → SUCCEEDED; a retry after a lost commit repeats DELIVERING.
       const distinct = statuses.filter((s, i) => s !== statuses[i - 1]);
       const inOrder = distinct.every((s, i) => i === 0 || ORDER.indexOf(s) >= ORDER.indexOf(distinct[i - 1]!) || (s === 'DELIVERING' && distinct[i - 1] === 'RETRYING'));
-      if (distinct[0] !== 'PENDING' || !distinct.includes('DELIVERING') || distinct.at(-1) !== delivery?.status || !inOrder) missedStatus++;
+      if (distinct[0] !== 'PENDING' || !distinct.includes('DELIVERING') || distinct.at(-1) !== delivery?.status || !inOrder) {
+        missedStatus++;
+        if (missedExamples.length < 5) missedExamples.push({ seen: statuses, stored: delivery?.status });
+      }
     }
     await feed.dispose();
 
@@ -104,6 +110,7 @@ describe('chaos: PostgreSQL restart', () => {
       slowest_answer_ms: Math.round(Math.max(0, ...answered.map((o) => o.ms))),
       feed_updates: feed.results.length,
       feed_deliveries_missing_a_status: missedStatus,
+      ...(missedExamples.length > 0 ? { feed_missed_examples: missedExamples } : {}),
       ...figures,
     });
     scenario.atLeast('503 answers during the outage', count(outcomes, (o) => o.status === 503), 1);
