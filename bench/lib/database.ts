@@ -36,11 +36,25 @@ export async function benchDatabase(extraSettings: Record<string, string> = {}):
   const admin = async (sql: string) => {
     await withClient(adminUrl!, (client) => client.query(sql));
   };
+  /** Whether `database` has no connection left, waiting up to 5 s for them to close. */
+  const idle = (database: string) => withClient(adminUrl!, async (client) => {
+    for (const until = Date.now() + 5000; Date.now() < until; await new Promise((resolve) => setTimeout(resolve, 100))) {
+      const { rows } = await client.query<{ n: number }>('select count(*)::int as n from pg_stat_activity where datname = $1', [database]);
+      if (rows[0]!.n === 0) return true;
+    }
+    return false;
+  });
   return {
     adminUrl,
     async create(name) {
       const database = `hookyard_bench_${name}_${process.pid}`;
-      for (const earlier of created.splice(0)) await admin(`drop database if exists ${earlier} with (force)`);
+      for (const earlier of created.splice(0)) {
+        // Dropped once its connections are gone (a pool just ended may still be closing): never
+        // by force, which would kill a connection some process still holds. One still in use
+        // after a few seconds is left for `close`.
+        if (await idle(earlier)) await admin(`drop database if exists ${earlier}`).catch(() => created.push(earlier));
+        else created.push(earlier);
+      }
       await admin('checkpoint');
       await admin(`drop database if exists ${database} with (force)`);
       await admin(`create database ${database}`);
