@@ -141,7 +141,7 @@ async function seedBacklog(databaseUrl: string, events: number, relays: string[]
       await boss.insert(DELIVERY_QUEUE, rows.slice(i, i + 5000).map((r) => deliveryJob(r.delivery_id, 1, r.relay_id, 100)), { db });
     }
     // The statistics commit with the backlog (ANALYZE counts this transaction's rows): the
-    // workers, already running, see both at once (lib/database.ts \`analyze\`).
+    // workers, already running, see both at once (lib/database.ts `analyze`).
     await client.query('analyze');
     await client.query('commit');
   } finally {
