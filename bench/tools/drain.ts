@@ -66,11 +66,11 @@ try {
         ...(values['drop-change-log'] ? ['drop trigger delivery_change_on_insert on delivery; drop trigger delivery_change_on_update on delivery; drop trigger event_arrival_on_insert on event'] : []),
         ...(values['setup-sql'] ? [values['setup-sql']] : []),
       ];
-      const dropping = setupSql.length > 0 ? onceMigrated(url, setupSql.join('; ')) : undefined;
+      const setup = setupSql.length > 0 ? onceMigrated(url, setupSql.join('; ')) : undefined;
       const cpu = cpuWatch(Number((await readFile(path.join(embedded.clusterDir, 'postmaster.pid'), 'utf8')).split('\n')[0]));
       const figures = await drainBacklog({ ...PLANS.quick, backlog }, url, fanout, 1, { ...(values.memory ? { memoryEveryMs: 200 } : {}), workerNodeFlags: values['worker-node-flags']?.split(' ').filter(Boolean) });
       const used = await cpu.stop();
-      if (dropping && !(await dropping.stop())) throw new Error('the set-up SQL never ran (the migrations did not finish)');
+      if (setup && !(await setup.stop())) throw new Error('the set-up SQL never ran (the migrations did not finish)');
       const perDelivery = (ms: number) => Math.round((ms * 1000) / figures.deliveries);
       console.log(JSON.stringify({ run, fanout, per_s: figures.per_s, seconds: figures.seconds, rss_start_mib: figures.rss_start_mib, rss_max_mib: figures.rss_max_mib,
         heap_start_mib: figures.heap_start_mib, heap_end_mib: figures.heap_end_mib, heap_growth: figures.heap_growth,
@@ -110,6 +110,12 @@ async function statementTable(url: string, deliveries: number): Promise<string> 
   ].join('\n');
 }
 
+/** Whether the last migration is recorded (its table exists once the first one ran). */
+async function migrated(db: pg.Client): Promise<boolean> {
+  if ((await db.query(`select 1 from pg_tables where tablename = 'hookyard_migrations'`)).rows.length === 0) return false;
+  return (await db.query('select 1 from hookyard_migrations where name = $1', [migrations.at(-1)!.name])).rows.length > 0;
+}
+
 /** Runs `sql` on the scratch database once the last migration is recorded (before the backlog); `stop()` says whether it ran. */
 function onceMigrated(url: string, sql: string): { stop(): Promise<boolean> } {
   let done = false;
@@ -119,9 +125,7 @@ function onceMigrated(url: string, sql: string): { stop(): Promise<boolean> } {
     await db.connect();
     try {
       while (!done && !ran) {
-        const { rows } = await db.query(`select 1 from pg_tables where tablename = 'hookyard_migrations'`).then(async (table) => (table.rows.length === 0 ? table
-          : db.query('select 1 from hookyard_migrations where name = $1', [migrations.at(-1)!.name])));
-        if (rows.length > 0) {
+        if (await migrated(db)) {
           await db.query(sql);
           ran = true;
         } else await new Promise((resolve) => setTimeout(resolve, 20));
