@@ -14,7 +14,7 @@ import { sealPlaintextProxyUrls } from './crypto/reencrypt.js';
 import { migrate } from './db/migrate.js';
 import { ormConfig } from './db/orm-config.js';
 import { countsOf, setPoolGauges } from './db/pool-gauges.js';
-import { createCorePool, createIngestPool, poolSizes } from './db/pools.js';
+import { createCorePool, createIngestPool, createLanePool, poolSizes } from './db/pools.js';
 import { parseAllowedProxies } from './delivery/allowed-proxies.js';
 import { readBacklog } from './delivery/backlog.js';
 import { BacklogGauges } from './delivery/backlog-gauges.js';
@@ -194,6 +194,7 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
 
     let feeds: Feeds | undefined;
     let ingestPool: Pool | undefined;
+    let lanePool: Pool | undefined;
     if (serveApi) {
       const rejected = new RejectedLog(pool, log, {
         rowsPerSecond: config.rejectedLogRowsPerSecond, maxBuckets: config.rejectedLogQueue, flushEveryMs: options.rejectedLogFlushMs,
@@ -257,7 +258,10 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
     }
 
     if (runWorkers) {
-      const workers = await startDeliveryWorkers(boss, bus, deps, { concurrency: config.workerConcurrency, reservePercent: config.laneReservePercent, retryPollSeconds: config.retryPollSeconds });
+      const lanes = createLanePool(database.url, 2, log);
+      lanePool = lanes;
+      cleanups.push(['delivery lane pool', () => lanes.end()]);
+      const workers = await startDeliveryWorkers(boss, bus, deps, { lanes, concurrency: config.workerConcurrency, reservePercent: config.laneReservePercent, retryPollSeconds: config.retryPollSeconds });
       stopWorkers = () => workers.stop(config.shutdownSeconds * 1000).catch((error: unknown) => log.warn({ err: error, step: 'delivery workers' }, 'error while stopping'));
       await startRetention(boss, pool, { retentionHours: config.retentionHours, auditRetentionDays: config.auditRetentionDays, log });
     }
@@ -266,7 +270,7 @@ export async function startApp(config: Config, log: Logger, options: AppOptions 
     // same on every process) and this process's pools.
     const backlog = new BacklogGauges({ read: () => readBacklog(pool, boss), topRelays: config.metricsTopRelays, refreshMs: config.metricsRefreshSeconds * 1000, log });
     collectMetrics = () => {
-      setPoolGauges({ core: () => countsOf(pool), api: () => countsOf(apiPool), ingest: () => ingestPool && countsOf(ingestPool), queue: () => boss.getDb().poolCounts?.() });
+      setPoolGauges({ core: () => countsOf(pool), api: () => countsOf(apiPool), ingest: () => ingestPool && countsOf(ingestPool), lanes: () => lanePool && countsOf(lanePool), queue: () => boss.getDb().poolCounts?.() });
       return backlog.update();
     };
     ready = true;

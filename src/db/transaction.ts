@@ -60,3 +60,33 @@ export function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promi
     }
   });
 }
+
+/**
+ * As `inTransaction`, on a connection in pipeline mode (db/pools.ts `createLanePool`): `work`
+ * sends its statements without waiting for the answers to those before (the begin goes with
+ * them), and returns a promise for each chain of statements it started. The commit goes once
+ * every chain has settled, a rollback instead if one failed: never earlier, or a statement a
+ * chain sends later would run outside the transaction. Statements run in the order sent, so
+ * one a chain sends after another chain's first sees that one's writes.
+ */
+export function inPipelinedTransaction<T extends readonly unknown[]>(pool: Pool, work: (client: PoolClient) => { [K in keyof T]: Promise<T[K]> }): Promise<T> {
+  return withClient(pool, async (client) => {
+    const begun = client.query('begin');
+    let chains: readonly Promise<unknown>[];
+    try {
+      chains = work(client);
+    } catch (error) {
+      await begun.catch(() => {});
+      await client.query('rollback').catch(() => {});
+      throw error;
+    }
+    const settled = await Promise.allSettled([begun, ...chains]);
+    const failed = settled.find((s) => s.status === 'rejected');
+    if (failed) {
+      await client.query('rollback').catch(() => {});
+      throw failed.reason;
+    }
+    await client.query('commit');
+    return settled.slice(1).map((s) => (s as PromiseFulfilledResult<unknown>).value) as unknown as T;
+  });
+}

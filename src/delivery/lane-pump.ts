@@ -1,6 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
 import type { PgBoss } from 'pg-boss';
-import { inTransaction } from '../db/transaction.js';
+import { inPipelinedTransaction, inTransaction } from '../db/transaction.js';
 import type { Logger } from '../log.js';
 import type { DeliveryJob, JobAck } from '../queue/boss.js';
 import type { FetchRequest } from '../queue/fetch-jobs.js';
@@ -53,7 +53,9 @@ export interface LaneWork<C, O extends LaneOutcome = LaneOutcome> {
   start(items: LaneItem[], claimed: C, record: (outcome: O) => Promise<void>): Promise<boolean>[];
   /**
    * Records finished jobs' outcomes on the pump's transaction, completing their jobs (`ack`)
-   * in it: the same transaction then fetches and claims the jobs for the slots they free.
+   * in it: the same transaction then fetches and claims the jobs for the slots they free. Its
+   * first statement is sent before it returns (the turn's connection may be pipelined, and the
+   * fetch sent next must count the slots it frees).
    */
   record(client: PoolClient, outcomes: O[]): Promise<void>;
 }
@@ -240,10 +242,12 @@ export class LanePump<C, O extends LaneOutcome = LaneOutcome> {
     const fetch = Date.now() < this.fetchAgainAt ? 0 : batchSize;
     if (recording.length === 0 && fetch === 0) return 0;
     try {
-      const fetched = await inTransaction(this.pool, async (client) => {
-        if (recording.length > 0) await this.work.record(client, recording.map((p) => p.outcome));
-        return fetch > 0 ? this.fetch(client, fetch, ignoreGroups) : undefined;
-      });
+      // Outcomes and fetch sent at once (a pipelined connection, db/pools.ts createLanePool):
+      // the fetch runs after the outcomes' statement, so it counts the slots their jobs free.
+      const [, fetched] = await inPipelinedTransaction<[void, Awaited<ReturnType<typeof this.fetch>>]>(this.pool, (client) => [
+        recording.length > 0 ? this.work.record(client, recording.map((p) => p.outcome)) : Promise.resolve(),
+        fetch > 0 ? this.fetch(client, fetch, ignoreGroups) : Promise.resolve(undefined),
+      ]);
       for (const p of recording) {
         // Its job completed with this commit: the slot is free now, as the fetch counted it.
         if (p.outcome.ack) this.release(p.outcome.ack.id);

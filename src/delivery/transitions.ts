@@ -6,7 +6,9 @@ import type { Logger } from '../log.js';
 import { attemptDuration, deliveryAttempts } from '../metrics.js';
 import { channels, deliveryEntrySql } from '../db/notify/channels.js';
 import { notifySql } from '../db/notify/send.js';
-import { completeDeliveryJobs, type DeliveryJob, type JobAck } from '../queue/boss.js';
+import { DELIVERY_QUEUE, type DeliveryJob, type JobAck } from '../queue/boss.js';
+import { queueTable } from '../queue/queue-table.js';
+import { completeDeliveryJobsSql, completeDeliveryJobsValues } from '../queue/complete-jobs.js';
 import type { ClaimedRow } from './build-request.js';
 import { queueJobs } from './enqueue.js';
 import type { SendOutcome } from './http-sender.js';
@@ -59,18 +61,22 @@ export interface TransitionItem {
 export type RecordOutcome = (item: TransitionItem) => Promise<void>;
 
 /** Records outcomes in a transaction of their own (a test send: nothing to share it with). */
-export function recordOutcomesNow(deps: OutcomeDeps, items: TransitionItem[]): Promise<void> {
-  return inTransaction(deps.pool, (client) => recordOutcomes(deps, client, items));
+export async function recordOutcomesNow(deps: OutcomeDeps, items: TransitionItem[]): Promise<void> {
+  const { table } = await queueTable(deps.boss, DELIVERY_QUEUE);
+  return inTransaction(deps.pool, (client) => recordOutcomes(deps, client, items, table));
 }
 
 /**
- * A batch's outcomes in one statement: the deliveries' new states (the attempt-number guard
- * skips any already recorded), the attempts of those it updated, the successes' relays reset
+ * A batch's outcomes in one statement: their pg-boss jobs completed (every job, even one whose
+ * attempt was already recorded: its work is done either way; a job's slot, and its relay's,
+ * frees with this commit), the deliveries' new states (the attempt-number guard skips any
+ * already recorded), the attempts of those it updated, the successes' relays reset
  * (`recordSuccessesSql`; those reported failing, `recordRecoveriesSql`), and one NOTIFY of every
  * change. Returns the deliveries it updated, each with the recovered relays (null mostly).
  */
-const RECORD_OUTCOMES = `
-  with u as (
+const recordOutcomesSql = (jobTable: string) => `
+  with completed as (${completeDeliveryJobsSql(jobTable, 17)}),
+  u as (
     select * from unnest($1::uuid[], $2::text[], $3::int[], $4::timestamptz[], $5::timestamptz[], $6::int[], $7::uuid[], $8::boolean[], $16::uuid[])
       as u(id, status, attempt_count, next_attempt_at, started_at, attempt, relay_id, succeeded, batch_id)
   ),
@@ -95,17 +101,20 @@ const RECORD_OUTCOMES = `
   )
   select updated.id, (select jsonb_agg(recovered) from recovered) as recovered from updated cross join notified`;
 
+/** The outcome statement's text by pg-boss job table (one in practice), built once. */
+const recordStatements = new Map<string, { name: string; text: string }>();
+
 /**
- * A batch of outcomes in a fixed number of statements: their pg-boss jobs completed at once
- * (a job's slot, and its relay's, frees with this commit), then one statement for the
- * deliveries, their attempts, the healthy relays and the NOTIFY (RECORD_OUTCOMES), the
- * retries' jobs in one insert; only failures touch their relay one by one (they may disable
- * it). The statements of every batch are prepared (named), planned once per connection.
+ * A batch of outcomes in a fixed number of statements: one for their jobs, the deliveries,
+ * their attempts, the healthy relays and the NOTIFY (`recordOutcomesSql`), the retries' jobs
+ * in one insert; only failures touch their relay one by one (they may disable it). The
+ * statements of every batch are prepared (named), planned once per connection. `jobTable` is
+ * the delivery queue's pg-boss table (queue/queue-table.ts).
  */
-export async function recordOutcomes(deps: OutcomeDeps, client: PoolClient, items: TransitionItem[]): Promise<void> {
-  // Every job, even one whose attempt was already recorded: its work is done either way.
-  await completeDeliveryJobs(deps.boss, client, items.flatMap((i) => (i.ack ? [i.ack] : [])));
-  const updated = await client.query<{ id: string; recovered: RecoveredRelay[] | null }>({ name: 'hookyard-outcomes', text: RECORD_OUTCOMES, values: [
+export async function recordOutcomes(deps: OutcomeDeps, client: PoolClient, items: TransitionItem[], jobTable: string): Promise<void> {
+  let statement = recordStatements.get(jobTable);
+  if (!statement) recordStatements.set(jobTable, (statement = { name: `hookyard-outcomes-${recordStatements.size}`, text: recordOutcomesSql(jobTable) }));
+  const updated = await client.query<{ id: string; recovered: RecoveredRelay[] | null }>({ name: statement.name, text: statement.text, values: [
     items.map((i) => i.job.deliveryId), items.map((i) => i.next.status), items.map((i) => i.next.attemptCount),
     items.map((i) => i.next.nextAttemptAt ?? null), items.map((i) => i.attempt.startedAt), items.map((i) => i.job.attempt),
     items.map((i) => i.row.relay_id), items.map((i) => i.result === 'succeeded'),
@@ -114,6 +123,7 @@ export async function recordOutcomes(deps: OutcomeDeps, client: PoolClient, item
     items.map((i) => (i.attempt.outcome.ok ? null : i.attempt.outcome.errorClass)),
     items.map((i) => (i.attempt.outcome.ok ? null : i.attempt.outcome.message.slice(0, 1000))),
     items.map((i) => i.batchId ?? null),
+    ...completeDeliveryJobsValues(items.flatMap((i) => (i.ack ? [i.ack] : []))),
   ] });
   if (updated.rows.length === 0) return;
   const done = new Set(updated.rows.map((r) => r.id));

@@ -1,3 +1,4 @@
+import type { Pool } from 'pg';
 import type { PgBoss } from 'pg-boss';
 import { channels } from '../db/notify/channels.js';
 import type { NotifyBus } from '../db/notify/notify-bus.js';
@@ -9,8 +10,11 @@ import { recordOutcomes, type RecordOutcome, type TransitionItem } from './trans
 import { Batcher } from './batching/batcher.js';
 import { sendBatch } from './batching/send-batch.js';
 import { QUEUEABLE } from './status-machine.js';
+import { queueTable } from '../queue/queue-table.js';
 
 export interface WorkerOptions {
+  /** The lanes' connections, one per lane, pipelined (db/pools.ts `createLanePool`). */
+  lanes: Pool;
   /** Deliveries in flight at once, per lane. */
   concurrency: number;
   /** HOOKYARD_LANE_RESERVE_PERCENT: the part of each lane one relay may not take (default 20). */
@@ -35,6 +39,7 @@ export async function startDeliveryWorkers(boss: PgBoss, bus: NotifyBus, deps: D
   // Each lane records its own jobs' outcomes, in the transaction that fetches their successors,
   // and keeps its own open batches (batching relays), whose outcomes it records the same way.
   const batchers = new Map<RecordOutcome, Batcher>();
+  const jobs = await queueTable(boss, DELIVERY_QUEUE);
   const batcherOf = (record: RecordOutcome): Batcher => {
     let batcher = batchers.get(record);
     if (!batcher) batchers.set(record, (batcher = new Batcher((entries, batchId) => sendBatch(deps, record, entries, batchId, batchId))));
@@ -43,11 +48,11 @@ export async function startDeliveryWorkers(boss: PgBoss, bus: NotifyBus, deps: D
   const work: LaneWork<Map<string, Claimed>, TransitionItem> = {
     fetch: (db, request) => fetchClaimed(boss, db, request),
     start: (items, claimed, record) => attemptClaimed({ ...deps, batcher: batcherOf(record) }, record, items, claimed),
-    record: (client, outcomes) => recordOutcomes(deps, client, outcomes),
+    record: (client, outcomes) => recordOutcomes(deps, client, outcomes, jobs.table),
   };
   const reserve = Math.max(1, Math.ceil((options.concurrency * (options.reservePercent ?? 20)) / 100));
-  const first = new LanePump(boss, deps.pool, { queue: DELIVERY_QUEUE, priority: FIRST_TRY_PRIORITY, capacity: options.concurrency, reserve, pollMs: 2000 }, work, deps.log);
-  const retry = new LanePump(boss, deps.pool, { queue: DELIVERY_QUEUE, priority: RETRY_PRIORITY, capacity: options.concurrency, reserve, pollMs: options.retryPollSeconds * 1000 }, work, deps.log);
+  const first = new LanePump(boss, options.lanes, { queue: DELIVERY_QUEUE, priority: FIRST_TRY_PRIORITY, capacity: options.concurrency, reserve, pollMs: 2000 }, work, deps.log);
+  const retry = new LanePump(boss, options.lanes, { queue: DELIVERY_QUEUE, priority: RETRY_PRIORITY, capacity: options.concurrency, reserve, pollMs: options.retryPollSeconds * 1000 }, work, deps.log);
   const unsubscribe = bus.subscribe(channels.delivery, {
     // New work is announced in a status a job waits in (PENDING, or RETRYING when a held relay is enabled again).
     receive: (changes) => {
