@@ -67,8 +67,19 @@ export function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promi
  * them), and returns a promise for each chain of statements it started. The commit goes once
  * every chain has settled, a rollback instead if one failed: never earlier, or a statement a
  * chain sends later would run outside the transaction. Statements run in the order sent, so
- * one a chain sends after another chain's first sees that one's writes.
+ * one a chain sends after another chain's first sees that one's writes. A chain may settle
+ * with its last statement sent and unanswered, so the commit follows it in the same round
+ * trip; if that statement fails, PostgreSQL answers the commit with a rollback, and this
+ * throws `RolledBackError` (the chain's own promise for it then holds the reason).
  */
+/** A pipelined transaction whose commit PostgreSQL answered with a rollback: a statement sent before it failed. */
+export class RolledBackError extends Error {
+  constructor(answer: string) {
+    super(`the transaction was rolled back (its commit was answered ${answer}): a statement sent before the commit failed`);
+    this.name = 'RolledBackError';
+  }
+}
+
 export function inPipelinedTransaction<T extends readonly unknown[]>(pool: Pool, work: (client: PoolClient) => { [K in keyof T]: Promise<T[K]> }): Promise<T> {
   return withClient(pool, async (client) => {
     const begun = client.query('begin');
@@ -86,7 +97,8 @@ export function inPipelinedTransaction<T extends readonly unknown[]>(pool: Pool,
       await client.query('rollback').catch(() => {});
       throw failed.reason;
     }
-    await client.query('commit');
+    const { command } = await client.query('commit');
+    if (command !== 'COMMIT') throw new RolledBackError(command);
     return settled.slice(1).map((s) => (s as PromiseFulfilledResult<unknown>).value) as unknown as T;
   });
 }

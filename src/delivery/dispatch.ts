@@ -44,11 +44,12 @@ export interface DispatchItem {
 
 /**
  * Fetches a lane's jobs (pg-boss's fetch, queue/fetch-jobs.ts) and claims their deliveries on
- * the worker's turn's transaction: the jobs and their claims commit together. Two statements:
+ * the worker's turn's transaction: the jobs and their claims commit together. Resolves with the
+ * claim sent and its answer to come (LaneWork `fetch`). Two statements:
  * folded into one, the claim's joins were planned on the fetched rows' unknown count and cost
  * 2.5× the two statements' execution (drain --statements, issue 13).
  */
-export async function fetchClaimed(boss: PgBoss, client: PoolClient, request: FetchRequest): Promise<{ items: FetchedJob[]; claimed: Map<string, Claimed> }> {
+export async function fetchClaimed(boss: PgBoss, client: PoolClient, request: FetchRequest): Promise<{ items: FetchedJob[]; claimed: Promise<Map<string, Claimed>> }> {
   const rows = await fetchDeliveryJobs(boss, client, request);
   const items = rows.map((row) => ({
     job: row.job_data,
@@ -57,8 +58,11 @@ export async function fetchClaimed(boss: PgBoss, client: PoolClient, request: Fe
     relayId: row.job_group_id ?? '',
     ...(row.job_group_tier ? { tier: Number(row.job_group_tier) } : {}),
   }));
-  if (items.length === 0) return { items, claimed: new Map() };
-  return { items, claimed: await claimDeliveries(client, await withBatchMembers(client, items), newId) };
+  if (items.length === 0) return { items, claimed: Promise.resolve(new Map()) };
+  const claimed = claimDeliveries(client, await withBatchMembers(client, items), newId);
+  // Sent, not answered: its failure rolls back the commit that follows it, which fails the turn.
+  claimed.catch(() => {});
+  return { items, claimed };
 }
 
 /**

@@ -41,10 +41,12 @@ export interface LaneOutcome {
 /** What a lane does with the jobs it fetches. */
 export interface LaneWork<C, O extends LaneOutcome = LaneOutcome> {
   /**
-   * Fetches jobs and claims what they work on (the deliveries) on the turn's transaction. The jobs and their claims commit together: one WAL flush for both, and
-   * a fetched job is never active without its claim.
+   * Fetches jobs and claims what they work on (the deliveries) on the turn's transaction. The
+   * jobs and their claims commit together: one WAL flush for both, and a fetched job is never
+   * active without its claim. Resolves once the claim is sent, its answer still to come
+   * (`claimed`), so the turn's commit goes right behind it in the same round trip.
    */
-  fetch(client: PoolClient, request: FetchRequest): Promise<{ items: FetchedJob[]; claimed: C }>;
+  fetch(client: PoolClient, request: FetchRequest): Promise<{ items: FetchedJob[]; claimed: Promise<C> }>;
   /**
    * Starts every job of a claimed batch; one promise per job, in order, resolving `true` when
    * the job was completed in the transaction that recorded its outcome (handed to `record`,
@@ -254,7 +256,8 @@ export class LanePump<C, O extends LaneOutcome = LaneOutcome> {
         p.resolve();
       }
       this.fetchSent = false;
-      if (fetched) this.runBatch(fetched.items, fetched.claimed);
+      // Answered before the commit was: settled by now.
+      if (fetched) this.runBatch(fetched.items, await fetched.claimed);
       return fetched?.items.length ?? 0;
     } catch (error) {
       this.fetchSent = false;
@@ -303,7 +306,7 @@ export class LanePump<C, O extends LaneOutcome = LaneOutcome> {
   }
 
   /** Fetches and claims up to `batchSize` jobs on `db`; `undefined` when none were due. */
-  private async fetch(db: PoolClient, batchSize: number, ignoreGroups: string[]): Promise<{ items: FetchedJob[]; claimed: C } | undefined> {
+  private async fetch(db: PoolClient, batchSize: number, ignoreGroups: string[]): Promise<{ items: FetchedJob[]; claimed: Promise<C> } | undefined> {
     this.fetchSent = true;
     const fetched = await this.work.fetch(db, { batchSize, priority: this.options.priority, ignoreGroups });
     return fetched.items.length > 0 ? fetched : undefined;

@@ -20,7 +20,7 @@ const slowFetch: LaneWork<undefined>['fetch'] = async (db, request) => {
     setTimeout(resolve, 300);
   });
   fetching = undefined;
-  return { items: rows.map((r) => ({ job: r.job_data, jobId: r.job_id, ack: { id: r.job_id, retryCount: r.job_retry_count }, relayId: r.job_group_id ?? '' })), claimed: undefined };
+  return { items: rows.map((r) => ({ job: r.job_data, jobId: r.job_id, ack: { id: r.job_id, retryCount: r.job_retry_count }, relayId: r.job_group_id ?? '' })), claimed: Promise.resolve(undefined) };
 };
 
 describe('LanePump wake-ups', () => {
@@ -108,7 +108,7 @@ describe('LanePump wake-ups', () => {
     const pump: LanePump<undefined, LaneOutcome> = new LanePump(queue.boss(), queue.pool(), { queue: DELIVERY_QUEUE, priority: FIRST_TRY_PRIORITY, capacity: 1, reserve: 1, pollMs: 60_000 }, {
       fetch: async (db, request) => {
         const rows = await fetchDeliveryJobs(queue.boss(), db, request);
-        return { items: rows.map((r) => ({ job: r.job_data, jobId: r.job_id, ack: { id: r.job_id, retryCount: r.job_retry_count }, relayId: r.job_group_id ?? '' })), claimed: undefined };
+        return { items: rows.map((r) => ({ job: r.job_data, jobId: r.job_id, ack: { id: r.job_id, retryCount: r.job_retry_count }, relayId: r.job_group_id ?? '' })), claimed: Promise.resolve(undefined) };
       },
       start: (items, _claimed, record) => items.map(async (item) => {
         const previous = jobIds.at(-1);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { inPipelinedTransaction } from '../../src/db/transaction.js';
+import { inPipelinedTransaction, RolledBackError } from '../../src/db/transaction.js';
 import { createLanePool } from '../../src/db/pools.js';
 import { createLogger } from '../../src/log.js';
 import { DELIVERY_QUEUE, deliveryJob } from '../../src/queue/boss.js';
@@ -53,6 +53,31 @@ describe('a transaction on a pipelined connection', () => {
       await new Promise((resolve) => setTimeout(resolve, 300));
     });
     expect((await queue.pool().query('select id from piped_fail')).rows).toEqual([]);
+  });
+
+  it('sends the commit behind a chain\'s last statement, unanswered, and reports a rollback when that statement fails', async () => {
+    await queue.pool().query('create table if not exists piped_last (id int primary key)');
+    let last: Promise<unknown> | undefined;
+    await withLanes(async (lanes) => {
+      const [chain] = await inPipelinedTransaction<[{ sent: Promise<unknown> }]>(lanes, (client) => [
+        client.query('insert into piped_last (id) values (1)').then(() => {
+          const sent = client.query('insert into piped_last (id) values (2)');
+          sent.catch(() => {});
+          // Settles with its last statement sent, not answered (inside an object: not awaited).
+          return { sent };
+        }),
+      ]);
+      await expect(chain.sent).resolves.toMatchObject({ rowCount: 1 });
+      await expect(inPipelinedTransaction<[unknown]>(lanes, (client) => [
+        client.query('insert into piped_last (id) values (3)').then(() => {
+          // The chain settles with this one sent: the commit goes behind it and is answered with a rollback.
+          last = client.query('insert into piped_last (id) values (1)');
+          last.catch(() => {});
+        }),
+      ])).rejects.toThrow(RolledBackError);
+      await expect(last).rejects.toThrow(/duplicate key/);
+    });
+    expect((await queue.pool().query('select id from piped_last order by id')).rows).toEqual([{ id: 1 }, { id: 2 }]);
   });
 
   it('rolls back when the work throws before it returns its chains', async () => {
