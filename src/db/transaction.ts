@@ -1,3 +1,4 @@
+import { HeldConnection } from './held-connection.js';
 import type { Pool, PoolClient } from 'pg';
 
 /**
@@ -6,7 +7,9 @@ import type { Pool, PoolClient } from 'pg';
  * (a PostgreSQL restart) emits an 'error' that, unheard, takes the process down. A connection
  * that failed is destroyed on release, never handed out again.
  */
-export async function withClient<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
+export async function withClient<T>(source: Pool | HeldConnection, work: (client: PoolClient) => Promise<T>): Promise<T> {
+  if (source instanceof HeldConnection) return source.use(work);
+  const pool = source;
   const client = await pool.connect();
   let failure: Error | undefined;
   const onError = (error: Error) => {
@@ -41,8 +44,8 @@ export function transactionBound(deadline: number): TransactionOptions {
   return deadline === Infinity ? {} : { statementTimeoutMs: Math.ceil(Math.max(1, deadline - Date.now())) };
 }
 
-/** Runs `work` in one transaction on one pooled connection; rolls back on any throw. */
-export function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+/** Runs `work` in one transaction on one pooled connection (or the held one); rolls back on any throw. */
+export function inTransaction<T>(pool: Pool | HeldConnection, work: (client: PoolClient) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
   const timeout = options.statementTimeoutMs;
   // Two statements in one simple query: no parameters, so the number is checked here.
   if (timeout !== undefined && !(Number.isInteger(timeout) && timeout > 0)) throw new RangeError(`statement timeout must be a positive integer of ms, not ${timeout}`);
@@ -80,7 +83,7 @@ export class RolledBackError extends Error {
   }
 }
 
-export function inPipelinedTransaction<T extends readonly unknown[]>(pool: Pool, work: (client: PoolClient) => { [K in keyof T]: Promise<T[K]> }): Promise<T> {
+export function inPipelinedTransaction<T extends readonly unknown[]>(pool: Pool | HeldConnection, work: (client: PoolClient) => { [K in keyof T]: Promise<T[K]> }): Promise<T> {
   return withClient(pool, async (client) => {
     const begun = client.query('begin');
     let chains: readonly Promise<unknown>[];

@@ -1,5 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
 import type { PgBoss } from 'pg-boss';
+import { HeldConnection } from '../db/held-connection.js';
 import { inPipelinedTransaction, inTransaction } from '../db/transaction.js';
 import type { Logger } from '../log.js';
 import type { DeliveryJob, JobAck } from '../queue/boss.js';
@@ -133,13 +134,18 @@ export class LanePump<C, O extends LaneOutcome = LaneOutcome> {
       this.nudge();
     });
 
+  /** The lane's connection, kept between turns. */
+  private readonly connection: HeldConnection;
+
   constructor(
     private readonly boss: PgBoss,
-    private readonly pool: Pool,
+    pool: Pool,
     private readonly options: LaneOptions,
     private readonly work: LaneWork<C, O>,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.connection = new HeldConnection(pool);
+  }
 
   start(): void {
     this.loop = this.run();
@@ -201,6 +207,7 @@ export class LanePump<C, O extends LaneOutcome = LaneOutcome> {
     clearTimeout(timer);
     clearInterval(this.heartbeat);
     await this.flushCompleted();
+    this.connection.release();
   }
 
   private async run(): Promise<void> {
@@ -246,7 +253,7 @@ export class LanePump<C, O extends LaneOutcome = LaneOutcome> {
     try {
       // Outcomes and fetch sent at once (a pipelined connection, db/pools.ts createLanePool):
       // the fetch runs after the outcomes' statement, so it counts the slots their jobs free.
-      const [, fetched] = await inPipelinedTransaction<[void, Awaited<ReturnType<typeof this.fetch>>]>(this.pool, (client) => [
+      const [, fetched] = await inPipelinedTransaction<[void, Awaited<ReturnType<typeof this.fetch>>]>(this.connection, (client) => [
         recording.length > 0 ? this.work.record(client, recording.map((p) => p.outcome)) : Promise.resolve(),
         fetch > 0 ? this.fetch(client, fetch, ignoreGroups) : Promise.resolve(undefined),
       ]);
@@ -268,7 +275,7 @@ export class LanePump<C, O extends LaneOutcome = LaneOutcome> {
         return 0;
       }
       for (const p of recording) {
-        await inTransaction(this.pool, (client) => this.work.record(client, [p.outcome])).then(() => {
+        await inTransaction(this.connection, (client) => this.work.record(client, [p.outcome])).then(() => {
           if (p.outcome.ack) this.release(p.outcome.ack.id);
           p.resolve();
         }, p.reject);
