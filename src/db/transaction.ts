@@ -1,5 +1,5 @@
-import { HeldConnection } from './held-connection.js';
 import type { Pool, PoolClient } from 'pg';
+import { HeldConnection } from './held-connection.js';
 
 /**
  * A pooled connection for `work`, with an 'error' listener while it is checked out: pg-pool
@@ -64,6 +64,14 @@ export function inTransaction<T>(pool: Pool | HeldConnection, work: (client: Poo
   });
 }
 
+/** A pipelined transaction whose commit PostgreSQL answered with a rollback: a statement sent before it failed. */
+export class RolledBackError extends Error {
+  constructor(answer: string) {
+    super(`the transaction was rolled back (its commit was answered ${answer}): a statement sent before the commit failed`);
+    this.name = 'RolledBackError';
+  }
+}
+
 /**
  * As `inTransaction`, on a connection in pipeline mode (db/pools.ts `createLanePool`): `work`
  * sends its statements without waiting for the answers to those before (the begin goes with
@@ -75,14 +83,6 @@ export function inTransaction<T>(pool: Pool | HeldConnection, work: (client: Poo
  * trip; if that statement fails, PostgreSQL answers the commit with a rollback, and this
  * throws `RolledBackError` (the chain's own promise for it then holds the reason).
  */
-/** A pipelined transaction whose commit PostgreSQL answered with a rollback: a statement sent before it failed. */
-export class RolledBackError extends Error {
-  constructor(answer: string) {
-    super(`the transaction was rolled back (its commit was answered ${answer}): a statement sent before the commit failed`);
-    this.name = 'RolledBackError';
-  }
-}
-
 export function inPipelinedTransaction<T extends readonly unknown[]>(pool: Pool | HeldConnection, work: (client: PoolClient) => { [K in keyof T]: Promise<T[K]> }): Promise<T> {
   return withClient(pool, async (client) => {
     const begun = client.query('begin');
