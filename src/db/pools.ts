@@ -36,9 +36,10 @@ export function createIngestPool(databaseUrl: string, log: Logger): Pool {
 
 /**
  * The worker's delivery lanes (delivery/lane-pump.ts): a connection per lane, in pipeline mode,
- * so a turn sends its begin, its outcomes and its fetch at once and waits for one answer where
- * it waited for each (each wait, on a worker busy with a hundred requests, cost a turn about
- * 2.7 ms: bench/README, issue 13). Of its own because pipeline mode is the connection's.
+ * so a turn sends its begin, its outcomes and its fetch at once, then its claim and commit, and
+ * waits twice where it waited six times (each wait, on a worker busy with a hundred requests,
+ * cost a turn about 2.7 ms: bench/README, issue 13). Of its own because pipeline mode is the
+ * connection's.
  */
 export function createLanePool(databaseUrl: string, lanes: number, log: Logger): Pool {
   const pool = new pg.Pool({ connectionString: databaseUrl, max: lanes, pipeline: true, connectionTimeoutMillis: 3000, application_name: 'hookyard-lanes' });

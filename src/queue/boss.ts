@@ -32,11 +32,6 @@ export interface JobAck {
   retryCount: number;
 }
 
-/** Completes fetched delivery jobs on the caller's transaction, so they finish with the rows that record their work. */
-export async function completeDeliveryJobs(boss: PgBoss, client: PoolClient, jobs: readonly JobAck[]): Promise<void> {
-  if (jobs.length > 0) await boss.complete(DELIVERY_QUEUE, [...jobs], undefined, { db: preparedOnClient(client) });
-}
-
 /**
  * A delivery job, grouped by relay: pg-boss's group concurrency keeps at most the relay's
  * `maxConcurrency` of its jobs active at once, across every worker process (the tier carries
@@ -110,9 +105,9 @@ const MAX_NAMES = 500;
 
 /**
  * As `onClient`, with every statement prepared (named after a hash of its text), for the hot
- * paths whose pg-boss text never varies: ingest's job insert (a 3 KB statement: 1.65 ms of
- * PostgreSQL CPU per 32-job insert unnamed, 1.0 ms named) and the worker's completions (a large
- * CTE planned once per connection instead of every batch). Not the fetch, whose generic plan
+ * paths whose pg-boss text never varies: the retries' job insert (a 3 KB statement: 1.65 ms of
+ * PostgreSQL CPU per 32-job insert unnamed, 1.0 ms named; the worker's completions now ride in
+ * its outcome statement, queue/complete-jobs.ts). Not the fetch, whose generic plan
  * is far worse than its planning. The same text has the same name on every connection, as pg
  * requires.
  */

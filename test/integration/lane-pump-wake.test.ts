@@ -1,13 +1,25 @@
+import type { PoolClient } from 'pg';
 import { describe, expect, it } from 'vitest';
 import { LanePump, type LaneOutcome, type LaneWork } from '../../src/delivery/lane-pump.js';
 import { fetchDeliveryJobs } from '../../src/queue/fetch-jobs.js';
 import { createLogger } from '../../src/log.js';
-import { completeDeliveryJobs, deliveryJob, DELIVERY_QUEUE, FIRST_TRY_PRIORITY } from '../../src/queue/boss.js';
+import { deliveryJob, DELIVERY_QUEUE, FIRST_TRY_PRIORITY, type JobAck } from '../../src/queue/boss.js';
+import { completeDeliveryJobsSql, completeDeliveryJobsValues } from '../../src/queue/complete-jobs.js';
+import { queueTable } from '../../src/queue/queue-table.js';
 import { newId } from '../../src/ids.js';
 import { useBossAndPool } from '../helpers/boss.js';
 import { waitUntil } from '../helpers/sink.js';
 
 const queue = useBossAndPool();
+
+/**
+ * The jobs' completion as the worker's outcome statement carries it, sent before this returns
+ * (LaneWork `record` sends its first statement at once: the fetch sent next counts the slots it frees).
+ */
+const completeOn = (client: PoolClient, table: string, outcomes: readonly LaneOutcome[]) => {
+  const acks: JobAck[] = outcomes.flatMap((o) => (o.ack ? [o.ack] : []));
+  return client.query(completeDeliveryJobsSql(table, 1), completeDeliveryJobsValues(acks));
+};
 
 /** The real fetch (pg-boss's, in fetch-jobs.ts's statement), held back 300 ms after it read the queue (`fetching` set meanwhile). */
 let fetching: (() => void) | undefined;
@@ -65,6 +77,7 @@ describe('LanePump wake-ups', () => {
   });
 
   it('new work announced after a turn fetched is fetched next, before the outcomes waiting meanwhile are recorded', async () => {
+    const { table } = await queueTable(queue.boss(), DELIVERY_QUEUE);
     const first = newId();
     const second = newId();
     const relayId = newId();
@@ -80,7 +93,7 @@ describe('LanePump wake-ups', () => {
       }),
       record: async (client, outcomes) => {
         calls.push('record');
-        await completeDeliveryJobs(queue.boss(), client, outcomes.flatMap((o) => (o.ack ? [o.ack] : [])));
+        await completeOn(client, table, outcomes);
       },
     }, createLogger('silent'));
     pump.start();
@@ -97,6 +110,7 @@ describe('LanePump wake-ups', () => {
   });
 
   it('fetches for a slot only once the outcome that frees it has committed', async () => {
+    const { table } = await queueTable(queue.boss(), DELIVERY_QUEUE);
     const relayId = newId();
     const ids = [newId(), newId(), newId()];
     await queue.boss().insert(DELIVERY_QUEUE, ids.map((id) => deliveryJob(id, 1, relayId, 10)));
@@ -118,7 +132,7 @@ describe('LanePump wake-ups', () => {
         return true;
       }),
       record: async (client, outcomes) => {
-        await completeDeliveryJobs(queue.boss(), client, outcomes.flatMap((o) => (o.ack ? [o.ack] : [])));
+        await completeOn(client, table, outcomes);
         await client.query('select pg_sleep(0.2)');
         recorded += outcomes.length;
       },
