@@ -4,7 +4,9 @@ import { HeldConnection } from '../db/held-connection.js';
 import { inPipelinedTransaction, inTransaction } from '../db/transaction.js';
 import type { Logger } from '../log.js';
 import type { DeliveryJob, JobAck } from '../queue/boss.js';
+import { completeDeliveryJobsSql, completeDeliveryJobsValues } from '../queue/complete-jobs.js';
 import type { FetchRequest } from '../queue/fetch-jobs.js';
+import { queueTable } from '../queue/queue-table.js';
 
 export interface LaneOptions {
   queue: string;
@@ -109,7 +111,7 @@ export class LanePump<C, O extends LaneOutcome = LaneOutcome> {
   /** The relay of each job in flight, to free its slot when its outcome is recorded. */
   private readonly relayOf = new Map<string, string>();
   private readonly controllers = new Map<string, AbortController>();
-  private readonly completed: string[] = [];
+  private readonly completed: JobAck[] = [];
   private readonly outcomes: PendingOutcome<O>[] = [];
   private wakeUp: (() => void) | undefined;
   private stopping = false;
@@ -322,7 +324,7 @@ export class LanePump<C, O extends LaneOutcome = LaneOutcome> {
   private runBatch(fetched: FetchedJob[], claimed: C): void {
     const controllers = fetched.map(() => new AbortController());
     const runs = this.work.start(fetched.map((item, i) => ({ ...item, signal: controllers[i]!.signal })), claimed, this.record);
-    fetched.forEach(({ jobId, job: data, relayId, tier }, i) => {
+    fetched.forEach(({ jobId, job: data, ack, relayId, tier }, i) => {
       const job = { id: jobId, data };
       this.held.set(relayId, (this.held.get(relayId) ?? 0) + 1);
       if (tier) this.tiers.set(relayId, tier);
@@ -330,7 +332,7 @@ export class LanePump<C, O extends LaneOutcome = LaneOutcome> {
       this.controllers.set(job.id, controllers[i]!);
       const done = runs[i]!
         .then(
-          (settled) => (settled ? undefined : this.complete(job.id)),
+          (settled) => (settled ? undefined : this.complete(ack)),
           async (error: unknown) => {
             this.log.warn({ err: (error as Error).message, deliveryId: job.data.deliveryId }, 'delivery job failed; pg-boss will retry it');
             await this.boss.fail(this.options.queue, job.id, { message: (error as Error).message });
@@ -361,9 +363,13 @@ export class LanePump<C, O extends LaneOutcome = LaneOutcome> {
     return true;
   }
 
-  /** Acknowledges a job its handler did not complete, with the others of its tick, resolving once pg-boss has them. */
-  private complete(id: string): Promise<void> {
-    this.completed.push(id);
+  /**
+   * Completes a job its handler did not record, with the others of its tick, resolving once
+   * they are gone: deleted and fenced as a recorded outcome's job is (queue/complete-jobs.ts),
+   * on pg-boss's connections, as the lane's own is busy with its turns.
+   */
+  private complete(ack: JobAck): Promise<void> {
+    this.completed.push(ack);
     this.completion ??= new Promise((resolve) => setImmediate(() => {
       this.completion = undefined;
       void this.flushCompleted().then(resolve);
@@ -372,12 +378,15 @@ export class LanePump<C, O extends LaneOutcome = LaneOutcome> {
   }
 
   private async flushCompleted(): Promise<void> {
-    const ids = this.completed.splice(0);
-    if (ids.length === 0) return;
-    await this.boss.complete(this.options.queue, ids).catch((error: unknown) => {
+    const acks = this.completed.splice(0);
+    if (acks.length === 0) return;
+    try {
+      const { table } = await queueTable(this.boss, this.options.queue);
+      await this.boss.getDb().executeSql(completeDeliveryJobsSql(table, 1), completeDeliveryJobsValues(acks, this.options.queue));
+    } catch (error) {
       // Unacknowledged jobs run again after their heartbeat lapses; the attempt guard makes that a no-op.
-      this.log.warn({ err: (error as Error).message, count: ids.length }, 'could not acknowledge delivery jobs');
-    });
+      this.log.warn({ err: (error as Error).message, count: acks.length }, 'could not acknowledge delivery jobs');
+    }
   }
 
   private async touch(): Promise<void> {

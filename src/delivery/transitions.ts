@@ -43,7 +43,7 @@ export interface RecordedAttempt {
 export interface TransitionItem {
   row: ClaimedRow;
   job: DeliveryJob;
-  /** The pg-boss job that performed the attempt: completed in the same transaction, so it finishes exactly when its attempt is recorded. */
+  /** The pg-boss job that performed the attempt: completed (deleted) in the same transaction, so it finishes exactly when its attempt is recorded. */
   ack?: JobAck;
   next: NextState;
   attempt: RecordedAttempt;
@@ -67,7 +67,7 @@ export async function recordOutcomesNow(deps: OutcomeDeps, items: TransitionItem
 }
 
 /**
- * A batch's outcomes in one statement: their pg-boss jobs completed (every job, even one whose
+ * A batch's outcomes in one statement: their pg-boss jobs completed, by deletion (every job, even one whose
  * attempt was already recorded: its work is done either way; a job's slot, and its relay's,
  * frees with this commit), the deliveries' new states (the attempt-number guard skips any
  * already recorded), the attempts of those it updated, the successes' relays reset

@@ -115,7 +115,7 @@ describe('LanePump wake-ups', () => {
     const ids = [newId(), newId(), newId()];
     await queue.boss().insert(DELIVERY_QUEUE, ids.map((id) => deliveryJob(id, 1, relayId, 10)));
     const jobIds: string[] = [];
-    /** The state, seen from another connection, of the job before it when each job starts. */
+    /** The state, seen from another connection, of the job before it when each job starts ('finished': deleted). */
     const before: (string | undefined)[] = [];
     let recorded = 0;
     // One slot, and each record slow to commit: a fetch counting the slot free before the commit would start the next job meanwhile.
@@ -127,7 +127,7 @@ describe('LanePump wake-ups', () => {
       start: (items, _claimed, record) => items.map(async (item) => {
         const previous = jobIds.at(-1);
         jobIds.push(item.jobId);
-        before.push(previous ? (await queue.boss().getJobById(DELIVERY_QUEUE, previous))?.state : undefined);
+        before.push(previous ? ((await queue.boss().getJobById(DELIVERY_QUEUE, previous))?.state ?? 'finished') : undefined);
         await record({ ack: item.ack });
         return true;
       }),
@@ -141,7 +141,7 @@ describe('LanePump wake-ups', () => {
     try {
       pump.wake();
       await waitUntil(() => recorded === 3 || undefined, 20_000, 'the three jobs, one at a time');
-      expect(before).toEqual([undefined, 'completed', 'completed']);
+      expect(before).toEqual([undefined, 'finished', 'finished']);
     } finally {
       await pump.stop(1_000);
     }
