@@ -22,7 +22,7 @@ export interface CostFigures {
   rows_written_per_event: number;
   /** What an event leaves in Hookyard's tables once delivered (event, delivery, attempt, their indexes), as written, before vacuum. */
   storage_bytes_per_event: number;
-  /** What its pg-boss job takes, until pg-boss deletes completed jobs (an hour after completion). */
+  /** What the pg-boss job table grew by per event: finished jobs are deleted, their rows stay until vacuum reclaims them. */
   job_bytes_per_event: number;
   /**
    * CPU per event (µs) from the first request to the last recorded delivery: `hookyard` (the api
