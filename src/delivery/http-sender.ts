@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import type { Readable } from 'node:stream';
 import { LRUCache } from 'lru-cache';
 import { Agent, ProxyAgent, request } from 'undici';
 import { maskUrl } from '../crypto/redact.js';
@@ -111,23 +112,32 @@ function redirectTarget(from: URL, location: string | string[] | undefined): str
  * The first 4 KiB of a response body, and never more read: past them the body is dropped with
  * its connection (a large body never fails an attempt, it only costs the connection). A body
  * still arriving when the attempt's deadline passes (a receiver trickling it) is cut there and
- * keeps what came: the status was read, so the attempt stands.
+ * keeps what came: the status was read, so the attempt stands. Read with listeners, not `for
+ * await`: the async iterator built a promise, an abort listener and end-of-stream watchers
+ * for every response (issue 13: ≈ 1.9 KB of a delivery's 23 KB of allocations).
  */
-async function readExcerpt(body: AsyncIterable<Buffer> & { destroy(): unknown }): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const chunk of body) {
+function readExcerpt(body: Readable): Promise<string> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let read = false;
+    const done = () => {
+      if (read) return;
+      read = true;
+      body.off('data', take).off('end', done).off('close', done).off('error', done);
+      // Anything the receiver or the deadline does to the body from here on is of no interest.
+      body.on('error', () => {});
+      body.destroy();
+      resolve(Buffer.concat(chunks).subarray(0, RESPONSE_EXCERPT_BYTES).toString('utf8'));
+    };
+    const take = (chunk: Buffer) => {
       chunks.push(chunk);
       size += chunk.length;
-      if (size >= RESPONSE_EXCERPT_BYTES) break;
-    }
-  } catch {
+      if (size >= RESPONSE_EXCERPT_BYTES) done();
+    };
     // Cut by the deadline or the receiver: what arrived is the excerpt.
-  } finally {
-    body.destroy();
-  }
-  return Buffer.concat(chunks).subarray(0, RESPONSE_EXCERPT_BYTES).toString('utf8');
+    body.on('data', take).once('end', done).once('close', done).once('error', done);
+  });
 }
 
 /**
