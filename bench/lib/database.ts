@@ -24,14 +24,15 @@ export interface BenchDatabase {
  * Durable either way: fsync and synchronous_commit stay on, the same for every figure.
  * `extraSettings` (tools only: pg_stat_statements) apply to the embedded cluster.
  */
-export async function benchDatabase(extraSettings: Record<string, string> = {}): Promise<BenchDatabase> {
+export async function benchDatabase(extraSettings: Record<string, string> = {}, options: { walStock: boolean } = { walStock: true }): Promise<BenchDatabase> {
   let embedded: EmbeddedPostgres | undefined;
   let stateDir: string | undefined;
   let adminUrl = process.env.DATABASE_URL;
   if (!adminUrl) {
     stateDir = await mkdtemp(path.join(tmpdir(), 'hookyard-bench-pg-'));
-    embedded = await startEmbeddedPostgres({ stateDir, settings: { max_connections: '300', shared_buffers: '256MB', ...extraSettings } });
+    embedded = await startEmbeddedPostgres({ stateDir, settings: { max_connections: '300', shared_buffers: '256MB', min_wal_size: '1GB', ...extraSettings } });
     adminUrl = embedded.adminUrl;
+    if (options.walStock) await stockWalSegments(adminUrl);
   }
   const created: string[] = [];
   const admin = async (sql: string) => {
@@ -81,6 +82,22 @@ export async function benchDatabase(extraSettings: Record<string, string> = {}):
  */
 export async function analyze(databaseUrl: string): Promise<void> {
   await withClient(databaseUrl, (client) => client.query('analyze'));
+}
+
+/**
+ * WAL segments ready for reuse, as a server in service has them: PostgreSQL recycles the segments
+ * a checkpoint leaves behind (up to `min_wal_size`, 1 GiB here; `max_wal_size` stays at its
+ * default, so checkpoints come as often as on a stock server), but a new cluster has none, so
+ * every 16 MiB of WAL its first minutes write began with a new segment zero-filled and synced
+ * inside some commit (`IO:WalInitWrite`: 40–70 ms stalls in a fresh cluster's half-load phase).
+ * Switching through 64 segments and checkpointing leaves them recycled for every section alike.
+ */
+async function stockWalSegments(adminUrl: string): Promise<void> {
+  await withClient(adminUrl, async (client) => {
+    // A switch with nothing written since the last one does nothing: each first commits an xid.
+    for (let i = 0; i < 64; i++) await client.query('select pg_current_xact_id(); select pg_switch_wal()');
+    await client.query('checkpoint');
+  });
 }
 
 /** `use` on a connection of its own to `databaseUrl`, closed after it whatever happens. */
