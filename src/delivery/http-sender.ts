@@ -116,7 +116,7 @@ function redirectTarget(from: URL, location: string | string[] | undefined): str
  * await`: the async iterator built a promise, an abort listener and end-of-stream watchers
  * for every response (issue 13: ≈ 1.9 KB of a delivery's 23 KB of allocations).
  */
-function readExcerpt(body: Readable): Promise<string> {
+export function readExcerpt(body: Readable): Promise<string> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -135,8 +135,10 @@ function readExcerpt(body: Readable): Promise<string> {
       size += chunk.length;
       if (size >= RESPONSE_EXCERPT_BYTES) done();
     };
-    // Cut by the deadline or the receiver: what arrived is the excerpt.
-    body.on('data', take).once('end', done).once('close', done).once('error', done);
+    // Cut by the deadline or the receiver: what arrived is the excerpt. A body already
+    // destroyed would never emit again: nothing to read.
+    if (body.destroyed) done();
+    else body.on('data', take).once('end', done).once('close', done).once('error', done);
   });
 }
 
