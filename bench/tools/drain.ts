@@ -178,13 +178,14 @@ function cpuWatch(postmaster: number): { stop(): Promise<{ worker: number; postg
   const discover = async () => {
     for (const pid of await children(process.pid)) {
       if (classified.has(pid)) continue;
-      classified.add(pid);
       const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
       if (cmdline.includes('sink-server')) kinds.set(pid, 'sink');
       else if (cmdline.includes('src/main.js')) {
         const environ = await readFile(`/proc/${pid}/environ`, 'utf8').catch(() => '');
         if (environ.includes('HOOKYARD_ROLE=worker')) kinds.set(pid, 'worker');
       }
+      // Settled once its command line is Node's own: a child caught between fork and exec is looked at again.
+      if (cmdline.includes('sink-server') || cmdline.includes('src/main.js')) classified.add(pid);
     }
     for (const pid of [postmaster, ...(await children(postmaster))]) kinds.set(pid, 'postgres');
   };
