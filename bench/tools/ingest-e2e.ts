@@ -1,7 +1,7 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import pg from 'pg';
 import { BODY } from '../floors.js';
-import { createRelay, createSource, GITHUB_SECRET, githubRequest, hookyardEnv, sinkStats, subscribeRelay, waitFor } from '../lib/configure.js';
+import { BENCH_DATA_DIR, createRelay, createSource, GITHUB_SECRET, githubRequest, hookyardEnv, sinkStats, subscribeRelay, waitFor } from '../lib/configure.js';
 import { benchDatabase } from '../lib/database.js';
 import { closedLoop, openLoop } from '../lib/load.js';
 import { forkServer, startHookyard } from '../lib/processes.js';
@@ -209,5 +209,8 @@ try {
   process.stdout.write(`${JSON.stringify(out)}\n`);
 } finally {
   await db.close();
+  // What the roles were lent and left behind: their data dir (bench/lib/configure.ts) and query counts.
+  rmSync(BENCH_DATA_DIR, { recursive: true, force: true });
+  for (const role of ['api', 'worker']) rmSync(countFile(role), { force: true });
 }
 process.exit(0);
