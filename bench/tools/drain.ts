@@ -186,9 +186,8 @@ function cpuWatch(postmaster: number): { stop(): Promise<{ worker: number; postg
       else if (cmdline.includes('src/main.js')) {
         const environ = await readFile(`/proc/${pid}/environ`, 'utf8').catch(() => '');
         if (environ.includes('HOOKYARD_ROLE=worker')) kinds.set(pid, 'worker');
-      }
-      // Settled once its command line is Node's own: a child caught between fork and exec is looked at again.
-      if (cmdline.includes('sink-server') || cmdline.includes('src/main.js')) classified.add(pid);
+      } else continue; // Between fork and exec, its command line is still this tool's: looked at again.
+      classified.add(pid);
     }
     for (const pid of [postmaster, ...(await children(postmaster))]) kinds.set(pid, 'postgres');
   };
