@@ -1,4 +1,4 @@
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,7 +7,7 @@ import { costPerEvent } from './cost.js';
 import { drainBacklog } from './delivery.js';
 import { httpFloor, pgFloor, sendFloor } from './floors.js';
 import { ingestAndE2e } from './ingest.js';
-import { BENCH_DATA_DIR } from './lib/configure.js';
+import { clearBenchDataDir } from './lib/configure.js';
 import { benchDatabase } from './lib/database.js';
 import { LIMITS_RAISED } from './lib/limits.js';
 import { significant } from './lib/stats.js';
@@ -130,7 +130,7 @@ async function main(): Promise<void> {
     log(`wrote ${out} in ${results.seconds} s`);
   } finally {
     await db.close();
-    await rm(BENCH_DATA_DIR, { recursive: true, force: true });
+    await clearBenchDataDir();
   }
 }
 

@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { raisedLimitsEnv } from './limits.js';
@@ -6,6 +7,8 @@ import { raisedLimitsEnv } from './limits.js';
 export const ADMIN_TOKEN = 'bench-admin-token-0123456789';
 /** Hookyard's data dir during a run (empty: the database, key and token come from the environment). */
 export const BENCH_DATA_DIR = path.join(tmpdir(), `hookyard-bench-data-${process.pid}`);
+/** Removes BENCH_DATA_DIR, which Hookyard's processes leave behind: at the end of every run or tool. */
+export const clearBenchDataDir = (): Promise<void> => rm(BENCH_DATA_DIR, { recursive: true, force: true });
 export const GITHUB_SECRET = 'bench-github-secret';
 /** Deliveries in flight per relay: every bench relay's `maxConcurrency`, and the peer relays' bound. */
 export const RELAY_MAX_CONCURRENCY = 100;

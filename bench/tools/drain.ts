@@ -21,7 +21,7 @@ import pg from 'pg';
 import { startEmbeddedPostgres } from '../../src/db/embedded-postgres.js';
 import { withDatabase } from '../../src/db/database-url.js';
 import { drainBacklog } from '../delivery.js';
-import { BENCH_DATA_DIR } from '../lib/configure.js';
+import { clearBenchDataDir } from '../lib/configure.js';
 import { PLANS } from '../plan.js';
 import { migrations } from '../../src/db/migrations/index.js';
 
@@ -88,7 +88,7 @@ try {
   await rm(embedded.clusterDir, { recursive: true, force: true });
   await rm(stateDir, { recursive: true, force: true });
   // The data dir the worker was lent (bench/lib/configure.ts), as `npm run bench` clears it.
-  await rm(BENCH_DATA_DIR, { recursive: true, force: true });
+  await clearBenchDataDir();
 }
 
 /** The statements the worker ran (pg_stat_statements of the drain's database, the backlog's own set-up left out), per delivery. */

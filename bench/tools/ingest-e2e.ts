@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import pg from 'pg';
 import { BODY } from '../floors.js';
-import { BENCH_DATA_DIR, createRelay, createSource, GITHUB_SECRET, githubRequest, hookyardEnv, sinkStats, subscribeRelay, waitFor } from '../lib/configure.js';
+import { clearBenchDataDir, createRelay, createSource, GITHUB_SECRET, githubRequest, hookyardEnv, sinkStats, subscribeRelay, waitFor } from '../lib/configure.js';
 import { benchDatabase } from '../lib/database.js';
 import { closedLoop, openLoop } from '../lib/load.js';
 import { forkServer, startHookyard } from '../lib/processes.js';
@@ -210,7 +210,7 @@ try {
 } finally {
   await db.close();
   // What the roles were lent and left behind: their data dir (bench/lib/configure.ts) and query counts.
-  rmSync(BENCH_DATA_DIR, { recursive: true, force: true });
+  await clearBenchDataDir();
   for (const role of ['api', 'worker']) rmSync(countFile(role), { force: true });
 }
 process.exit(0);
